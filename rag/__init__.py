@@ -1,0 +1,27 @@
+"""rag: cited answers from your own documents, offline.
+
+import rag
+pipeline = rag.RAG()                 # the shipped corpus and index/, default models
+answer = pipeline.ask("Why does China treat defectors as economic migrants?")
+answer.answer, answer.citations, answer.timings_ms
+"""
+
+from rag.errors import RagError
+from rag.pipeline import RAG
+from rag.settings import Settings
+from rag.types import Answer, Chunk, Citation, Document, IndexReport, Passage, SentenceSupport
+
+__all__ = [
+    "RAG", "Settings", "RagError", "Answer", "Chunk", "Citation", "Document", "IndexReport", "Passage",
+    "SentenceSupport", "open_index", "ask",
+]  # fmt: skip
+
+
+def open_index(index_dir: str | None = None, **settings: object) -> RAG:
+    """A pipeline over an existing index folder (default: the shipped one)."""
+    return RAG(index_dir=index_dir, **settings)
+
+
+def ask(question: str, **settings: object) -> Answer:
+    """One question over the default (or given) index."""
+    return RAG(**settings).ask(question)

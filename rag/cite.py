@@ -1,0 +1,85 @@
+"""Citations checked after generation: each answer sentence is aligned to the passages that support it.
+
+The model's own [n] markers are only a hint. Support of a sentence by a passage is the mean of
+(a) the best cosine similarity between the sentence and one of the passage's sentences and
+(b) the share of the sentence's content words that the passage contains.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.embed import Embedder
+from rag.split import sentences
+from rag.types import Passage
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = set(
+    "a an the and or but if of to in on at by for with from as is are was were be been being it its this that these "
+    "those there their they them he she his her we you i do does did done have has had not no so than then which who "
+    "whom whose what when where why how also can could would should will shall may might must into about over such "
+    "because due according context passage passages".split()
+)
+REFUSAL = re.compile(
+    r"\b(i (do not|don't|cannot|can't) (know|answer|find)|(does|do) not (say|state|contain|mention|provide|specify)"
+    r"|no (information|mention)|not (mentioned|stated|provided|specified|given) in)\b",
+    re.IGNORECASE,
+)
+
+
+def content_words(text: str) -> set[str]:
+    words = _WORD.findall(text.lower())
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words if w not in STOPWORDS}
+
+
+def is_refusal(text: str) -> bool:
+    return bool(REFUSAL.search(text))
+
+
+@dataclass
+class AlignedSentence:
+    text: str
+    passages: list[int]  # 0-based indexes into the passage list, best first
+    support: float
+    hinted: list[int]  # what the model's own markers pointed at (0-based)
+
+
+def align(answer: str, passages: list[Passage], embedder: Embedder, min_support: float) -> list[AlignedSentence]:
+    """Split the answer into sentences and find, for each, the passages that support it."""
+    spans = sentences(answer)
+    texts = [MARKER.sub("", answer[s.start : s.end]).strip() for s in spans]
+    hints = [[int(n) - 1 for group in MARKER.findall(answer[s.start : s.end]) for n in group.split(",")] for s in spans]
+    keep = [i for i, t in enumerate(texts) if _WORD.search(t)]
+    texts, hints = [texts[i] for i in keep], [hints[i] for i in keep]
+    if not texts or not passages:
+        return [AlignedSentence(t, [], 0.0, h) for t, h in zip(texts, hints, strict=True)]
+
+    passage_sentences: list[str] = []
+    owner: list[int] = []
+    for index, passage in enumerate(passages):
+        for span in sentences(passage.chunk.text):
+            passage_sentences.append(passage.chunk.text[span.start : span.end])
+            owner.append(index)
+    vectors = embedder.encode(texts + passage_sentences)
+    similarity = vectors[: len(texts)] @ vectors[len(texts) :].T  # answer sentences × passage sentences
+    owners = np.array(owner)
+
+    aligned = []
+    for row, (text, hinted) in enumerate(zip(texts, hints, strict=True)):
+        words = content_words(text)
+        scores = []
+        for index, passage in enumerate(passages):
+            cosine = float(similarity[row, owners == index].max()) if (owners == index).any() else 0.0
+            overlap = len(words & content_words(passage.chunk.text)) / len(words) if words else 0.0
+            scores.append((cosine + overlap) / 2)
+        ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
+        supporting = [i for i in ranked if scores[i] >= min_support]
+        best = scores[ranked[0]]
+        # keep the best passage and any other close to it (several passages may say the same thing)
+        chosen = [i for i in supporting if scores[i] >= best - 0.05][:2]
+        aligned.append(AlignedSentence(text, chosen, best, [h for h in hinted if 0 <= h < len(passages)]))
+    return aligned

@@ -1,0 +1,169 @@
+"""The `rag` command: index, ask, serve. Errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from rag.errors import RagError
+
+
+def _quiet_libraries() -> None:
+    """Model loaders print progress bars and warnings that mean nothing to a user."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", dest="index_dir", type=Path, help="index folder (default: index/)")
+    parser.add_argument("--config", help="settings file (TOML); also RAG_CONFIG")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--embedder", help="embedder: minilm, a folder, or a Hugging Face id")
+    parser.add_argument("--generator", help="generator: qwen-1.5b, qwen-0.5b, smollm2, a .gguf, a folder or an id")
+    parser.add_argument("--runtime", choices=["llama.cpp", "transformers"])
+    parser.add_argument("--dtype", choices=["bfloat16", "float32"])
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--top-k", dest="top_k", type=int)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Cited answers from your own documents, offline.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="build or update an index from files and folders")
+    index.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the shipped corpus)")
+    index.add_argument("--rebuild", action="store_true", help="start from an empty index")
+    _add_settings_flags(index)
+
+    ask = commands.add_parser("ask", help="answer one question, with citations")
+    ask.add_argument("question")
+    _add_settings_flags(ask)
+
+    remove = commands.add_parser("remove", help="remove one document from the index")
+    remove.add_argument("source")
+    _add_settings_flags(remove)
+
+    serve = commands.add_parser("serve", help="the chat web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    _add_settings_flags(serve)
+    return parser
+
+
+def _pipeline(args: argparse.Namespace):  # noqa: ANN202
+    if args.config:
+        if not Path(args.config).is_file():
+            raise RagError(f"settings file not found: {args.config}")
+        os.environ["RAG_CONFIG"] = args.config
+    from rag.pipeline import RAG
+    from rag.settings import Settings
+
+    fields = ("index_dir", "embedder", "generator", "runtime", "dtype", "threads", "top_k")
+    overrides: dict[str, Any] = {name: getattr(args, name, None) for name in fields}
+    try:
+        return RAG(Settings().with_overrides(**overrides))
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise RagError(f"bad setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    rag = _pipeline(args)
+    report = rag.build(args.paths or None, rebuild=args.rebuild, progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(
+            f"{report.documents} documents, {report.chunks} chunks in {rag.settings.index_dir} "
+            f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+            f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}) in {report.seconds:.1f} s"
+        )
+        for item in report.skipped:
+            print(f"skipped: {item['error']}", file=sys.stderr)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.types import Answer
+
+    rag = _pipeline(args)
+    if not args.question.strip():
+        raise RagError("the question is empty")
+    answer = None
+    for item in rag.stream(args.question):
+        if isinstance(item, Answer):
+            answer = item
+        elif not args.json and sys.stdout.isatty():
+            print(item, end="", flush=True)  # live text; the checked answer follows
+    assert answer is not None
+    if args.json:
+        _print_json(answer.to_dict())
+        return 0
+    if sys.stdout.isatty():
+        print("\n")
+    print(answer.answer)
+    if answer.abstained:
+        print(f"\n({answer.abstain_reason}; closest passages:)")
+        for n, passage in enumerate(answer.passages[:3], start=1):
+            print(f"  [{n}] {passage.chunk.source}: {passage.chunk.text[:160]}…")
+    for citation in answer.citations:
+        where = f", page {citation.page}" if citation.page else ""
+        print(f"\n[{citation.n}] {citation.source}{where}\n    {citation.text}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    rag = _pipeline(args)
+    if not rag.remove(args.source):
+        raise RagError(f"no document '{args.source}' in {rag.settings.index_dir}")
+    print(json.dumps({"removed": args.source}) if args.json else f"removed {args.source}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.web import serve
+
+    serve(_pipeline(args), host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    handlers = {"index": cmd_index, "ask": cmd_ask, "remove": cmd_remove, "serve": cmd_serve}
+    try:
+        return handlers[args.command](args)
+    except RagError as error:
+        print(f"rag: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - never a traceback for the user unless asked
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"rag: unexpected error: {type(error).__name__}: {error} (set RAG_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Local language models that write the answers: llama.cpp (xllamacpp) or transformers.
+
+Both stream text deltas for a list of chat messages, greedily (answers must be reproducible).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from rag.errors import ModelNotFoundError
+from rag.models import ModelSource, resolve_generator
+
+Messages = list[dict[str, str]]
+
+
+class Generator(Protocol):
+    label: str
+
+    def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
+        """Yield the answer text piece by piece."""
+        ...
+
+
+class LlamaCppGenerator:
+    """GGUF through llama.cpp's server object, in process. Prompt prefixes are cached between calls."""
+
+    def __init__(self, source: ModelSource, threads: int, context_tokens: int) -> None:
+        if source.kind != "gguf":
+            raise ModelNotFoundError(f"the llama.cpp runtime needs a .gguf file, got {source.location}")
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = source.location
+        params.n_ctx = context_tokens
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.n_parallel = 1
+        params.verbosity = -1
+        params.warmup = False
+        # The server object also listens on a loopback port; a random key keeps others off it.
+        params.api_keys = [secrets.token_hex(16)]
+        try:
+            self._server = xllamacpp.Server(params)
+        except Exception as error:  # noqa: BLE001 - a bad file surfaces here as a generic error
+            raise ModelNotFoundError(f"cannot load {source.location} with llama.cpp: {error}") from None
+        self.label = source.label
+        self._lock = threading.Lock()  # one generation at a time: there are only so many cores
+
+    def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
+        pieces: queue.Queue[str | None | Exception] = queue.Queue()
+        cancelled = threading.Event()
+
+        def on_chunk(chunk: dict) -> bool:
+            for choice in chunk.get("choices", []):
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    pieces.put(text)
+            return cancelled.is_set()  # True asks llama.cpp to stop
+
+        def run() -> None:
+            try:
+                with self._lock:
+                    request = {
+                        "messages": messages,
+                        "max_tokens": max_new_tokens,
+                        "temperature": 0.0,
+                        "stream": True,
+                        "cache_prompt": True,
+                    }
+                    self._server.handle_chat_completions(request, on_chunk)
+            except Exception as error:  # noqa: BLE001 - handed to the consumer below
+                pieces.put(error)
+            finally:
+                pieces.put(None)
+
+        threading.Thread(target=run, daemon=True).start()
+        try:
+            while (piece := pieces.get()) is not None:
+                if isinstance(piece, Exception):
+                    raise piece
+                yield piece
+        finally:
+            cancelled.set()
+
+
+class TransformersGenerator:
+    """Any causal LM through transformers. A GGUF is dequantised once and cached as safetensors."""
+
+    def __init__(self, source: ModelSource, threads: int, dtype: str, cache_dir: Path) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        torch.set_num_threads(threads)
+        torch_dtype = getattr(torch, dtype)
+        self.label = source.label
+        try:
+            if source.kind == "gguf":
+                folder = self._converted(source, dtype, cache_dir)
+                self.tokenizer = AutoTokenizer.from_pretrained(folder)
+                self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
+            else:
+                self.tokenizer = AutoTokenizer.from_pretrained(source.location)
+                self.model = AutoModelForCausalLM.from_pretrained(source.location, dtype=torch_dtype)
+        except (OSError, ValueError) as error:
+            raise ModelNotFoundError(
+                f"cannot load generator '{source.location}': {str(error).splitlines()[0]}"
+            ) from None
+        self.model.eval()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _converted(source: ModelSource, dtype: str, cache_dir: Path) -> Path:
+        """Dequantising a GGUF takes ~50 s; do it once and keep a safetensors copy."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        gguf = Path(source.location)
+        stat = gguf.stat()
+        folder = cache_dir / "transformers" / f"{gguf.stem}-{stat.st_size}-{dtype}"
+        if (folder / "complete").is_file():
+            return folder
+        import shutil
+
+        import torch
+
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=getattr(torch, dtype))
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model.hf_quantizer = None  # save_pretrained refuses a model that still claims to be quantised
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        partial = folder.with_name(folder.name + f".partial-{os.getpid()}")
+        shutil.rmtree(partial, ignore_errors=True)
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        (partial / "complete").write_text(str(time.time()))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(partial, folder)
+        return folder
+
+    def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
+        import torch
+        from transformers import TextIteratorStreamer
+
+        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        failure: list[Exception] = []
+
+        def run() -> None:
+            try:
+                with self._lock, torch.inference_mode():
+                    self.model.generate(
+                        **inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False, top_p=None,
+                        top_k=None, temperature=None, pad_token_id=self.tokenizer.eos_token_id,
+                    )  # fmt: skip
+            except Exception as error:  # noqa: BLE001 - handed to the consumer below
+                failure.append(error)
+                streamer.end()
+
+        threading.Thread(target=run, daemon=True).start()
+        for piece in streamer:
+            if piece:
+                yield piece
+        if failure:
+            raise failure[0]
+
+
+def load_generator(
+    name: str, runtime: str, threads: int, dtype: str, context_tokens: int, cache_dir: Path
+) -> Generator:
+    source = resolve_generator(name, cache_dir)
+    if runtime == "llama.cpp" and source.kind == "gguf":
+        return LlamaCppGenerator(source, threads, context_tokens)
+    return TransformersGenerator(source, threads, dtype, cache_dir)

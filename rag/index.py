@@ -1,0 +1,187 @@
+"""The persisted index: a folder you can `ls` and understand.
+
+    manifest.json          what is in it: embedder and fingerprint, splitting, documents, file names
+    vectors.<gen>.faiss    the embeddings (FAISS, inner product over normalised vectors)
+    chunks.<gen>.jsonl     one chunk per line: text, source, offsets, page
+
+A save writes new generation files beside the old ones, then replaces manifest.json atomically,
+then deletes the old generation: a crash at any point leaves the old or the new complete state.
+Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from rag.errors import IndexMissingError, RagError
+from rag.types import Chunk, Passage
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class DocumentEntry:
+    sha256: str
+    title: str
+    chunk_ids: list[int]
+    size: int = 0
+    mtime_ns: int = 0
+
+
+@dataclass
+class Manifest:
+    embedder: dict[str, Any]
+    splitting: dict[str, Any]
+    roots: list[str] = field(default_factory=list)
+    documents: dict[str, DocumentEntry] = field(default_factory=dict)
+    next_id: int = 0
+    generation: int = 0
+    updated: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "embedder": self.embedder,
+            "splitting": self.splitting,
+            "roots": self.roots,
+            "generation": self.generation,
+            "next_id": self.next_id,
+            "updated": self.updated,
+            "files": {"vectors": f"vectors.{self.generation}.faiss", "chunks": f"chunks.{self.generation}.jsonl"},
+            "documents": {src: vars(entry) for src, entry in sorted(self.documents.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"unknown index format {data.get('format')!r}")
+        return cls(
+            embedder=data["embedder"],
+            splitting=data["splitting"],
+            roots=list(data.get("roots", [])),
+            documents={src: DocumentEntry(**entry) for src, entry in data["documents"].items()},
+            next_id=int(data["next_id"]),
+            generation=int(data["generation"]),
+            updated=float(data.get("updated", 0.0)),
+        )
+
+
+class Index:
+    """Chunks and their vectors, searchable, with a manifest of the documents they came from."""
+
+    def __init__(self, folder: Path, manifest: Manifest, vectors: faiss.Index, chunks: dict[int, Chunk]) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.vectors = vectors
+        self.chunks = chunks
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, folder: Path, embedder: dict[str, Any], splitting: dict[str, Any]) -> Index:
+        flat = faiss.IndexFlatIP(int(embedder["dimension"]))
+        return cls(folder, Manifest(embedder=embedder, splitting=splitting), faiss.IndexIDMap2(flat), {})
+
+    @classmethod
+    def open(cls, folder: Path) -> Index:
+        manifest_path = folder / MANIFEST
+        if not manifest_path.is_file():
+            raise IndexMissingError(f"no index at {folder} (build one with: rag index PATH --index {folder})")
+        try:
+            data = json.loads(manifest_path.read_text(encoding="utf-8"))
+            manifest = Manifest.from_json(data)
+            vectors = faiss.read_index(str(folder / data["files"]["vectors"]))
+            chunks: dict[int, Chunk] = {}
+            with open(folder / data["files"]["chunks"], encoding="utf-8") as handle:
+                for line in handle:
+                    chunk = Chunk(**json.loads(line))
+                    chunks[chunk.id] = chunk
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise RagError(f"index at {folder} is damaged ({reason}); rebuild it with: rag index --rebuild") from None
+        if vectors.ntotal != len(chunks):
+            raise RagError(
+                f"index at {folder} is damaged (vectors and chunks disagree); rebuild it with: rag index --rebuild"
+            )
+        return cls(folder, manifest, vectors, chunks)
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        old = self.manifest.generation
+        old_files = [self.folder / f"vectors.{old}.faiss", self.folder / f"chunks.{old}.jsonl"]
+        self.manifest.generation = max(old, self._latest_generation()) + 1
+        self.manifest.updated = time.time()
+        data = self.manifest.to_json()
+        faiss.write_index(self.vectors, str(self.folder / data["files"]["vectors"]))
+        with open(self.folder / data["files"]["chunks"], "w", encoding="utf-8") as handle:
+            for chunk_id in sorted(self.chunks):
+                handle.write(json.dumps(self.chunks[chunk_id].to_dict(), ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        _write_atomically(self.folder / MANIFEST, json.dumps(data, indent=1, ensure_ascii=False))
+        for path in old_files:
+            path.unlink(missing_ok=True)
+
+    def _latest_generation(self) -> int:
+        numbers = [
+            int(p.name.split(".")[1]) for p in self.folder.glob("vectors.*.faiss") if p.name.split(".")[1].isdigit()
+        ]
+        return max(numbers, default=0)
+
+    # --- contents ----------------------------------------------------------------------------
+
+    def add(self, source: str, entry: DocumentEntry, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Add one document's chunks; ids are assigned here so they never collide."""
+        if source in self.manifest.documents:
+            self.remove(source)
+        ids = np.arange(self.manifest.next_id, self.manifest.next_id + len(chunks), dtype=np.int64)
+        self.manifest.next_id += len(chunks)
+        for chunk_id, chunk in zip(ids.tolist(), chunks, strict=True):
+            chunk.id = chunk_id
+            chunk.source = source
+            self.chunks[chunk_id] = chunk
+        if len(chunks):
+            self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        entry.chunk_ids = ids.tolist()
+        self.manifest.documents[source] = entry
+
+    def remove(self, source: str) -> bool:
+        entry = self.manifest.documents.pop(source, None)
+        if entry is None:
+            return False
+        if entry.chunk_ids:
+            self.vectors.remove_ids(np.array(entry.chunk_ids, dtype=np.int64))
+        for chunk_id in entry.chunk_ids:
+            self.chunks.pop(chunk_id, None)
+        return True
+
+    def vectors_of(self, source: str) -> np.ndarray:
+        ids = self.manifest.documents[source].chunk_ids
+        return np.vstack([self.vectors.reconstruct(i) for i in ids]) if ids else np.zeros((0, self.vectors.d))
+
+    def search(self, query: np.ndarray, k: int) -> list[Passage]:
+        if self.vectors.ntotal == 0:
+            return []
+        scores, ids = self.vectors.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        return [Passage(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)

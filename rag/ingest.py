@@ -1,0 +1,110 @@
+"""Bring an index up to date with files on disk: embed only what is new or changed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag.embed import Embedder
+from rag.index import DocumentEntry, Index
+from rag.load import LoadError, find_files, load_file
+from rag.split import Splitter
+from rag.types import Chunk, Document, IndexReport
+
+
+def source_name(path: Path, base: Path) -> str:
+    """How a file is named in the index: relative to the index's parent folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def source_path(source: str, base: Path) -> Path:
+    path = Path(source)
+    return path if path.is_absolute() else base / path
+
+
+@dataclass
+class _Pending:
+    source: str
+    document: Document
+    chunks: list[Chunk]
+    size: int
+    mtime_ns: int
+    replaces: bool
+
+
+def sync(
+    index: Index,
+    embedder: Embedder,
+    splitter: Splitter,
+    roots: list[Path],
+    progress: bool = False,
+) -> IndexReport:
+    """Add new files under `roots`, re-embed changed ones, drop those that disappeared."""
+    started = time.perf_counter()
+    base = index.folder.parent
+    report = IndexReport(documents=0, chunks=0)
+    files = find_files(roots)
+    seen: set[str] = set()
+    pending: list[_Pending] = []
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress):
+        source = source_name(path, base)
+        seen.add(source)
+        entry = index.manifest.documents.get(source)
+        try:
+            stat = path.stat()
+            if entry and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+                report.unchanged.append(source)
+                continue
+            document = load_file(path)
+        except LoadError as error:
+            report.skipped.append({"path": source, "error": str(error)})
+            continue
+        except OSError as error:
+            report.skipped.append({"path": source, "error": f"{path}: {error.strerror or error}"})
+            continue
+        if entry and entry.sha256 == document.sha256:
+            entry.size, entry.mtime_ns = stat.st_size, stat.st_mtime_ns
+            report.unchanged.append(source)
+            continue
+        document.source = source
+        pending.append(
+            _Pending(source, document, splitter.split(document), stat.st_size, stat.st_mtime_ns, bool(entry))
+        )
+
+    # Same content under another name (a copy or a rename): reuse its vectors instead of embedding.
+    known = {entry.sha256: src for src, entry in index.manifest.documents.items()}
+    to_embed = [p for p in pending if p.document.sha256 not in known]
+    texts = [chunk.text for p in to_embed for chunk in p.chunks]
+    vectors = embedder.encode(texts, progress=progress and len(texts) > 64)
+    offset = 0
+    for item in pending:
+        donor = known.get(item.document.sha256)
+        if donor is not None:
+            item_vectors = index.vectors_of(donor)
+        else:
+            item_vectors = vectors[offset : offset + len(item.chunks)]
+            offset += len(item.chunks)
+        entry = DocumentEntry(item.document.sha256, item.document.title, [], item.size, item.mtime_ns)
+        index.add(item.source, entry, item.chunks, item_vectors)
+        (report.updated if item.replaces else report.added).append(item.source)
+
+    resolved_roots = [root.resolve() for root in roots]
+    for source in list(index.manifest.documents):
+        path = source_path(source, base).resolve()
+        under_root = any(path == root or root in path.parents for root in resolved_roots)
+        if under_root and source not in seen and not path.exists():
+            index.remove(source)
+            report.removed.append(source)
+
+    root_names = [source_name(root, base) for root in roots]
+    index.manifest.roots = sorted({*index.manifest.roots, *root_names})
+    report.documents = len(index.manifest.documents)
+    report.chunks = len(index)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report

@@ -1,0 +1,155 @@
+"""The one pipeline object that the Python API, the CLI and the web app all use.
+
+load → split → embed/index (rag.ingest) → retrieve → answer (rag.answer) → cite/verify (rag.cite)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.answer import answer_stream
+from rag.embed import Embedder
+from rag.errors import EmptyQuestionError, IndexMissingError
+from rag.generate import Generator, load_generator
+from rag.index import Index
+from rag.ingest import source_path, sync
+from rag.settings import Settings
+from rag.split import splitter_for
+from rag.types import Answer, IndexReport, Passage
+
+
+class RAG:
+    """Cited answers from your documents. Models load lazily, on first use."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = (settings or Settings()).with_overrides(**overrides)
+        self._embedder: Embedder | None = None
+        self._generator: Generator | None = None
+        self._index: Index | None = None
+        self._write_lock = threading.Lock()
+
+    # --- parts, loaded on first use -----------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder(self.settings.embedder)
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            s = self.settings
+            self._generator = load_generator(s.generator, s.runtime, s.threads, s.dtype, s.context_tokens, s.cache_dir)
+        return self._generator
+
+    @property
+    def index(self) -> Index:
+        """The saved index, brought up to date if its corpus, embedder or splitting changed."""
+        if self._index is None:
+            folder = self.settings.index_dir
+            if not (folder / "manifest.json").exists():
+                if folder.resolve() != Settings.model_fields["index_dir"].default.resolve():
+                    raise IndexMissingError(f"no index at {folder} (build one with: rag index PATH --index {folder})")
+                self.build()  # the shipped corpus's index is rebuilt when missing
+            else:
+                self._index = Index.open(folder)
+                self._refresh()
+        assert self._index is not None
+        return self._index
+
+    def _embedder_info(self) -> dict[str, Any]:
+        e = self.embedder
+        return {"name": e.name, "fingerprint": e.fingerprint, "dimension": e.dimension, "max_tokens": e.max_tokens}
+
+    def _splitting(self) -> dict[str, Any]:
+        return {"chunk_tokens": self.settings.chunk_tokens, "chunk_overlap": self.settings.chunk_overlap}
+
+    def _refresh(self) -> None:
+        index = self._index
+        assert index is not None
+        stale = index.manifest.embedder != self._embedder_info() or index.manifest.splitting != self._splitting()
+        roots = [source_path(root, index.folder.parent) for root in index.manifest.roots]
+        if stale:
+            self.build(roots, rebuild=True)
+        elif roots:
+            present = [root for root in roots if root.exists()]
+            report = sync(index, self.embedder, self._splitter(), present)
+            if report.added or report.updated or report.removed:
+                index.save()
+
+    def _splitter(self):  # noqa: ANN202
+        return splitter_for(self.embedder, self.settings.chunk_tokens, self.settings.chunk_overlap)
+
+    # --- documents -------------------------------------------------------------------------------
+
+    def build(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False) -> IndexReport:
+        """Index files and folders (default: the configured corpus) into the index folder."""
+        roots = [Path(p) for p in (paths or self.settings.corpus)]
+        with self._write_lock:
+            folder = self.settings.index_dir
+            if rebuild or not (folder / "manifest.json").exists():
+                index = Index.create(folder, self._embedder_info(), self._splitting())
+            else:
+                index = self._index or Index.open(folder)
+                if index.manifest.embedder != self._embedder_info() or index.manifest.splitting != self._splitting():
+                    index = Index.create(folder, self._embedder_info(), self._splitting())
+            report = sync(index, self.embedder, self._splitter(), roots, progress=progress)
+            index.save()
+            self._index = index
+        return report
+
+    add = build
+
+    def remove(self, source: str) -> bool:
+        """Remove one document by its source name (as shown in citations) or path."""
+        with self._write_lock:
+            index = self.index
+            name = source if source in index.manifest.documents else None
+            if name is None:
+                from rag.ingest import source_name
+
+                candidate = source_name(Path(source), index.folder.parent)
+                name = candidate if candidate in index.manifest.documents else None
+            if name is None:
+                return False
+            index.remove(name)
+            index.manifest.roots = [r for r in index.manifest.roots if r != name]
+            index.save()
+            return True
+
+    def documents(self) -> dict[str, int]:
+        """Indexed documents and their chunk counts."""
+        return {src: len(entry.chunk_ids) for src, entry in self.index.manifest.documents.items()}
+
+    # --- questions ---------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Open the index and load both models now rather than on the first question."""
+        _ = self.index, self.generator
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        query = self.embedder.encode([question])[0]
+        return self.index.search(query, k or self.settings.top_k)
+
+    def stream(self, question: str) -> Iterator[str | Answer]:
+        """Yield answer text as it is generated, then the final, checked Answer."""
+        question = question.strip()
+        if not question:
+            raise EmptyQuestionError("the question is empty")
+        self.warm_up()  # timings are per question, not per model load
+        started = time.perf_counter()
+        retrieve_started = time.perf_counter()
+        passages = self.retrieve(question)
+        retrieve_ms = (time.perf_counter() - retrieve_started) * 1000
+        yield from answer_stream(question, passages, self.generator, self.embedder, self.settings, started, retrieve_ms)
+
+    def ask(self, question: str) -> Answer:
+        for item in self.stream(question):
+            if isinstance(item, Answer):
+                return item
+        raise RuntimeError("the answer stream ended without an answer")

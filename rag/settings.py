@@ -1,0 +1,76 @@
+"""One typed settings object. Precedence: CLI flags > environment (RAG_*) > rag.toml > defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
+DEFAULT_INDEX = PROJECT_ROOT / "index"
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag"
+
+
+class Settings(BaseSettings):
+    """Everything a user may want to change, with defaults that work offline on a 2-core CPU."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        extra="forbid",
+    )
+
+    # where things live
+    index_dir: Path = DEFAULT_INDEX
+    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])
+    cache_dir: Path = Field(default_factory=_default_cache)
+
+    # models: a short name (see rag.models), a Hugging Face id, a local folder or a .gguf path
+    embedder: str = "minilm"
+    generator: str = "qwen-1.5b"
+    runtime: Literal["llama.cpp", "transformers"] = "llama.cpp"
+    dtype: Literal["bfloat16", "float32"] = "bfloat16"  # transformers runtime only
+    threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+
+    # splitting, in the embedder's own tokens
+    chunk_tokens: int = Field(default=64, ge=16)
+    chunk_overlap: int = Field(default=16, ge=0)
+
+    # retrieval and answering
+    top_k: int = Field(default=5, ge=1)
+    max_new_tokens: int = Field(default=160, ge=1)
+    context_tokens: int = Field(default=2048, ge=256)
+    # Below this cosine similarity of the best passage, the documents are taken not to answer.
+    min_retrieval_score: float = 0.20
+    # A sentence whose best passage support is below this is flagged as unsupported.
+    min_support: float = 0.45
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # read at call time, so `rag --config FILE` (which sets RAG_CONFIG) takes effect
+        toml_file = os.environ.get("RAG_CONFIG", "rag.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given fields replaced (None means: keep), validated like the rest."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        return self.model_validate({**self.model_dump(), **changes}) if changes else self

@@ -1,0 +1,130 @@
+"""Sentence-aware chunking, sized in the embedder's own tokens, with overlap and character offsets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rag.types import Chunk, Document
+
+# Words ending in a period that do not end a sentence.
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no", "fig", "al",
+    "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec", "u.s", "u.k", "u.n",
+}  # fmt: skip
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
+_LINE = re.compile(r"[^\n]+")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def sentences(text: str) -> list[Span]:
+    """Sentence spans: a line break always ends one; so does . ! ? before a space, unless an abbreviation."""
+    spans: list[Span] = []
+    for line in _LINE.finditer(text):
+        start = line.start()
+        for end_mark in _SENTENCE_END.finditer(line.group()):
+            end = line.start() + end_mark.end()
+            word = text[start:end].rstrip("\"'”’)]").rsplit(maxsplit=1)[-1].rstrip(".").lower()
+            if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+            spans.append(Span(start, end))
+            start = end
+        spans.append(Span(start, line.end()))
+    return [_strip(text, s) for s in spans if text[s.start : s.end].strip()]
+
+
+def _strip(text: str, span: Span) -> Span:
+    piece = text[span.start : span.end]
+    left = len(piece) - len(piece.lstrip())
+    right = len(piece.rstrip())
+    return Span(span.start + left, span.start + right)
+
+
+class Splitter:
+    """Packs whole sentences into chunks of at most `max_tokens`; a longer sentence is cut by tokens."""
+
+    def __init__(
+        self,
+        count_tokens: Callable[[str], int],
+        token_offsets: Callable[[str], list[tuple[int, int]]],
+        max_tokens: int,
+        overlap: int,
+    ) -> None:
+        if overlap >= max_tokens:
+            raise ValueError(f"chunk overlap ({overlap}) must be smaller than chunk size ({max_tokens})")
+        self.count_tokens = count_tokens
+        self.token_offsets = token_offsets
+        self.max_tokens = max_tokens
+        self.overlap = overlap
+
+    def _pieces(self, text: str) -> list[tuple[Span, int]]:
+        """Sentences with their token counts; over-long sentences cut into token windows."""
+        pieces: list[tuple[Span, int]] = []
+        for span in sentences(text):
+            count = self.count_tokens(text[span.start : span.end])
+            if count <= self.max_tokens:
+                pieces.append((span, count))
+                continue
+            offsets = self.token_offsets(text[span.start : span.end])
+            step = self.max_tokens - self.overlap
+            for first in range(0, len(offsets), step):
+                window = offsets[first : first + self.max_tokens]
+                pieces.append((Span(span.start + window[0][0], span.start + window[-1][1]), len(window)))
+                if first + self.max_tokens >= len(offsets):
+                    break
+        return pieces
+
+    def split(self, document: Document, first_id: int = 0) -> list[Chunk]:
+        text = document.text
+        chunks: list[Chunk] = []
+        current: list[tuple[Span, int]] = []
+
+        def emit() -> None:
+            start, end = current[0][0].start, current[-1][0].end
+            chunks.append(
+                Chunk(
+                    id=first_id + len(chunks),
+                    source=document.source,
+                    title=document.title,
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    page=document.page_at(start),
+                )
+            )
+
+        for piece in self._pieces(text):
+            if current and sum(c for _, c in current) + piece[1] > self.max_tokens:
+                emit()
+                # carry the last sentences that fit in the overlap into the next chunk
+                carried: list[tuple[Span, int]] = []
+                for previous in reversed(current):
+                    if sum(c for _, c in carried) + previous[1] > self.overlap:
+                        break
+                    carried.insert(0, previous)
+                if carried and sum(c for _, c in carried) + piece[1] > self.max_tokens:
+                    carried = []
+                current = carried
+            current.append(piece)
+        if current:
+            emit()
+        return chunks
+
+
+def splitter_for(embedder, max_tokens: int, overlap: int) -> Splitter:  # noqa: ANN001 - an Embedder
+    """A Splitter counting in the embedder's tokens, never past what the embedder can read."""
+    tokenizer = embedder.tokenizer
+    limit = embedder.max_tokens - 2  # room for [CLS] and [SEP]
+
+    def offsets(text: str) -> list[tuple[int, int]]:
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return [tuple(pair) for pair in encoded["offset_mapping"]]
+
+    return Splitter(embedder.count_tokens, offsets, min(max_tokens, limit), overlap)

@@ -1,0 +1,111 @@
+"""Typed results that flow through the pipeline and out of every face (API, CLI, web)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    """A loaded file: its full text, and where each page starts (PDF) so chunks can name a page."""
+
+    source: str
+    title: str
+    text: str
+    sha256: str
+    page_starts: list[int] = field(default_factory=list)  # char offset of each page, PDF only
+
+    def page_at(self, offset: int) -> int | None:
+        if not self.page_starts:
+            return None
+        page = 1
+        for number, start in enumerate(self.page_starts, start=1):
+            if start <= offset:
+                page = number
+        return page
+
+
+@dataclass
+class Chunk:
+    """A piece of a document small enough for the embedder, with where it came from."""
+
+    id: int
+    source: str
+    title: str
+    text: str
+    start: int  # character offsets into the document text
+    end: int
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its similarity to the question."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass
+class Citation:
+    """A numbered passage the answer relies on, as shown to the reader."""
+
+    n: int
+    source: str
+    text: str
+    score: float
+    title: str = ""
+    page: int | None = None
+    start: int = 0
+    end: int = 0
+
+
+@dataclass
+class SentenceSupport:
+    """One sentence of the answer, the citations that back it, and how well they do."""
+
+    text: str
+    citations: list[int]
+    support: float
+    supported: bool
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    sentences: list[SentenceSupport]
+    passages: list[Passage]
+    timings_ms: dict[str, float]
+    abstain_reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["passages"] = [
+            {"n": i, "source": p.chunk.source, "text": p.chunk.text, "score": p.score, "page": p.chunk.page}
+            for i, p in enumerate(self.passages, start=1)
+        ]
+        return out
+
+
+@dataclass
+class IndexReport:
+    """What `rag index` did."""
+
+    documents: int
+    chunks: int
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
