@@ -97,9 +97,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
             f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}) in {report.seconds:.1f} s"
         )
-        for item in report.skipped:
-            print(f"skipped: {item['error']}", file=sys.stderr)
-    return 0
+    for item in report.skipped:
+        print(f"rag: skipped: {item['error']}", file=sys.stderr)
+    return 1 if report.skipped else 0  # the rest is indexed, but say that something was not
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

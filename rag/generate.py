@@ -164,10 +164,12 @@ class TransformersGenerator:
                 failure.append(error)
                 streamer.end()
 
-        threading.Thread(target=run, daemon=True).start()
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
         for piece in streamer:
             if piece:
                 yield piece
+        worker.join()  # a generate() thread still alive at interpreter exit aborts the process
         if failure:
             raise failure[0]
 

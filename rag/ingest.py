@@ -65,8 +65,9 @@ def sync(
         except LoadError as error:
             report.skipped.append({"path": source, "error": str(error)})
             continue
-        except OSError as error:
-            report.skipped.append({"path": source, "error": f"{path}: {error.strerror or error}"})
+        except Exception as error:  # noqa: BLE001 - one unreadable file must not stop the others
+            reason = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
+            report.skipped.append({"path": source, "error": f"{path}: cannot read ({reason})"})
             continue
         if entry and entry.sha256 == document.sha256:
             entry.size, entry.mtime_ns = stat.st_size, stat.st_mtime_ns
@@ -82,14 +83,16 @@ def sync(
     to_embed = [p for p in pending if p.document.sha256 not in known]
     texts = [chunk.text for p in to_embed for chunk in p.chunks]
     vectors = embedder.encode(texts, progress=progress and len(texts) > 64)
-    offset = 0
+    # Take every item's vectors before changing the index: a donor may itself be updated below.
+    per_item, offset = [], 0
     for item in pending:
         donor = known.get(item.document.sha256)
         if donor is not None:
-            item_vectors = index.vectors_of(donor)
+            per_item.append(index.vectors_of(donor))
         else:
-            item_vectors = vectors[offset : offset + len(item.chunks)]
+            per_item.append(vectors[offset : offset + len(item.chunks)])
             offset += len(item.chunks)
+    for item, item_vectors in zip(pending, per_item, strict=True):
         entry = DocumentEntry(item.document.sha256, item.document.title, [], item.size, item.mtime_ns)
         index.add(item.source, entry, item.chunks, item_vectors)
         (report.updated if item.replaces else report.added).append(item.source)

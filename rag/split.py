@@ -72,14 +72,31 @@ class Splitter:
             if count <= self.max_tokens:
                 pieces.append((span, count))
                 continue
-            offsets = self.token_offsets(text[span.start : span.end])
-            step = self.max_tokens - self.overlap
-            for first in range(0, len(offsets), step):
-                window = offsets[first : first + self.max_tokens]
-                pieces.append((Span(span.start + window[0][0], span.start + window[-1][1]), len(window)))
-                if first + self.max_tokens >= len(offsets):
-                    break
+            pieces.extend(self._windows(text, span))
         return pieces
+
+    def _windows(self, text: str, span: Span) -> list[tuple[Span, int]]:
+        """Cut an over-long sentence into overlapping token windows that start and end on whole words,
+        so that re-tokenising a window gives the same count (a cut inside a word would not)."""
+        offsets = self.token_offsets(text[span.start : span.end])
+        word_starts = [i for i, (start, _) in enumerate(offsets) if i == 0 or start > offsets[i - 1][1]]
+        windows: list[tuple[Span, int]] = []
+        first = 0
+        while True:
+            limit = first + self.max_tokens
+            if limit >= len(offsets):
+                end = len(offsets)
+            else:  # end before the last word start that fits; a single giant word is cut anyway
+                end = max((w for w in word_starts if first < w <= limit), default=limit)
+            piece = Span(span.start + offsets[first][0], span.start + offsets[end - 1][1])
+            windows.append((piece, self.count_tokens(text[piece.start : piece.end])))
+            if end >= len(offsets):
+                return windows
+            # step back by the overlap, to a word start, but always move forward
+            back = max(end - self.overlap, first + 1)
+            first = min((w for w in word_starts if w >= back), default=back)
+            if first >= end:
+                first = end
 
     def split(self, document: Document, first_id: int = 0) -> list[Chunk]:
         text = document.text

@@ -1,0 +1,49 @@
+"""Citation alignment with the real embedder: supported sentences get the right passage, others none."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.cite import align, is_refusal
+from rag.embed import Embedder
+from rag.types import Chunk, Passage
+
+TEXTS = [
+    "Sea otters hold hands while they sleep so they do not drift apart.",
+    "The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder("minilm")
+
+
+def passages():
+    return [Passage(Chunk(i, "doc.txt", "doc", t, 0, len(t)), 0.5) for i, t in enumerate(TEXTS)]
+
+
+def test_each_sentence_aligns_to_its_own_passage(embedder):
+    answer = "The Eiffel Tower was finished in 1889 [1]. Otters hold hands when sleeping."
+    aligned = align(answer, passages(), embedder, min_support=0.45)
+    assert [a.passages[:1] for a in aligned] == [[1], [0]]
+    assert aligned[0].hinted == [0], "the model's own marker is kept only as a hint"
+    assert aligned[0].text == "The Eiffel Tower was finished in 1889."
+
+
+def test_unsupported_sentence_gets_no_citation(embedder):
+    aligned = align("The moon is made of green cheese.", passages(), embedder, min_support=0.45)
+    assert aligned[0].passages == [] and aligned[0].support < 0.45
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("I don't know.", True),
+        ("The context does not mention the population.", True),
+        ("There is no information about that.", True),
+        ("Beijing honors a 1986 agreement.", False),
+    ],
+)
+def test_refusal_detection(text: str, refusal: bool):
+    assert is_refusal(text) is refusal

@@ -1,0 +1,87 @@
+"""The `rag` command as a user runs it: JSON contract, and one-line errors with non-zero exits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("rag:")]
+    assert lines, result.stderr
+    for word in words:
+        assert word in result.stderr, (word, result.stderr)
+
+
+def test_index_json_contract(tmp_path: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Otters\n\nSea otters hold hands while they sleep.\n")
+    result = run("index", str(docs), "--index", str(tmp_path / "idx"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in ("documents", "chunks", "added", "updated", "removed", "skipped", "seconds"):
+        assert key in report
+    assert report["documents"] == 1 and report["chunks"] == 1 and report["skipped"] == []
+
+
+def test_ask_json_contract(seed_index: Path):
+    result = run("ask", "Which agreement does Beijing honor?", "--index", str(seed_index), "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    for key in ("question", "answer", "abstained", "citations", "timings_ms"):
+        assert key in answer
+    assert "1986" in answer["answer"]
+    assert {"n", "source", "text", "score"} <= set(answer["citations"][0])
+    assert {"retrieve", "generate", "first_token", "total"} <= set(answer["timings_ms"])
+
+
+def test_empty_question():
+    assert_one_line_error(run("ask", "   "), "question is empty")
+
+
+def test_missing_index(tmp_path: Path):
+    assert_one_line_error(run("ask", "anything?", "--index", str(tmp_path / "nowhere")), "no index at")
+
+
+def test_missing_file(tmp_path: Path):
+    result = run("index", str(tmp_path / "missing.txt"), "--index", str(tmp_path / "idx"))
+    assert_one_line_error(result, "missing.txt", "no such file")
+
+
+def test_corrupt_pdf_is_named_and_the_rest_indexed(tmp_path: Path):
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.7 this is not really a pdf")
+    (tmp_path / "good.txt").write_text("Penguins live in the southern hemisphere.")
+    result = run("index", str(tmp_path / "bad.pdf"), str(tmp_path / "good.txt"), "--index", str(tmp_path / "idx"))
+    assert_one_line_error(result, "bad.pdf", "corrupt PDF")
+    assert "1 documents" in result.stdout
+
+
+def test_wrong_model_path(seed_index: Path, tmp_path: Path):
+    result = run("ask", "Which agreement?", "--index", str(seed_index), "--generator", str(tmp_path / "none.gguf"))
+    assert_one_line_error(result, "none.gguf", "not found")
+
+
+def test_unknown_model_name(seed_index: Path):
+    result = run("ask", "Which agreement?", "--index", str(seed_index), "--generator", "no-such-model")
+    assert_one_line_error(result, "no-such-model", "not a known name")
+
+
+def test_damaged_index(tmp_path: Path):
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{ not json")
+    assert_one_line_error(run("ask", "anything?", "--index", str(folder)), "damaged", "--rebuild")
+
+
+def test_bad_setting_value(seed_index: Path):
+    result = run("ask", "Which agreement?", "--index", str(seed_index), "--top-k", "0")
+    assert_one_line_error(result, "top_k")

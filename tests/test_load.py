@@ -1,0 +1,226 @@
+"""Loading real files of every supported format, and refusing bad ones with a clear LoadError."""
+
+import random
+import re
+
+import docx
+import pytest
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+
+from rag.load import LoadError, find_files, load_file
+from rag.split import Splitter
+
+
+def _pdf(path, pages):
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, text)
+    pdf.output(str(path))
+    return path
+
+
+def test_txt(tmp_path):
+    path = tmp_path / "release_notes-2024.txt"
+    path.write_text("Plain text body.\nSecond line.", encoding="utf-8")
+    doc = load_file(path)
+    assert doc.text == "Plain text body.\nSecond line."
+    assert doc.title == "release notes 2024"
+    assert doc.page_starts == [] and doc.page_at(5) is None
+    assert len(doc.sha256) == 64
+
+
+def test_txt_strips_utf8_bom(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffcafé".encode())
+    assert load_file(path).text == "café"
+
+
+def test_markdown_title_from_first_heading(tmp_path):
+    path = tmp_path / "guide.md"
+    path.write_text("Intro line\n\n# Install Guide\n\nRun the installer.\n\n## Later\n", encoding="utf-8")
+    doc = load_file(path)
+    assert doc.title == "Install Guide"
+    assert "Run the installer." in doc.text
+
+
+def test_html_drops_script_style_and_title(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>Solar Panels</title><style>body { color: red; }</style>"
+        "<script>var secret = 'hidden-js';</script></head>"
+        "<body><h1>Efficiency</h1><p>Panels convert <b>sunlight</b> to power.</p></body></html>",
+        encoding="utf-8",
+    )
+    doc = load_file(path)
+    assert doc.title == "Solar Panels"
+    assert "Efficiency" in doc.text and "sunlight" in doc.text
+    assert "hidden-js" not in doc.text and "secret" not in doc.text
+    assert "color" not in doc.text
+    assert "Solar Panels" not in doc.text
+
+
+def test_pdf_two_pages_maps_chunks_to_pages(tmp_path):
+    path = _pdf(tmp_path / "manual.pdf", ["Alpha page talks about turbines.", "Beta page talks about batteries."])
+    doc = load_file(path)
+    assert "turbines" in doc.text and "batteries" in doc.text
+    assert len(doc.page_starts) == 2 and doc.page_starts[0] == 0
+    assert doc.text.index("batteries") >= doc.page_starts[1] > doc.text.index("turbines")
+    words = Splitter(lambda t: len(t.split()), lambda t: [m.span() for m in re.finditer(r"\S+", t)], 5, 0)
+    chunks = words.split(doc)
+    pages = {c.page for c in chunks}
+    assert pages == {1, 2}
+    assert next(c for c in chunks if "turbines" in c.text).page == 1
+    assert next(c for c in chunks if "batteries" in c.text).page == 2
+
+
+def test_pdf_title_from_metadata(tmp_path):
+    pdf = FPDF()
+    pdf.set_title("Wind Report")
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    pdf.cell(0, 10, "Some text here.")
+    pdf.output(str(tmp_path / "r.pdf"))
+    assert load_file(tmp_path / "r.pdf").title == "Wind Report"
+
+
+def test_docx_heading_paragraphs_and_table(tmp_path):
+    document = docx.Document()
+    document.add_heading("Quarterly Review", level=1)
+    document.add_paragraph("Revenue grew in every region.")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Region", "Growth"
+    table.cell(1, 0).text, table.cell(1, 1).text = "North", "12%"
+    path = tmp_path / "review.docx"
+    document.save(str(path))
+    doc = load_file(path)
+    assert doc.title == "Quarterly Review"
+    assert "Revenue grew in every region." in doc.text
+    assert "Region | Growth" in doc.text and "North | 12%" in doc.text
+
+
+# --- bad inputs -------------------------------------------------------------------------------
+
+
+def _fails(path, *words):
+    with pytest.raises(LoadError) as info:
+        load_file(path)
+    message = str(info.value)
+    assert str(path) in message
+    for word in words:
+        assert word in message.lower()
+    return message
+
+
+def test_corrupt_pdf(tmp_path):
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(random.Random(7).randbytes(2048))
+    _fails(path, "pdf")
+
+
+def test_encrypted_pdf(tmp_path):
+    plain = _pdf(tmp_path / "plain.pdf", ["Secret content."])
+    writer = PdfWriter()
+    for page in PdfReader(str(plain)).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="pw", owner_password="owner")
+    path = tmp_path / "locked.pdf"
+    with open(path, "wb") as handle:
+        writer.write(handle)
+    _fails(path, "encrypted")
+
+
+def test_pdf_without_text(tmp_path):
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.rect(20, 20, 100, 50, style="F")
+    path = tmp_path / "scan.pdf"
+    pdf.output(str(path))
+    _fails(path, "no text")
+
+
+def test_malformed_docx(tmp_path):
+    path = tmp_path / "fake.docx"
+    path.write_bytes(b"this is not a zip archive at all")
+    _fails(path, "docx")
+
+
+def test_binary_txt(tmp_path):
+    path = tmp_path / "blob.txt"
+    path.write_bytes(b"abc\x00\x01\x02def")
+    _fails(path, "binary")
+
+
+def test_non_utf8_txt(tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes(b"caf\xe9 au lait")
+    _fails(path, "utf-8")
+
+
+@pytest.mark.parametrize("name, content", [("empty.txt", b""), ("blank.md", b"  \n\n\t ")])
+def test_empty_file(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    _fails(path, "empty")
+
+
+def test_unsupported_extension(tmp_path):
+    path = tmp_path / "data.xyz"
+    path.write_text("text", encoding="utf-8")
+    message = _fails(path, "unsupported")
+    assert ".pdf" in message
+
+
+def test_missing_file(tmp_path):
+    _fails(tmp_path / "nowhere.txt", "no such file")
+
+
+def test_too_large(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("x" * 2000, encoding="utf-8")
+    with pytest.raises(LoadError, match="limit"):
+        load_file(path, max_bytes=1000)
+
+
+# --- find_files -------------------------------------------------------------------------------
+
+
+def test_find_files_recursive_skips_hidden_and_unsupported(tmp_path):
+    root = tmp_path / "docs"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / ".git").mkdir()
+    for name in ["a.txt", "sub/b.md", "sub/deeper/c.PDF", "sub/d.html", "e.docx"]:
+        (root / name).write_text("x", encoding="utf-8")
+    for name in ["f.xyz", "g.png", ".hidden.txt", ".git/h.txt", "sub/.cache.md"]:
+        (root / name).write_text("x", encoding="utf-8")
+    found = find_files([root])
+    assert sorted(p.relative_to(root.resolve()).as_posix() for p in found) == [
+        "a.txt",
+        "e.docx",
+        "sub/b.md",
+        "sub/d.html",
+        "sub/deeper/c.PDF",
+    ]
+    assert all(p.is_absolute() for p in found)
+
+
+def test_find_files_keeps_explicit_files_and_dedupes(tmp_path):
+    (tmp_path / "a.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "notes.xyz").write_text("x", encoding="utf-8")
+    found = find_files([tmp_path, tmp_path / "a.txt", tmp_path / "notes.xyz"])
+    assert [p.name for p in found] == ["a.txt", "notes.xyz"]
+
+
+def test_find_files_missing_path(tmp_path):
+    with pytest.raises(LoadError, match="no such file or folder"):
+        find_files([tmp_path / "absent"])
+
+
+@pytest.mark.parametrize("broken_filter", [b"/FlateDecodX", b"/Fl"])
+def test_pdf_with_unknown_filter_is_corrupt_not_a_crash(tmp_path, broken_filter):
+    data = _pdf(tmp_path / "ok.pdf", ["Some words here."]).read_bytes()
+    path = tmp_path / "odd.pdf"
+    path.write_bytes(data.replace(b"/FlateDecode", broken_filter))
+    _fails(path, "odd.pdf")

@@ -1,0 +1,31 @@
+"""One settings object: defaults, overridden by a TOML file, then the environment, then explicit values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from rag.settings import Settings
+
+
+def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    config = tmp_path / "rag.toml"
+    config.write_text('top_k = 7\ngenerator = "qwen-0.5b"\nchunk_tokens = 100\n')
+    monkeypatch.setenv("RAG_CONFIG", str(config))
+    monkeypatch.setenv("RAG_TOP_K", "3")
+    settings = Settings()
+    assert settings.generator == "qwen-0.5b"  # file over default
+    assert settings.top_k == 3  # environment over file
+    assert settings.with_overrides(top_k=9, generator=None).top_k == 9  # explicit over environment; None keeps
+    assert Settings().chunk_tokens == 100
+
+
+def test_invalid_values_are_rejected():
+    with pytest.raises(ValidationError):
+        Settings(top_k=0)
+    with pytest.raises(ValidationError):
+        Settings(runtime="vllm")
+    with pytest.raises(ValidationError):
+        Settings(no_such_setting=1)

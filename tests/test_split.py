@@ -1,0 +1,192 @@
+"""Sentence splitting and token-sized chunking with overlap and exact character offsets."""
+
+import re
+
+import pytest
+
+from rag.split import Splitter, sentences, splitter_for
+from rag.types import Document
+
+
+def _sentences(text):
+    return [text[s.start : s.end] for s in sentences(text)]
+
+
+def _doc(text):
+    return Document(source="doc.txt", title="Doc", text=text, sha256="0" * 64)
+
+
+def _words(max_tokens, overlap):
+    return Splitter(
+        lambda text: len(text.split()),
+        lambda text: [m.span() for m in re.finditer(r"\S+", text)],
+        max_tokens,
+        overlap,
+    )
+
+
+def _check_offsets(document, chunks):
+    for chunk in chunks:
+        assert chunk.text == document.text[chunk.start : chunk.end]
+        assert chunk.source == document.source and chunk.title == document.title
+
+
+# --- sentences --------------------------------------------------------------------------------
+
+
+def test_abbreviations_do_not_end_sentences():
+    assert _sentences("Dr. Smith arrived at noon. He sat down.") == ["Dr. Smith arrived at noon.", "He sat down."]
+    assert _sentences("Use a tool, e.g. this one. Then stop.") == ["Use a tool, e.g. this one.", "Then stop."]
+    assert _sentences("Cats, dogs, etc. are pets. Fish too.") == ["Cats, dogs, etc. are pets.", "Fish too."]
+
+
+def test_initials_do_not_end_sentences():
+    assert _sentences("I met J. Doe today. Fine.") == ["I met J. Doe today.", "Fine."]
+
+
+def test_line_break_ends_a_sentence():
+    assert _sentences("A heading without a period\nThe body starts here. More.") == [
+        "A heading without a period",
+        "The body starts here.",
+        "More.",
+    ]
+
+
+def test_closing_quote_stays_with_its_sentence():
+    assert _sentences('He said "stop." Then he left.') == ['He said "stop."', "Then he left."]
+    assert _sentences("It works (mostly.) Next one.") == ["It works (mostly.)", "Next one."]
+
+
+def test_question_exclamation_and_ellipsis():
+    assert _sentences("Really? Yes! Well... maybe") == ["Really?", "Yes!", "Well...", "maybe"]
+
+
+def test_no_break_inside_numbers_or_at_end():
+    assert _sentences("Version 3.14 is out.") == ["Version 3.14 is out."]
+
+
+def test_sentence_spans_skip_blank_lines_and_whitespace():
+    text = "  First one.   \n\n\n   Second one.  "
+    spans = sentences(text)
+    assert [text[s.start : s.end] for s in spans] == ["First one.", "Second one."]
+
+
+# --- Splitter with a whitespace tokenizer ------------------------------------------------------
+
+TEXT = " ".join(f"Sentence number {i} has exactly seven words." for i in range(1, 31))
+
+
+def test_no_chunk_exceeds_max_tokens():
+    document = _doc(TEXT)
+    chunks = _words(20, 7).split(document)
+    assert len(chunks) > 5
+    assert all(len(c.text.split()) <= 20 for c in chunks)
+    _check_offsets(document, chunks)
+
+
+def test_consecutive_chunks_share_a_sentence_when_overlapping():
+    document = _doc(TEXT)
+    chunks = _words(21, 7).split(document)
+    for previous, current in zip(chunks, chunks[1:], strict=False):
+        assert current.start < previous.end  # overlap in the text
+        last_sentence = _sentences(previous.text)[-1]
+        assert current.text.startswith(last_sentence)
+
+
+def test_no_overlap_means_disjoint_chunks():
+    chunks = _words(21, 0).split(_doc(TEXT))
+    for previous, current in zip(chunks, chunks[1:], strict=False):
+        assert current.start >= previous.end
+
+
+def test_all_text_is_covered():
+    document = _doc(TEXT)
+    chunks = _words(20, 5).split(document)
+    covered = " ".join(c.text for c in chunks)
+    for i in range(1, 31):
+        assert f"Sentence number {i} has" in covered
+    assert chunks[0].start == 0 and chunks[-1].end == len(TEXT)
+
+
+def test_ids_count_up_from_first_id():
+    chunks = _words(20, 5).split(_doc(TEXT), first_id=100)
+    assert [c.id for c in chunks] == list(range(100, 100 + len(chunks)))
+
+
+def test_offsets_exact_with_messy_whitespace_and_lines():
+    text = "Title line\n\n  Dr. Who went home.  It rained!\n\tTabs here.\n" + "word " * 40 + "\nEnd."
+    document = _doc(text)
+    chunks = _words(12, 4).split(document)
+    _check_offsets(document, chunks)
+    assert all(len(c.text.split()) <= 12 for c in chunks)
+
+
+def test_long_sentence_cut_into_windows_covering_all_words():
+    words = [f"w{i}" for i in range(53)]
+    text = "Short start. " + " ".join(words) + ". Short end."
+    document = _doc(text)
+    chunks = _words(10, 3).split(document)
+    _check_offsets(document, chunks)
+    assert all(len(c.text.split()) <= 10 for c in chunks)
+    seen = {w.rstrip(".") for c in chunks for w in c.text.split()}
+    assert set(words) <= seen
+    assert "start" in seen and "end" in seen
+
+
+def test_long_sentence_windows_overlap():
+    text = " ".join(f"t{i}" for i in range(30))
+    chunks = _words(10, 4).split(_doc(text))
+    firsts = [c.text.split() for c in chunks]
+    for previous, current in zip(firsts, firsts[1:], strict=False):
+        assert set(previous) & set(current)
+
+
+def test_empty_document_has_no_chunks():
+    assert _words(10, 2).split(_doc("   \n\n ")) == []
+
+
+@pytest.mark.parametrize("overlap", [10, 11])
+def test_overlap_not_smaller_than_size_is_refused(overlap):
+    with pytest.raises(ValueError, match="overlap"):
+        _words(10, overlap)
+
+
+# --- with the real embedder's tokenizer ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from rag.embed import Embedder
+
+    return Embedder("minilm")
+
+
+def test_real_tokenizer_chunks_fit(embedder):
+    text = (
+        "Retrieval-augmented generation combines search with a language model. "
+        "Dr. Smith's 2023 paper, e.g. section 4.2, reports a 12.5% gain on multi-hop QA!\n"
+        + "the cat sat on the mat and then it ran to the door " * 20
+        + "\n"
+        + " ".join(f"Fact {i}: the value is {i * 17} units." for i in range(40))
+    )
+    document = _doc(text)
+    chunks = splitter_for(embedder, 64, 16).split(document)
+    assert sum("cat sat" in c.text for c in chunks) >= 4  # the long sentence was cut into windows
+    assert all(embedder.count_tokens(c.text) <= 64 for c in chunks)
+    _check_offsets(document, chunks)
+
+
+def test_splitter_for_caps_at_embedder_limit(embedder):
+    splitter = splitter_for(embedder, 10_000, 16)
+    assert splitter.max_tokens == embedder.max_tokens - 2
+
+
+def test_cut_windows_keep_whole_words(embedder):
+    """Windows of an over-long sentence end on word boundaries, so their counts stay exact."""
+    document = _doc("Supercalifragilisticexpialidocious antidisestablishmentarianism " * 30)
+    chunks = splitter_for(embedder, 64, 16).split(document)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        assert embedder.count_tokens(chunk.text) <= 64
+        assert chunk.text.split()[0] in {"Supercalifragilisticexpialidocious", "antidisestablishmentarianism"}
+    _check_offsets(document, chunks)
