@@ -20,6 +20,10 @@ from rag import RAG
 from rag.answer import build_messages
 
 SEED = "Why does China treat defectors as economic migrants?"
+# Asked before each timed run, and the RAM prompt cache is off (prompt_cache_mb=0), so that
+# llama.cpp holds another question's prompt (as for a new question in real use) rather than the
+# identical one, which would make prompt reading look free. The repeated-question figure shows that case.
+OTHER = "What punishments do repatriated defectors face?"
 
 
 def bare_generation(rag: RAG, question: str) -> tuple[float, float]:
@@ -50,13 +54,19 @@ def main() -> None:
              for f in (flag, value)]  # fmt: skip
 
     started = time.perf_counter()
-    rag = RAG(generator=args.generator, runtime=args.runtime)
+    rag = RAG(generator=args.generator, runtime=args.runtime, prompt_cache_mb=0)
     rag.warm_up()
     load_s = time.perf_counter() - started
     rag.ask(SEED)  # one untimed run: caches warm
 
-    answers = [rag.ask(SEED) for _ in range(args.runs)]
-    bare = [bare_generation(rag, SEED) for _ in range(args.runs)]
+    answers, bare = [], []
+    for _ in range(args.runs):
+        rag.ask(OTHER)
+        answers.append(rag.ask(SEED))
+        rag.ask(OTHER)
+        bare.append(bare_generation(rag, SEED))
+    rag.ask(SEED)
+    repeated = rag.ask(SEED).timings_ms  # the identical prompt again: served from the prompt cache
     med = {key: statistics.median(a.timings_ms[key] for a in answers) for key in answers[0].timings_ms}
     bare_first = statistics.median(b[0] for b in bare)
     bare_total = statistics.median(b[1] for b in bare)
@@ -74,6 +84,7 @@ def main() -> None:
         "warm_median_ms": med,
         "bare_generator_median_ms": {"first_token": bare_first, "total": bare_total},
         "ratio_pipeline_to_bare": {"first_token": med["first_token"] / bare_first, "total": med["total"] / bare_total},
+        "repeated_question_ms": repeated,
         "load_s": load_s,
         "peak_rss_mb": peak_mb,
         "cold_ask_s": cold,
@@ -86,6 +97,7 @@ def main() -> None:
               f"{result['ratio_pipeline_to_bare'][key]:>8.2f}")  # fmt: skip
     print(f"{'retrieve ms (median)':24}{med['retrieve']:>10.1f}")
     print(f"{'verify ms (median)':24}{med['verify']:>10.1f}")
+    print(f"same question asked twice in a row (prompt cache): first token {repeated['first_token']:.0f} ms")
     print(f"model+index load: {load_s:.1f} s; peak RSS {peak_mb:.0f} MB")
     print(f"cold `rag ask` (second and third run): {', '.join(f'{c:.1f} s' for c in cold)}")
     if args.json_out:

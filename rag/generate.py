@@ -31,7 +31,7 @@ class Generator(Protocol):
 class LlamaCppGenerator:
     """GGUF through llama.cpp's server object, in process. Prompt prefixes are cached between calls."""
 
-    def __init__(self, source: ModelSource, threads: int, context_tokens: int) -> None:
+    def __init__(self, source: ModelSource, threads: int, context_tokens: int, prompt_cache_mb: int = 512) -> None:
         if source.kind != "gguf":
             raise ModelNotFoundError(f"the llama.cpp runtime needs a .gguf file, got {source.location}")
         import xllamacpp
@@ -42,6 +42,7 @@ class LlamaCppGenerator:
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.n_parallel = 1
+        params.cache_ram_mib = prompt_cache_mb
         params.verbosity = -1
         params.warmup = False
         # The server object also listens on a loopback port; a random key keeps others off it.
@@ -104,8 +105,14 @@ class TransformersGenerator:
         try:
             if source.kind == "gguf":
                 folder = self._converted(source, dtype, cache_dir)
-                self.tokenizer = AutoTokenizer.from_pretrained(folder)
-                self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
+                try:
+                    self.tokenizer = AutoTokenizer.from_pretrained(folder)
+                    self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
+                except Exception:  # noqa: BLE001 - a damaged cached copy: convert again, once
+                    (folder / "complete").unlink(missing_ok=True)
+                    folder = self._converted(source, dtype, cache_dir)
+                    self.tokenizer = AutoTokenizer.from_pretrained(folder)
+                    self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
             else:
                 self.tokenizer = AutoTokenizer.from_pretrained(source.location)
                 self.model = AutoModelForCausalLM.from_pretrained(source.location, dtype=torch_dtype)
@@ -175,9 +182,15 @@ class TransformersGenerator:
 
 
 def load_generator(
-    name: str, runtime: str, threads: int, dtype: str, context_tokens: int, cache_dir: Path
+    name: str,
+    runtime: str,
+    threads: int,
+    dtype: str,
+    context_tokens: int,
+    cache_dir: Path,
+    prompt_cache_mb: int = 512,
 ) -> Generator:
     source = resolve_generator(name, cache_dir)
     if runtime == "llama.cpp" and source.kind == "gguf":
-        return LlamaCppGenerator(source, threads, context_tokens)
+        return LlamaCppGenerator(source, threads, context_tokens, prompt_cache_mb)
     return TransformersGenerator(source, threads, dtype, cache_dir)

@@ -44,7 +44,9 @@ class RAG:
     def generator(self) -> Generator:
         if self._generator is None:
             s = self.settings
-            self._generator = load_generator(s.generator, s.runtime, s.threads, s.dtype, s.context_tokens, s.cache_dir)
+            self._generator = load_generator(
+                s.generator, s.runtime, s.threads, s.dtype, s.context_tokens, s.cache_dir, s.prompt_cache_mb
+            )
         return self._generator
 
     @property

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     runtime: Literal["llama.cpp", "transformers"] = "llama.cpp"
     dtype: Literal["bfloat16", "float32"] = "bfloat16"  # transformers runtime only
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    # llama.cpp keeps past prompts in RAM so a repeated question skips prompt reading; bounded here
+    prompt_cache_mb: int = Field(default=512, ge=0)
 
     # splitting, in the embedder's own tokens
     chunk_tokens: int = Field(default=64, ge=16)

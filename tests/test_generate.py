@@ -49,3 +49,13 @@ def test_not_a_gguf_for_llama_cpp(tmp_path: Path):
 
     with pytest.raises(ModelNotFoundError, match="gguf"):
         LlamaCppGenerator(ModelSource("folder", str(tmp_path), "x"), threads=1, context_tokens=512)
+
+
+def test_damaged_transformers_cache_is_rebuilt(tmp_path: Path):
+    load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024, cache_dir=tmp_path)
+    (folder,) = list((tmp_path / "transformers").glob("*float32"))
+    (folder / "model.safetensors").write_bytes(b"not a safetensors file")
+    generator = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024,
+                               cache_dir=tmp_path)  # fmt: skip
+    assert "Mirabel" in "".join(generator.stream(MESSAGES, max_new_tokens=24))
+    assert (folder / "model.safetensors").stat().st_size > 1_000_000

@@ -1,0 +1,75 @@
+"""Evaluation metrics: retrieval (binary relevance, BEIR/TREC definitions) and answers (SQuAD EM/F1)."""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+
+def recall_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    """Share of the relevant items found in the first k."""
+    if not relevant:
+        return 0.0
+    return len(set(ranked[:k]) & relevant) / len(relevant)
+
+
+def mrr_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    """1 / rank of the first relevant item within the first k, else 0."""
+    for rank, item in enumerate(ranked[:k], start=1):
+        if item in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    """Normalised discounted cumulative gain with binary gains (as in BEIR's pytrec_eval use)."""
+    if not relevant:
+        return 0.0
+    seen: set[str] = set()
+    dcg = 0.0
+    for rank, item in enumerate(ranked[:k], start=1):
+        if item in relevant and item not in seen:  # a duplicate in the ranking earns nothing twice
+            dcg += 1.0 / math.log2(rank + 1)
+        seen.add(item)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal
+
+
+def normalize_answer(text: str) -> str:
+    """The official SQuAD v1.1 normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, gold: Sequence[str]) -> float:
+    return float(any(normalize_answer(prediction) == normalize_answer(g) for g in gold)) if gold else 0.0
+
+
+def f1(prediction: str, gold: Sequence[str]) -> float:
+    """Best token-overlap F1 of the prediction against any gold answer."""
+
+    def single(pred: str, truth: str) -> float:
+        pred_tokens, truth_tokens = normalize_answer(pred).split(), normalize_answer(truth).split()
+        common = Counter(pred_tokens) & Counter(truth_tokens)
+        same = sum(common.values())
+        if same == 0:
+            return 0.0
+        precision, recall = same / len(pred_tokens), same / len(truth_tokens)
+        return 2 * precision * recall / (precision + recall)
+
+    return max((single(prediction, g) for g in gold), default=0.0)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100), as numpy's default."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
