@@ -42,6 +42,7 @@ class Manifest:
     embedder: dict[str, Any]
     splitting: dict[str, Any]
     roots: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)  # removed by hand: not re-added from their folder
     documents: dict[str, DocumentEntry] = field(default_factory=dict)
     next_id: int = 0
     generation: int = 0
@@ -53,6 +54,7 @@ class Manifest:
             "embedder": self.embedder,
             "splitting": self.splitting,
             "roots": self.roots,
+            "excluded": self.excluded,
             "generation": self.generation,
             "next_id": self.next_id,
             "updated": self.updated,
@@ -68,6 +70,7 @@ class Manifest:
             embedder=data["embedder"],
             splitting=data["splitting"],
             roots=list(data.get("roots", [])),
+            excluded=list(data.get("excluded", [])),
             documents={src: DocumentEntry(**entry) for src, entry in data["documents"].items()},
             next_id=int(data["next_id"]),
             generation=int(data["generation"]),

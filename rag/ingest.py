@@ -50,10 +50,16 @@ def sync(
     base = index.folder.parent
     report = IndexReport(documents=0, chunks=0)
     files = find_files(roots)
+    # a file named explicitly is wanted again, even if it was removed by hand before
+    named = {source_name(root, base) for root in roots if root.is_file()}
+    index.manifest.excluded = [source for source in index.manifest.excluded if source not in named]
+    excluded = set(index.manifest.excluded)
     seen: set[str] = set()
     pending: list[_Pending] = []
     for path in tqdm(files, desc="reading", unit="file", disable=not progress):
         source = source_name(path, base)
+        if source in excluded:
+            continue
         seen.add(source)
         entry = index.manifest.documents.get(source)
         try:

@@ -16,9 +16,9 @@ from rag.embed import Embedder
 from rag.errors import EmptyQuestionError, IndexMissingError
 from rag.generate import Generator, load_generator
 from rag.index import Index
-from rag.ingest import source_path, sync
+from rag.ingest import source_name, source_path, sync
 from rag.settings import Settings
-from rag.split import splitter_for
+from rag.split import Splitter, splitter_for
 from rag.types import Answer, IndexReport, Passage
 
 
@@ -84,7 +84,7 @@ class RAG:
             if report.added or report.updated or report.removed:
                 index.save()
 
-    def _splitter(self):  # noqa: ANN202
+    def _splitter(self) -> Splitter:
         return splitter_for(self.embedder, self.settings.chunk_tokens, self.settings.chunk_overlap)
 
     # --- documents -------------------------------------------------------------------------------
@@ -113,14 +113,13 @@ class RAG:
             index = self.index
             name = source if source in index.manifest.documents else None
             if name is None:
-                from rag.ingest import source_name
-
                 candidate = source_name(Path(source), index.folder.parent)
                 name = candidate if candidate in index.manifest.documents else None
             if name is None:
                 return False
             index.remove(name)
             index.manifest.roots = [r for r in index.manifest.roots if r != name]
+            index.manifest.excluded = sorted({*index.manifest.excluded, name})
             index.save()
             return True
 

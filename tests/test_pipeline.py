@@ -1,0 +1,66 @@
+"""The pipeline keeps a saved index up to date: corpus edits, settings changes, removals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rag import RAG
+
+FACTS = "Sea otters hold hands while they sleep. " * 3 + "They live in the North Pacific. " * 3
+
+
+def _corpus(tmp_path: Path) -> tuple[Path, Path]:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "otters.txt").write_text(FACTS)
+    (corpus / "moon.md").write_text("# Moon\n\nThe Moon orbits the Earth every 27 days.")
+    return corpus, tmp_path / "index"
+
+
+def _manifest(index: Path) -> dict:
+    return json.loads((index / "manifest.json").read_text())
+
+
+def test_opening_never_re_embeds_an_unchanged_index(tmp_path: Path, monkeypatch):
+    corpus, index = _corpus(tmp_path)
+    RAG(index_dir=index, corpus=[corpus]).build()
+    generation = _manifest(index)["generation"]
+    rag = RAG(index_dir=index)
+    calls = []
+    original = rag.embedder.encode
+    monkeypatch.setattr(rag.embedder, "encode", lambda texts, progress=False: calls.append(texts) or original(texts))
+    assert len(rag.index) == 2
+    assert sum(len(texts) for texts in calls) == 0 and _manifest(index)["generation"] == generation
+
+
+def test_changed_corpus_is_synced_on_open(tmp_path: Path):
+    corpus, index = _corpus(tmp_path)
+    RAG(index_dir=index, corpus=[corpus]).build()
+    (corpus / "moon.md").write_text("# Moon\n\nThe Moon is about 384,400 km from the Earth.")
+    (corpus / "otters.txt").unlink()
+    (corpus / "mars.txt").write_text("Mars has two small moons, Phobos and Deimos.")
+    rag = RAG(index_dir=index)
+    texts = " ".join(c.text for c in rag.index.chunks.values())
+    assert "384,400" in texts and "27 days" not in texts and "Phobos" in texts and "otters" not in texts
+    assert sorted(Path(s).name for s in rag.documents()) == ["mars.txt", "moon.md"]
+
+
+def test_changed_splitting_rebuilds(tmp_path: Path):
+    corpus, index = _corpus(tmp_path)
+    RAG(index_dir=index, corpus=[corpus]).build()
+    before = len(RAG(index_dir=index).index)
+    rag = RAG(index_dir=index, chunk_tokens=16, chunk_overlap=4)
+    assert len(rag.index) > before
+    assert _manifest(index)["splitting"] == {"chunk_tokens": 16, "chunk_overlap": 4}
+
+
+def test_remove_one_document(tmp_path: Path):
+    corpus, index = _corpus(tmp_path)
+    rag = RAG(index_dir=index, corpus=[corpus])
+    rag.build()
+    assert rag.remove(str(corpus / "moon.md"))
+    assert [Path(s).name for s in RAG(index_dir=index).documents()] == ["otters.txt"]
+    assert not rag.remove("no-such-document.txt")
+    rag.add([corpus / "moon.md"])  # named explicitly: wanted again
+    assert sorted(Path(s).name for s in RAG(index_dir=index).documents()) == ["moon.md", "otters.txt"]
