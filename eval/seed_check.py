@@ -37,8 +37,8 @@ def main() -> None:
     print(f"answerable answered: {sum(answered)}/{len(answered)} = {statistics.mean(answered):.2f}")
     print(f"unanswerable abstained: {sum(abstained)}/{len(abstained)} = {statistics.mean(abstained):.2f}")
     print(f"F1 on answerable (abstention = 0): {100 * statistics.mean(f1s):.1f}")
-    print(f"answered questions whose citations contain a gold passage: "
-          f"{sum(c for c, a in zip(cited_gold, answered, strict=False)) }/{sum(answered)}")  # fmt: skip
+    gold_cited = sum(c for c, a in zip(cited_gold, answered, strict=True) if a)
+    print(f"answered questions whose citations contain a gold passage: {gold_cited}/{sum(answered)}")
     print(f"first token median {statistics.median(first_tokens):.0f} ms")
 
 

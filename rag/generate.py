@@ -102,20 +102,21 @@ class TransformersGenerator:
         torch.set_num_threads(threads)
         torch_dtype = getattr(torch, dtype)
         self.label = source.label
+
+        def load(location: str | Path) -> None:
+            self.tokenizer = AutoTokenizer.from_pretrained(location)
+            self.model = AutoModelForCausalLM.from_pretrained(location, dtype=torch_dtype)
+
         try:
-            if source.kind == "gguf":
+            if source.kind != "gguf":
+                load(source.location)
+            else:
                 folder = self._converted(source, dtype, cache_dir)
                 try:
-                    self.tokenizer = AutoTokenizer.from_pretrained(folder)
-                    self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
+                    load(folder)
                 except Exception:  # noqa: BLE001 - a damaged cached copy: convert again, once
                     (folder / "complete").unlink(missing_ok=True)
-                    folder = self._converted(source, dtype, cache_dir)
-                    self.tokenizer = AutoTokenizer.from_pretrained(folder)
-                    self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
-            else:
-                self.tokenizer = AutoTokenizer.from_pretrained(source.location)
-                self.model = AutoModelForCausalLM.from_pretrained(source.location, dtype=torch_dtype)
+                    load(self._converted(source, dtype, cache_dir))
         except (OSError, ValueError) as error:
             raise ModelNotFoundError(
                 f"cannot load generator '{source.location}': {str(error).splitlines()[0]}"

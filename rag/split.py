@@ -94,9 +94,7 @@ class Splitter:
                 return windows
             # step back by the overlap, to a word start, but always move forward
             back = max(end - self.overlap, first + 1)
-            first = min((w for w in word_starts if w >= back), default=back)
-            if first >= end:
-                first = end
+            first = min(min((w for w in word_starts if w >= back), default=back), end)
 
     def split(self, document: Document, first_id: int = 0) -> list[Chunk]:
         text = document.text
