@@ -58,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("source")
     _add_settings_flags(remove)
 
+    evaluate = commands.add_parser("eval", help="score retrieval, answers, citations and abstention on a data set")
+    evaluate.add_argument("dataset", nargs="?", type=Path, help="a JSONL gold file, a SQuAD .json or a BEIR folder")
+    evaluate.add_argument("--report", type=Path, help="write results, metrics, config and a summary here")
+    evaluate.add_argument("--limit", type=int, help="evaluate a fixed, seeded sample of N questions")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
+    evaluate.add_argument("--split", choices=["test", "tune", "all"], default="test",
+                          help="SQuAD articles: test = 11-48 (default), tune = 1-10, all")  # fmt: skip
+    evaluate.add_argument("--judge", choices=["llm", "score", "none"], default="llm",
+                          help="support judge behind the citation metrics (default: llm)")  # fmt: skip
+    evaluate.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only")
+    evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
+                          help="two runs' metrics side by side (report folders or metrics.json files)")  # fmt: skip
+    _add_settings_flags(evaluate)
+
     serve = commands.add_parser("serve", help="the chat web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
@@ -139,6 +153,66 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.evaluation import report as reports
+
+    if args.compare:
+        rows = reports.compare(*args.compare)
+        if args.json:
+            _print_json({name: {"a": a, "b": b, "b_minus_a": d} for name, a, b, d in rows})
+        else:
+            width = max(len(name) for name, *_ in rows) if rows else 10
+            print(f"{'metric':<{width}}  {'A':>10}  {'B':>10}  {'B - A':>10}")
+            for name, a, b, d in rows:
+                cells = ["–" if v is None else f"{v:.4g}" for v in (a, b)]
+                diff = "–" if d is None else f"{d:+.4g}"
+                print(f"{name:<{width}}  {cells[0]:>10}  {cells[1]:>10}  {diff:>10}")
+        return 0
+    if args.dataset is None:
+        raise RagError("name a data set (a JSONL gold file, a SQuAD .json or a BEIR folder) or use --compare A B")
+    if args.limit is not None and args.limit < 1:
+        raise RagError("--limit must be at least 1")
+
+    from rag.evaluation.datasets import load_dataset
+    from rag.evaluation.judge import LLMJudge, ScoreJudge
+    from rag.evaluation.runner import aggregate, dataset_rag, run
+
+    evalset = load_dataset(args.dataset, args.limit, args.split, args.seed)
+    rag = _pipeline(args)
+    progress = sys.stderr.isatty()
+    retrieval_only = args.retrieval_only or evalset.retrieval_only
+    target = dataset_rag(rag, evalset, progress)
+    judge = None
+    if not retrieval_only and args.judge != "none":
+        judge = ScoreJudge(target.embedder) if args.judge == "score" else LLMJudge(target.generator)
+    results = reports.ResultsFile(args.report)
+    try:
+        outcome = run(target, evalset, judge, retrieval_only, results.write, progress)
+    finally:
+        results.close()
+    metrics = {"dataset": evalset.name, **aggregate(outcome.results), "seconds": outcome.seconds}
+    if outcome.interrupted:
+        metrics["interrupted"] = True
+    if args.report:
+        config = reports.run_config(target.settings, evalset, args.judge if judge else "none", retrieval_only,
+                                    args.limit, args.seed)  # fmt: skip
+        reports.write_report(args.report, metrics, config, outcome.results)
+    if args.json:
+        _print_json(metrics)
+    else:
+        for group, values in metrics.items():
+            if isinstance(values, dict) and group != "recall_curve":
+                print(f"{group}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+            elif not isinstance(values, dict):
+                print(f"{group}: {values}")
+        if args.report:
+            print(f"report: {args.report / 'summary.md'}")
+    if outcome.interrupted:
+        print(f"rag: interrupted; kept {len(outcome.results)} scored questions", file=sys.stderr)
+        return 130
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.web import serve
 
@@ -149,7 +223,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
-    handlers = {"index": cmd_index, "ask": cmd_ask, "remove": cmd_remove, "serve": cmd_serve}
+    handlers = {"index": cmd_index, "ask": cmd_ask, "remove": cmd_remove, "eval": cmd_eval, "serve": cmd_serve}
     try:
         return handlers[args.command](args)
     except RagError as error:

@@ -5,6 +5,7 @@ Both stream text deltas for a list of chat messages, greedily (answers must be r
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import secrets
@@ -26,6 +27,17 @@ class Generator(Protocol):
     def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
         """Yield the answer text piece by piece."""
         ...
+
+    def yes_probability(self, messages: Messages) -> float:
+        """How likely the reply starts with Yes rather than No (for yes/no judgements)."""
+        ...
+
+
+def yes_share(first_tokens: dict[str, float]) -> float:
+    """P(Yes) / (P(Yes) + P(No)) over the likeliest first tokens, whatever their case or spacing."""
+    yes = sum(p for token, p in first_tokens.items() if token.strip().lower() == "yes")
+    no = sum(p for token, p in first_tokens.items() if token.strip().lower() == "no")
+    return yes / (yes + no) if yes + no > 0 else 0.5
 
 
 class LlamaCppGenerator:
@@ -81,7 +93,8 @@ class LlamaCppGenerator:
             finally:
                 pieces.put(None)
 
-        threading.Thread(target=run, daemon=True).start()
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
         try:
             while (piece := pieces.get()) is not None:
                 if isinstance(piece, Exception):
@@ -89,6 +102,16 @@ class LlamaCppGenerator:
                 yield piece
         finally:
             cancelled.set()
+            # a llama.cpp thread still running at interpreter exit aborts the process (e.g. after Ctrl-C)
+            worker.join()
+
+    def yes_probability(self, messages: Messages) -> float:
+        request = {"messages": messages, "max_tokens": 1, "temperature": 0.0, "stream": False, "logprobs": True,
+                   "top_logprobs": 10, "cache_prompt": True}  # fmt: skip
+        with self._lock:
+            reply = self._server.handle_chat_completions(request)
+        top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        return yes_share({item["token"]: math.exp(item["logprob"]) for item in top})
 
 
 class TransformersGenerator:
@@ -180,6 +203,17 @@ class TransformersGenerator:
         worker.join()  # a generate() thread still alive at interpreter exit aborts the process
         if failure:
             raise failure[0]
+
+    def yes_probability(self, messages: Messages) -> float:
+        import torch
+
+        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        with self._lock, torch.inference_mode():
+            probabilities = self.model(**inputs).logits[0, -1].float().softmax(-1)
+        top = probabilities.topk(10)
+        tokens = [self.tokenizer.decode([int(i)]) for i in top.indices]
+        return yes_share(dict(zip(tokens, top.values.tolist(), strict=True)))
 
 
 def load_generator(

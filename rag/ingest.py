@@ -117,3 +117,17 @@ def sync(
     report.chunks = len(index)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def add_documents(
+    index: Index, embedder: Embedder, splitter: Splitter, documents: list[Document], progress: bool = False
+) -> int:
+    """Index documents that are not files (an evaluation corpus); returns the number of chunks added."""
+    split = [(document, splitter.split(document)) for document in documents]
+    vectors = embedder.encode([chunk.text for _, chunks in split for chunk in chunks], progress=progress)
+    offset = 0
+    for document, chunks in split:
+        entry = DocumentEntry(document.sha256, document.title, [])
+        index.add(document.source, entry, chunks, vectors[offset : offset + len(chunks)])
+        offset += len(chunks)
+    return offset

@@ -59,3 +59,33 @@ def test_damaged_transformers_cache_is_rebuilt(tmp_path: Path):
                                cache_dir=tmp_path)  # fmt: skip
     assert "Mirabel" in "".join(generator.stream(MESSAGES, max_new_tokens=24))
     assert (folder / "model.safetensors").stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize("runtime", ["llama.cpp", "transformers"])
+def test_yes_probability_from_both_runtimes(runtime: str, tmp_path_factory: pytest.TempPathFactory):
+    cache = tmp_path_factory.getbasetemp() / "model-cache"
+    generator = load_generator("smollm2", runtime, threads=2, dtype="float32", context_tokens=1024, cache_dir=cache)
+    question = [{"role": "user", "content": "Is Paris in France? Answer Yes or No."}]
+    p = generator.yes_probability(question)
+    assert 0.0 <= p <= 1.0 and p == generator.yes_probability(question)  # deterministic
+
+
+def test_yes_share():
+    from rag.generate import yes_share
+
+    assert yes_share({"Yes": 0.6, " yes": 0.1, "No": 0.1, "Maybe": 0.2}) == pytest.approx(0.875)
+    assert yes_share({"Maybe": 1.0}) == 0.5
+
+
+def test_llm_judge_tells_support_from_contradiction(seed_rag):
+    """The default generator as a support judge, on pairs a reader decides at a glance."""
+    from rag.evaluation.judge import LLMJudge
+
+    judge = LLMJudge(seed_rag.generator)
+    passage = "China honors a 1986 agreement with North Korea to return defectors who cross the border."
+    p_support, p_contradict, p_unrelated = judge.probabilities([
+        ("China returns defectors to North Korea under a 1986 agreement.", passage),
+        ("China grants refugee status to all North Korean defectors.", passage),
+        ("The Eiffel Tower is in Paris.", passage),
+    ])  # fmt: skip
+    assert p_support > judge.threshold > max(p_contradict, p_unrelated)

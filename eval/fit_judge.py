@@ -1,0 +1,111 @@
+"""Fit the `score` support judge on SciFact claims_train and measure both judges against human labels.
+
+    python eval/fit_judge.py                 # score judge: fit on train, report train and validation
+    python eval/fit_judge.py --llm 300       # also the llm judge: threshold fitted on 300 train pairs
+
+Writes rag/evaluation/judge_fit.json, which `rag eval` prints in its report. Only claims_train is
+used to fit (eval-data rules); claims_validation is the held-out report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from rag.embed import Embedder
+from rag.evaluation.claims import load_abstracts, load_pairs
+from rag.evaluation.judge import FEATURES, FIT_FILE, LLMJudge, ScoreJudge, agreement, load_fit
+
+CLAIMS = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data" / "scifact" / "claims"
+
+
+def accuracy_by_kind(predicted: list[bool], pairs: list) -> dict[str, float]:
+    """Agreement on each kind of pair: supported, contradicted, and on topic but silent."""
+    out = {}
+    for kind in ("SUPPORT", "CONTRADICT", "NEI"):
+        hits = [guess == pair.supported for guess, pair in zip(predicted, pairs, strict=True) if pair.kind == kind]
+        out[kind] = round(float(np.mean(hits)), 4) if hits else None
+    return out
+
+
+def best_threshold(probabilities: np.ndarray, gold: list[bool]) -> float:
+    """The cut on P(Yes) with the best balanced accuracy (train only)."""
+    y = np.asarray(gold, dtype=bool)
+
+    def balanced(cut: float) -> float:
+        guess = probabilities >= cut
+        return (guess[y].mean() + (~guess[~y]).mean()) / 2
+
+    return max(sorted(set(probabilities.tolist())), key=balanced)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=Path, default=CLAIMS)
+    parser.add_argument("--llm", type=int, default=0, help="fit the llm judge on N train pairs")
+    parser.add_argument("--generator", default="qwen-1.5b")
+    args = parser.parse_args()
+
+    abstracts = load_abstracts(args.claims / "corpus_train.csv")
+    train = load_pairs(args.claims / "claims_train.csv", abstracts)
+    validation = load_pairs(args.claims / "claims_validation.csv", abstracts)
+    embedder = Embedder("minilm")
+    fit = load_fit()
+
+    judge = ScoreJudge(embedder, coef=[0.0] * len(FEATURES))
+    x_train = judge.features([(p.statement, p.passage) for p in train])
+    y_train = np.array([p.supported for p in train])
+    model = LogisticRegression(class_weight="balanced").fit(x_train, y_train)
+    judge = ScoreJudge(embedder, model.coef_[0].tolist(), float(model.intercept_[0]))
+    measured = {}
+    for name, pairs in (("train", train), ("validation", validation)):
+        predicted = judge.supports([(p.statement, p.passage) for p in pairs])
+        measured[name] = agreement(predicted, [p.supported for p in pairs])
+        measured[name]["accuracy_by_kind"] = accuracy_by_kind(predicted, pairs)
+    fit["score"] = {
+        "features": list(FEATURES),
+        "coef": [round(c, 6) for c in model.coef_[0].tolist()],
+        "intercept": round(float(model.intercept_[0]), 6),
+        "embedder": "minilm",
+        "fitted_on": "SciFact claims_train.csv",
+        "agreement": measured,
+    }
+    print("score judge:", json.dumps(fit["score"], indent=1))
+
+    if args.llm:
+        from rag.pipeline import RAG
+        from rag.settings import Settings
+
+        llm = LLMJudge(RAG(Settings(generator=args.generator)).generator, threshold=0.5)
+        train_sample = random.Random(0).sample(train, min(args.llm, len(train)))
+        train_p = llm.probabilities([(p.statement, p.passage) for p in train_sample])
+        threshold = best_threshold(train_p, [p.supported for p in train_sample])
+        started = time.perf_counter()
+        valid_p = llm.probabilities([(p.statement, p.passage) for p in validation])
+        seconds = time.perf_counter() - started
+        measured = {}
+        for name, pairs, probs in (("train_sample", train_sample, train_p), ("validation", validation, valid_p)):
+            predicted = [bool(p >= threshold) for p in probs]
+            measured[name] = agreement(predicted, [p.supported for p in pairs])
+            measured[name]["accuracy_by_kind"] = accuracy_by_kind(predicted, pairs)
+        measured["validation"]["seconds_per_pair"] = round(seconds / len(validation), 2)
+        fit["llm"] = {
+            "generator": args.generator,
+            "threshold": round(threshold, 4),
+            "fitted_on": f"{len(train_sample)} SciFact claims_train pairs, random.Random(0)",
+            "agreement": measured,
+        }
+        print("llm judge:", json.dumps(fit["llm"], indent=1))
+
+    FIT_FILE.write_text(json.dumps(fit, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {FIT_FILE}")
+
+
+if __name__ == "__main__":
+    main()

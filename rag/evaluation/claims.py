@@ -1,0 +1,68 @@
+"""SciFact's human-labelled claims as (statement, passage, supported) pairs, to measure support judges.
+
+- SUPPORT rows: the claim and its evidence sentences -> supported.
+- CONTRADICT rows: the claim and its evidence sentences -> not supported.
+- claims without evidence ("not enough info"): the claim and the two adjacent sentences of its
+  cited abstract that share the most words with it -> not supported. These are the hard negatives a
+  citation checker meets: on topic, but not saying it.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.cite import content_words
+
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+@dataclass
+class LabelledPair:
+    claim_id: str
+    statement: str
+    passage: str
+    supported: bool
+    kind: str  # SUPPORT, CONTRADICT or NEI
+
+
+def parse_sentence_list(text: str) -> list[str]:
+    """corpus_train.csv stores each abstract as a printed array of quoted sentences."""
+    return [ast.literal_eval(literal) for literal in _LITERAL.findall(text)]
+
+
+def load_abstracts(path: Path) -> dict[str, list[str]]:
+    csv.field_size_limit(sys.maxsize)
+    with open(path, encoding="utf-8", newline="") as handle:
+        return {row["doc_id"]: parse_sentence_list(row["abstract"]) for row in csv.DictReader(handle)}
+
+
+def _closest_window(claim: str, abstract: list[str], width: int = 2) -> str:
+    words = content_words(claim)
+    windows = [" ".join(abstract[i : i + width]) for i in range(max(1, len(abstract) - width + 1))]
+    return max(windows, key=lambda w: len(words & content_words(w)))
+
+
+def load_pairs(claims_csv: Path, abstracts: dict[str, list[str]]) -> list[LabelledPair]:
+    pairs: list[LabelledPair] = []
+    seen_nei: set[str] = set()
+    with open(claims_csv, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            label = row["evidence_label"]
+            if label in ("SUPPORT", "CONTRADICT"):
+                abstract = abstracts.get(row["evidence_doc_id"], [])
+                indices = [int(i) for i in row["evidence_sentences"].strip("[]").split()]
+                evidence = " ".join(abstract[i] for i in indices if i < len(abstract))
+                if evidence:
+                    pairs.append(LabelledPair(row["id"], row["claim"], evidence, label == "SUPPORT", label))
+            elif row["id"] not in seen_nei:
+                seen_nei.add(row["id"])
+                cited = row["cited_doc_ids"].strip("[]").replace(",", " ").split()[0]
+                if abstracts.get(cited):
+                    window = _closest_window(row["claim"], abstracts[cited])
+                    pairs.append(LabelledPair(row["id"], row["claim"], window, False, "NEI"))
+    return pairs

@@ -1,0 +1,214 @@
+"""Evaluation data sets in three formats, read into one shape: questions with their gold, and a corpus.
+
+- project JSONL: a question a line (`question`, `answers`, `gold_sources`, `gold_passages`, `answerable`);
+  answered from an existing index.
+- BEIR folder (`corpus.jsonl`, `queries.jsonl`, `qrels/test.tsv`): retrieval only; its corpus is indexed.
+- SQuAD v1.1 json: paragraphs are the corpus, questions and answer spans the gold.
+
+Malformed input raises DatasetError naming the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import RagError
+from rag.types import Document
+
+# SQuAD rules (eval-data README): fit on the first 10 articles at most, report on the other 38.
+SQUAD_TUNE_ARTICLES = 10
+
+
+class DatasetError(RagError):
+    pass
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    answers: list[str] = field(default_factory=list)
+    answerable: bool = True
+    gold_sources: list[str] = field(default_factory=list)  # documents that should be retrieved
+    gold_passages: list[str] = field(default_factory=list)  # exact text that should be retrieved
+
+
+@dataclass
+class EvalSet:
+    name: str
+    kind: str  # jsonl, beir, squad
+    path: Path
+    questions: list[Question]
+    corpus: list[Document] | None  # None: answer from the configured index
+    sha256: str  # of the data set's files: names its cached index
+    retrieval_only: bool = False
+    total_questions: int = 0  # before sampling
+
+
+def _hash_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _sample(questions: list[Question], limit: int | None, seed: int) -> list[Question]:
+    """A fixed sample for a given seed, kept in the data set's order so runs read alike."""
+    if not limit or limit >= len(questions):
+        return questions
+    chosen = set(random.Random(seed).sample(range(len(questions)), limit))
+    return [q for i, q in enumerate(questions) if i in chosen]
+
+
+def load_dataset(path: Path, limit: int | None = None, split: str = "test", seed: int = 0) -> EvalSet:
+    """Read a JSONL file, a BEIR folder or a SQuAD json file (detected from what `path` is)."""
+    if not path.exists():
+        raise DatasetError(f"no data set at {path}")
+    if path.is_dir():
+        if not (path / "queries.jsonl").is_file():
+            raise DatasetError(f"{path} is a folder but not a BEIR data set (no queries.jsonl)")
+        return _load_beir(path, limit, seed)
+    if path.suffix == ".jsonl":
+        return _load_jsonl(path, limit, seed)
+    if path.suffix == ".json":
+        return _load_squad(path, limit, split, seed)
+    raise DatasetError(f"{path}: unknown data set format (expected .jsonl, .json (SQuAD) or a BEIR folder)")
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+
+def _json_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    rows = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DatasetError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+        rows.append((number, row))
+    return rows
+
+
+def _strings(row: dict[str, Any], key: str, where: str) -> list[str]:
+    value = row.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DatasetError(f"{where}: '{key}' must be a list of strings")
+    return value
+
+
+def _text(row: dict[str, Any], key: str, where: str) -> str:
+    value = row.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise DatasetError(f"{where}: '{key}' is missing or not a non-empty string")
+    return value
+
+
+def _load_jsonl(path: Path, limit: int | None, seed: int) -> EvalSet:
+    questions = []
+    for number, row in _json_lines(path):
+        where = f"{path}:{number}"
+        answerable = row.get("answerable", True)
+        if not isinstance(answerable, bool):
+            raise DatasetError(f"{where}: 'answerable' must be true or false")
+        questions.append(
+            Question(
+                id=str(row.get("id", f"line-{number}")),
+                question=_text(row, "question", where),
+                answers=_strings(row, "answers", where),
+                answerable=answerable,
+                gold_sources=_strings(row, "gold_sources", where),
+                gold_passages=_strings(row, "gold_passages", where),
+            )
+        )
+    if not questions:
+        raise DatasetError(f"{path}: no questions")
+    return EvalSet(path.stem, "jsonl", path, _sample(questions, limit, seed), None, _hash_files([path]),
+                   total_questions=len(questions))  # fmt: skip
+
+
+def _load_beir(folder: Path, limit: int | None, seed: int) -> EvalSet:
+    corpus_path, queries_path, qrels_path = folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels/test.tsv"
+    for needed in (corpus_path, qrels_path):
+        if not needed.is_file():
+            raise DatasetError(f"{folder} is not a complete BEIR data set (no {needed.relative_to(folder)})")
+    corpus = []
+    for number, row in _json_lines(corpus_path):
+        where = f"{corpus_path}:{number}"
+        doc_id = row.get("_id")
+        if not isinstance(doc_id, (str, int)):
+            raise DatasetError(f"{where}: '_id' is missing")
+        title = row.get("title") or ""
+        body = _text(row, "text", where) if row.get("text") is not None else ""
+        # BEIR practice: the title is part of what is embedded
+        text = f"{title}\n\n{body}" if title else body
+        corpus.append(Document(str(doc_id), title, text, hashlib.sha256(text.encode()).hexdigest()))
+    relevant: dict[str, list[str]] = {}
+    lines = qrels_path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        if number == 1 and fields[0] == "query-id":
+            continue
+        if not line.strip():
+            continue
+        if len(fields) != 3 or not fields[2].strip().lstrip("-").isdigit():
+            raise DatasetError(f"{qrels_path}:{number}: expected 'query-id<TAB>corpus-id<TAB>score'")
+        if int(fields[2]) > 0:
+            relevant.setdefault(fields[0], []).append(fields[1])
+    questions = []
+    for number, row in _json_lines(queries_path):
+        where = f"{queries_path}:{number}"
+        query_id = str(row.get("_id", ""))
+        if query_id in relevant:
+            questions.append(Question(query_id, _text(row, "text", where), gold_sources=relevant[query_id]))
+    if not questions:
+        raise DatasetError(f"{qrels_path}: no query in it has relevance judgements in {queries_path}")
+    return EvalSet(folder.name, "beir", folder, _sample(questions, limit, seed), corpus,
+                   _hash_files([corpus_path, queries_path, qrels_path]), retrieval_only=True,
+                   total_questions=len(questions))  # fmt: skip
+
+
+def _load_squad(path: Path, limit: int | None, split: str, seed: int) -> EvalSet:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    articles = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(articles, list):
+        raise DatasetError(f"{path}: not a SQuAD file (no top-level 'data' list)")
+    if split not in ("test", "tune", "all"):
+        raise DatasetError(f"unknown split '{split}' (test: articles 11-48, tune: 1-10, all)")
+    corpus, questions = [], []
+    for a, article in enumerate(articles, start=1):
+        try:
+            title = str(article["title"])
+            for p, paragraph in enumerate(article["paragraphs"], start=1):
+                source = f"{title}#{p}"
+                context = paragraph["context"]
+                corpus.append(Document(source, title, context, hashlib.sha256(context.encode()).hexdigest()))
+                in_split = split == "all" or (a <= SQUAD_TUNE_ARTICLES) == (split == "tune")
+                for qa in paragraph["qas"] if in_split else []:
+                    answers = list(dict.fromkeys(str(answer["text"]) for answer in qa["answers"]))
+                    questions.append(Question(str(qa["id"]), str(qa["question"]), answers, gold_sources=[source]))
+        except (KeyError, TypeError) as error:
+            raise DatasetError(f"{path}: article {a} is not in SQuAD form (missing {error})") from None
+    if not questions:
+        raise DatasetError(f"{path}: no questions in split '{split}'")
+    return EvalSet(f"{path.stem}-{split}", "squad", path, _sample(questions, limit, seed), corpus,
+                   _hash_files([path]), total_questions=len(questions))  # fmt: skip

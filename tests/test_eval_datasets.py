@@ -1,0 +1,150 @@
+"""The three data set formats of `rag eval`, their sampling, and malformed input (file and line named)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.evaluation.datasets import DatasetError, load_dataset
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
+SEED_GOLD = Path(__file__).resolve().parents[1] / "eval" / "seed_gold.jsonl"
+
+
+def write_lines(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def make_beir(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    write_lines(folder / "corpus.jsonl", [
+        {"_id": "d1", "title": "Otters", "text": "Sea otters hold hands while they sleep so they do not drift apart."},
+        {"_id": "d2", "title": "Bees", "text": "Honey bees dance to tell each other where flowers are."},
+        {"_id": "d3", "title": "", "text": "Penguins cannot fly but they swim very fast."},
+    ])  # fmt: skip
+    write_lines(folder / "queries.jsonl", [
+        {"_id": "q1", "text": "Why do otters hold hands?"},
+        {"_id": "q2", "text": "How do bees share where flowers are?"},
+        {"_id": "q3", "text": "A query without judgements"},
+    ])  # fmt: skip
+    (folder / "qrels").mkdir()
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n", encoding="utf-8")
+    return folder
+
+
+def make_squad(path: Path, articles: int = 12) -> Path:
+    data = {"version": "1.1", "data": []}
+    for a in range(1, articles + 1):
+        context = f"Article {a} says that the capital of land {a} is city {a}."
+        qas = [{"id": f"a{a}q1", "question": f"What is the capital of land {a}?",
+                "answers": [{"text": f"city {a}", "answer_start": 40}, {"text": f"city {a}", "answer_start": 40}]}]
+        data["data"].append({"title": f"Land_{a}", "paragraphs": [{"context": context, "qas": qas}]})  # fmt: skip
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_jsonl_seed_gold_set_is_complete_and_well_formed():
+    evalset = load_dataset(SEED_GOLD)
+    answerable = [q for q in evalset.questions if q.answerable]
+    unanswerable = [q for q in evalset.questions if not q.answerable]
+    assert len(answerable) >= 30 and len(unanswerable) >= 10
+    assert all(q.answers and q.gold_passages and q.gold_sources for q in answerable)
+    corpus = (Path(__file__).resolve().parents[1] / "corpus" / "north-korean-defectors-border-law.txt").read_text()
+    for q in answerable:  # gold sentences are copied exactly from the article
+        assert all(p in corpus for p in q.gold_passages), q.id
+    assert evalset.corpus is None and evalset.kind == "jsonl"
+
+
+def test_jsonl_defaults_and_seeded_sample(tmp_path: Path):
+    rows = [{"question": f"question {i}?"} for i in range(20)]
+    path = write_lines(tmp_path / "gold.jsonl", rows + [""])  # a blank line is allowed
+    full = load_dataset(path)
+    assert len(full.questions) == 20 and full.questions[0].answerable and full.questions[0].id == "line-1"
+    sample = load_dataset(path, limit=5, seed=3)
+    again = load_dataset(path, limit=5, seed=3)
+    other = load_dataset(path, limit=5, seed=4)
+    assert [q.id for q in sample.questions] == [q.id for q in again.questions]  # fixed for a seed
+    assert [q.id for q in sample.questions] != [q.id for q in other.questions]
+    assert len(sample.questions) == 5 and sample.total_questions == 20
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"question": "ok?"', "not valid JSON"),
+        ('["a list"]', "expected a JSON object"),
+        ('{"answers": ["x"]}', "'question' is missing"),
+        ('{"question": "q?", "answers": "x"}', "'answers' must be a list of strings"),
+        ('{"question": "q?", "answerable": "no"}', "'answerable' must be true or false"),
+        ('{"question": "q?", "gold_passages": [1]}', "'gold_passages' must be a list of strings"),
+    ],
+)
+def test_jsonl_malformed_names_file_and_line(tmp_path: Path, line: str, message: str):
+    path = write_lines(tmp_path / "bad.jsonl", ['{"question": "fine?"}', line])
+    with pytest.raises(DatasetError) as error:
+        load_dataset(path)
+    assert f"{path}:2:" in str(error.value) and message in str(error.value)
+
+
+def test_beir_folder(tmp_path: Path):
+    evalset = load_dataset(make_beir(tmp_path / "beir"))
+    assert evalset.kind == "beir" and evalset.retrieval_only
+    assert [q.id for q in evalset.questions] == ["q1", "q2"]  # q3 has no judgements
+    assert evalset.questions[0].gold_sources == ["d1"]
+    assert evalset.corpus is not None and len(evalset.corpus) == 3
+    assert evalset.corpus[0].text.startswith("Otters\n\n")  # the title is embedded with the text
+    assert evalset.corpus[2].text.startswith("Penguins")
+
+
+def test_beir_malformed(tmp_path: Path):
+    folder = make_beir(tmp_path / "beir")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"qrels/test.tsv:2: expected"):
+        load_dataset(folder)
+    make_beir(tmp_path / "beir2")
+    with open(tmp_path / "beir2" / "corpus.jsonl", "a", encoding="utf-8") as handle:
+        handle.write('{"title": "no id", "text": "x"}\n')
+    with pytest.raises(DatasetError, match=r"corpus.jsonl:4: '_id' is missing"):
+        load_dataset(tmp_path / "beir2")
+    (tmp_path / "notbeir").mkdir()
+    with pytest.raises(DatasetError, match="not a BEIR data set"):
+        load_dataset(tmp_path / "notbeir")
+
+
+def test_squad_splits(tmp_path: Path):
+    path = make_squad(tmp_path / "squad.json", articles=12)
+    test = load_dataset(path)
+    tune = load_dataset(path, split="tune")
+    assert [q.id for q in test.questions] == ["a11q1", "a12q1"]  # articles 11 onwards
+    assert len(tune.questions) == 10
+    assert len(test.corpus) == 12  # every paragraph is in the corpus, whatever the split
+    q = test.questions[0]
+    assert q.answers == ["city 11"] and q.gold_sources == ["Land_11#1"]  # duplicate answers merged
+
+
+def test_squad_malformed(tmp_path: Path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": [\n{"title": "x",\n "paragraphs": [}\n]}', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"bad.json:3: not valid JSON"):
+        load_dataset(bad)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"data": [{"title": "x", "paragraphs": [{"qas": []}]}]}), encoding="utf-8")
+    with pytest.raises(DatasetError, match="article 1 is not in SQuAD form"):
+        load_dataset(wrong)
+    with pytest.raises(DatasetError, match="unknown data set format"):
+        load_dataset(write_lines(tmp_path / "x.csv", ["a,b"]))
+    with pytest.raises(DatasetError, match="no data set at"):
+        load_dataset(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/eval-data is not on this machine")
+def test_shared_scifact_and_squad_read_whole():
+    scifact = load_dataset(SHARED_DATA / "scifact")
+    assert len(scifact.questions) == 300 and len(scifact.corpus) == 5183
+    squad = load_dataset(SHARED_DATA / "squad-v1.1" / "dev-v1.1.json", split="all")
+    assert len(squad.questions) == 10570 and len(squad.corpus) == 2067
+    test = load_dataset(SHARED_DATA / "squad-v1.1" / "dev-v1.1.json", limit=300)
+    assert len(test.questions) == 300 and test.total_questions < 10570

@@ -1,0 +1,125 @@
+"""Scoring inside `rag eval`, against values worked out by hand: rankings, aggregates, judge agreement, comparison."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.evaluation.claims import load_pairs, parse_sentence_list
+from rag.evaluation.judge import agreement
+from rag.evaluation.report import compare
+from rag.evaluation.runner import aggregate, ranked_items, retrieval_scores
+from rag.types import Chunk, Passage
+
+CLAIMS = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "scifact" / "claims"
+
+
+def passage(chunk_id: int, source: str, text: str, score: float = 0.5) -> Passage:
+    return Passage(Chunk(chunk_id, source, "", text, 0, len(text)), score)
+
+
+def test_documents_collapse_to_their_best_chunk():
+    passages = [passage(1, "a", "x"), passage(2, "b", "y"), passage(3, "a", "z"), passage(4, "c", "w")]
+    ranked, relevant = ranked_items(_question(gold_sources=["c"]), passages)
+    assert ranked == ["a", "b", "c"] and relevant == {"c"}
+    scores = retrieval_scores(ranked, relevant)
+    assert scores["mrr@10"] == pytest.approx(1 / 3)
+    assert scores["recall@2"] == 0.0 and scores["recall@3"] == 1.0
+    assert scores["ndcg@10"] == pytest.approx(0.5)  # 1/log2(4) over an ideal of 1
+
+
+def test_gold_passages_match_inside_chunks_across_quote_styles():
+    gold = ["China labels them “economic migrants”.", "Beijing honors a 1986 agreement."]
+    passages = [
+        passage(7, "doc", "Other text entirely."),
+        passage(8, "doc", "It says so. China labels them \"economic  migrants\". More."),
+        passage(9, "doc", "Again: China labels them “economic migrants”."),  # the same gold a second time
+    ]
+    ranked, relevant = ranked_items(_question(gold_passages=gold), passages)
+    assert ranked == ["chunk:7", "gold:0", "gold:0"] and relevant == {"gold:0", "gold:1"}
+    scores = retrieval_scores(ranked, relevant)
+    assert scores["recall@10"] == 0.5  # one of two gold passages found
+    # one gain at rank 2 (the repeat earns nothing); ideal has two gains at ranks 1 and 2
+    assert scores["ndcg@10"] == pytest.approx((1 / 1.5849625) / (1 + 1 / 1.5849625), rel=1e-6)
+
+
+def _question(**fields):
+    from rag.evaluation.datasets import Question
+
+    return Question("q", "question?", **fields)
+
+
+def _record(answerable=True, abstained=False, f1=None, em=None, judged=None, first=1000.0, total=2000.0):
+    record = {"answerable": answerable, "abstained": abstained,
+              "timings_ms": {"retrieve": 10.0, "first_token": first, "total": total}}  # fmt: skip
+    if f1 is not None:
+        record.update(f1=f1, em=em)
+    if judged is not None:
+        record["judged_sentences"] = judged
+    return record
+
+
+def test_aggregate_by_hand():
+    results = [
+        _record(f1=1.0, em=1.0, judged=[{"text": "s1", "citations": {"1": True, "2": False}}], first=1000, total=3000),
+        _record(f1=0.5, em=0.0, judged=[{"text": "s2", "citations": {"1": False}},
+                                        {"text": "s3", "citations": {"1": True}}], first=2000, total=5000),  # fmt: skip
+        _record(abstained=True, f1=0.0, em=0.0, first=0.0, total=50),  # abstained on an answerable question
+        _record(answerable=False, abstained=True, first=0.0, total=40),
+        _record(answerable=False, abstained=False, judged=[], first=3000, total=4000),
+    ]
+    results[0]["retrieval"] = retrieval_scores(["g", "x"], {"g"})
+    results[1]["retrieval"] = retrieval_scores(["x", "g"], {"g"})
+    m = aggregate(results)
+    assert m["retrieval"]["mrr@10"] == pytest.approx(0.75) and m["retrieval"]["n"] == 2
+    assert m["retrieval"]["recall@1"] == 0.5 and m["recall_curve"]["2"] == 1.0
+    assert m["answers"] == {"em": pytest.approx(33.33), "f1": 50.0, "n": 3, "f1_when_answered": 75.0}
+    # citations: 4 judged, 2 support -> precision 0.5; sentences s1, s3 backed of s1, s2, s3 -> recall 2/3
+    assert m["citations"]["precision"] == 0.5 and m["citations"]["recall"] == pytest.approx(0.6667)
+    assert m["abstention"]["answered_when_answerable"] == pytest.approx(0.6667)
+    assert m["abstention"]["abstained_when_unanswerable"] == 0.5
+    # first token only where the model ran: 1000, 2000, 3000; total over all five
+    assert m["latency_ms"]["first_token"]["p50"] == 2000.0 and m["latency_ms"]["first_token"]["n"] == 3
+    assert m["latency_ms"]["total"]["p50"] == 3000.0
+    assert m["latency_ms"]["total"]["p95"] == pytest.approx(4800.0)
+
+
+def test_agreement_by_hand():
+    predicted = [True, True, False, False, True, False]
+    gold = [True, False, False, True, True, False]
+    a = agreement(predicted, gold)
+    # accuracy 4/6; chance agreement 0.5*0.5 + 0.5*0.5 = 0.5 -> kappa (2/3 - 1/2) / (1/2) = 1/3
+    assert a["accuracy"] == pytest.approx(0.6667) and a["kappa"] == pytest.approx(0.3333)
+    assert a["precision"] == pytest.approx(0.6667) and a["recall"] == pytest.approx(0.6667)
+    assert agreement([True, False], [True, False])["kappa"] == 1.0
+
+
+def test_compare_runs(tmp_path: Path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "metrics.json").write_text(json.dumps({"retrieval": {"ndcg@10": 0.5}, "answers": {"f1": 40.0}}))
+    (b / "metrics.json").write_text(json.dumps({"retrieval": {"ndcg@10": 0.6}, "citations": {"precision": 0.9}}))
+    rows = {name: (va, vb, d) for name, va, vb, d in compare(a, b)}
+    assert rows["retrieval.ndcg@10"] == (0.5, 0.6, pytest.approx(0.1))
+    assert rows["answers.f1"] == (40.0, None, None) and rows["citations.precision"] == (None, 0.9, None)
+
+
+def test_sentence_list_parsing():
+    printed = "['First sentence.'\n 'It\\'s the second.' \"A third with 'quotes'.\"]"
+    assert parse_sentence_list(printed) == ["First sentence.", "It's the second.", "A third with 'quotes'."]
+
+
+@pytest.mark.skipif(not CLAIMS.is_dir(), reason="../shared/eval-data/scifact/claims is not on this machine")
+def test_scifact_claim_pairs():
+    from rag.evaluation.claims import load_abstracts
+
+    abstracts = load_abstracts(CLAIMS / "corpus_train.csv")
+    pairs = load_pairs(CLAIMS / "claims_validation.csv", abstracts)
+    kinds = [p.kind for p in pairs]
+    assert (kinds.count("SUPPORT"), kinds.count("CONTRADICT"), kinds.count("NEI")) == (216, 122, 112)
+    assert all(p.supported == (p.kind == "SUPPORT") for p in pairs)
+    first = next(p for p in pairs if p.claim_id == "5")  # "1/2000 in UK have abnormal PrP positivity." SUPPORT [4]
+    assert first.passage == abstracts["13734012"][4]
