@@ -30,6 +30,14 @@ def test_documents_collapse_to_their_best_chunk():
     assert scores["ndcg@10"] == pytest.approx(0.5)  # 1/log2(4) over an ideal of 1
 
 
+def test_gold_sources_match_by_path_ending():
+    passages = [passage(1, "/home/me/corpus/a.txt", "x"), passage(2, "corpus/b.txt", "y")]
+    ranked, _ = ranked_items(_question(gold_sources=["corpus/a.txt", "other/corpus/b.txt"]), passages)
+    assert ranked == ["corpus/a.txt", "other/corpus/b.txt"]
+    ranked, _ = ranked_items(_question(gold_sources=["a.txt"]), [passage(3, "notes/data.txt", "z")])
+    assert ranked == ["notes/data.txt"]  # "data.txt" does not end with "/a.txt"
+
+
 def test_gold_passages_match_inside_chunks_across_quote_styles():
     gold = ["China labels them “economic migrants”.", "Beijing honors a 1986 agreement."]
     passages = [

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.cite import content_words
+from rag.evaluation.datasets import EvalSet, Question, load_dataset
 
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
@@ -66,3 +67,20 @@ def load_pairs(claims_csv: Path, abstracts: dict[str, list[str]]) -> list[Labell
                     window = _closest_window(row["claim"], abstracts[cited])
                     pairs.append(LabelledPair(row["id"], row["claim"], window, False, "NEI"))
     return pairs
+
+
+def training_queries(scifact: Path) -> EvalSet:
+    """SciFact's training claims as retrieval queries over the BEIR corpus (relevant: the cited abstracts).
+
+    The same judgements BEIR's test qrels use, so settings can be tuned on these, never on the test claims.
+    """
+    test = load_dataset(scifact)
+    questions: dict[str, Question] = {}  # a claim has one row per evidence set: keep the first
+    with open(scifact / "claims" / "claims_train.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            cited = row["cited_doc_ids"].strip("[]").replace(",", " ").split()
+            if cited and row["id"] not in questions:
+                questions[row["id"]] = Question(row["id"], row["claim"], gold_sources=cited)
+    chosen = list(questions.values())
+    return EvalSet("scifact-train", "beir", scifact, chosen, test.corpus, test.sha256, retrieval_only=True,
+                   total_questions=len(chosen))  # fmt: skip

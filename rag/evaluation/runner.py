@@ -44,13 +44,14 @@ class EvalRun:
 def dataset_rag(rag: RAG, evalset: EvalSet, progress: bool = False) -> RAG:
     """The pipeline to evaluate: the configured index for JSONL, else the data set's corpus, cached.
 
-    The cache key holds the data set's content hash, the embedder's fingerprint and the splitting,
-    so a second run opens the index without embedding anything.
+    The cache key holds the corpus's content hash, the embedder's fingerprint and the splitting,
+    so a second run (or another split of the same data) opens the index without embedding anything.
     """
     if evalset.corpus is None:
         return rag
     s = rag.settings
-    key = f"{evalset.sha256}|{rag.embedder.fingerprint}|{s.chunk_tokens}|{s.chunk_overlap}"
+    corpus = hashlib.sha256("".join(f"{d.source}\0{d.sha256}\n" for d in evalset.corpus).encode()).hexdigest()
+    key = f"{corpus}|{rag.embedder.fingerprint}|{s.chunk_tokens}|{s.chunk_overlap}"
     folder = s.cache_dir / "eval-indexes" / f"{evalset.kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if not (folder / "manifest.json").is_file():
         partial = folder.with_name(folder.name + ".partial")
@@ -89,8 +90,16 @@ def ranked_items(question: Question, passages: list[Passage]) -> tuple[list[str]
             hit = next((f"gold:{i}" for i, g in enumerate(gold) if g in text or text in g), None)
             ranked.append(hit or f"chunk:{passage.chunk.id}")
         return ranked, {f"gold:{i}" for i in range(len(gold))}
-    documents = list(dict.fromkeys(p.chunk.source for p in passages))
+    documents = list(dict.fromkeys(_gold_name(p.chunk.source, question.gold_sources) for p in passages))
     return documents, set(question.gold_sources)
+
+
+def _gold_name(source: str, gold_sources: list[str]) -> str:
+    """A gold source may be written relative to another folder than the index's: match path endings."""
+    for gold in gold_sources:
+        if source == gold or source.endswith("/" + gold) or gold.endswith("/" + source):
+            return gold
+    return source
 
 
 def retrieval_scores(ranked: list[str], relevant: set[str]) -> dict[str, float]:
@@ -235,3 +244,11 @@ def _latency(retrieve: list[float], first_token: list[float], total: list[float]
             out[name] = {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1),
                          "n": len(values)}  # fmt: skip
     return out
+
+
+def retrieval_metrics(rag: RAG, evalset: EvalSet, **overrides: Any) -> dict[str, Any]:
+    """Retrieval metrics of one configuration (settings overrides) on a data set, sharing loaded models."""
+    target = dataset_rag(rag, evalset)
+    variant = RAG(target.settings.with_overrides(**overrides))
+    variant._embedder, variant._index = target.embedder, target.index
+    return aggregate(run(variant, evalset, None, retrieval_only=True).results)
