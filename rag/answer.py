@@ -57,7 +57,7 @@ def answer_stream(
         timings["total"] = round((time.perf_counter() - started) * 1000, 1)
         return Answer(question, text, abstained, cites, checked, passages, timings, reason)
 
-    best = passages[0].score if passages else 0.0
+    best = max((p.score for p in passages), default=0.0)  # cosine; the order may come from fusion
     if best < settings.min_retrieval_score:
         yield ABSTAIN_TEXT
         yield finish(ABSTAIN_TEXT, True, f"no passage is close to the question (best score {best:.2f})", [], [])

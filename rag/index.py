@@ -3,6 +3,7 @@
     manifest.json          what is in it: embedder and fingerprint, splitting, documents, file names
     vectors.<gen>.faiss    the embeddings (FAISS, inner product over normalised vectors)
     chunks.<gen>.jsonl     one chunk per line: text, source, offsets, page
+    bm25.<gen>/            keyword index of the same chunks (bm25s arrays and vocabulary)
 
 A save writes new generation files beside the old ones, then replaces manifest.json atomically,
 then deletes the old generation: a crash at any point leaves the old or the new complete state.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ import faiss
 import numpy as np
 
 from rag.errors import IndexMissingError, RagError
+from rag.keyword import KeywordIndex
 from rag.types import Chunk, Passage
 
 FORMAT = 1
@@ -58,7 +61,11 @@ class Manifest:
             "generation": self.generation,
             "next_id": self.next_id,
             "updated": self.updated,
-            "files": {"vectors": f"vectors.{self.generation}.faiss", "chunks": f"chunks.{self.generation}.jsonl"},
+            "files": {
+                "vectors": f"vectors.{self.generation}.faiss",
+                "chunks": f"chunks.{self.generation}.jsonl",
+                "keywords": f"bm25.{self.generation}",
+            },
             "documents": {src: vars(entry) for src, entry in sorted(self.documents.items())},
         }
 
@@ -81,11 +88,25 @@ class Manifest:
 class Index:
     """Chunks and their vectors, searchable, with a manifest of the documents they came from."""
 
-    def __init__(self, folder: Path, manifest: Manifest, vectors: faiss.Index, chunks: dict[int, Chunk]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        manifest: Manifest,
+        vectors: faiss.Index,
+        chunks: dict[int, Chunk],
+        keywords: KeywordIndex | None = None,
+    ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.vectors = vectors
         self.chunks = chunks
+        self._keywords = keywords  # None: out of date, rebuilt on next use
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        if self._keywords is None:
+            self._keywords = KeywordIndex.build(self.chunks)
+        return self._keywords
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -108,6 +129,9 @@ class Index:
                 for line in handle:
                     chunk = Chunk(**json.loads(line))
                     chunks[chunk.id] = chunk
+            keywords_folder = folder / data["files"].get("keywords", "-")
+            # an index saved before keyword search existed gets it built in memory
+            keywords = KeywordIndex.load(keywords_folder) if keywords_folder.is_dir() else None
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise RagError(f"index at {folder} is damaged ({reason}); rebuild it with: rag index --rebuild") from None
@@ -115,12 +139,13 @@ class Index:
             raise RagError(
                 f"index at {folder} is damaged (vectors and chunks disagree); rebuild it with: rag index --rebuild"
             )
-        return cls(folder, manifest, vectors, chunks)
+        return cls(folder, manifest, vectors, chunks, keywords)
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         old = self.manifest.generation
         old_files = [self.folder / f"vectors.{old}.faiss", self.folder / f"chunks.{old}.jsonl"]
+        old_keywords = self.folder / f"bm25.{old}"
         self.manifest.generation = max(old, self._latest_generation()) + 1
         self.manifest.updated = time.time()
         data = self.manifest.to_json()
@@ -130,9 +155,12 @@ class Index:
                 handle.write(json.dumps(self.chunks[chunk_id].to_dict(), ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        self.keywords.save(self.folder / data["files"]["keywords"])
         _write_atomically(self.folder / MANIFEST, json.dumps(data, indent=1, ensure_ascii=False))
         for path in old_files:
             path.unlink(missing_ok=True)
+        if old_keywords.name != data["files"]["keywords"]:
+            shutil.rmtree(old_keywords, ignore_errors=True)
 
     def _latest_generation(self) -> int:
         numbers = [
@@ -154,6 +182,7 @@ class Index:
             self.chunks[chunk_id] = chunk
         if len(chunks):
             self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        self._keywords = None
         entry.chunk_ids = ids.tolist()
         self.manifest.documents[source] = entry
 
@@ -165,6 +194,7 @@ class Index:
             self.vectors.remove_ids(np.array(entry.chunk_ids, dtype=np.int64))
         for chunk_id in entry.chunk_ids:
             self.chunks.pop(chunk_id, None)
+        self._keywords = None
         return True
 
     def vectors_of(self, source: str) -> np.ndarray:

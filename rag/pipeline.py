@@ -17,6 +17,8 @@ from rag.errors import EmptyQuestionError, IndexMissingError
 from rag.generate import Generator, load_generator
 from rag.index import Index
 from rag.ingest import source_name, source_path, sync
+from rag.rerank import load_reranker
+from rag.retrieve import Rescorer, search
 from rag.settings import Settings
 from rag.split import Splitter, splitter_for
 from rag.types import Answer, IndexReport, Passage
@@ -30,6 +32,7 @@ class RAG:
         self._embedder: Embedder | None = None
         self._generator: Generator | None = None
         self._index: Index | None = None
+        self._reranker: Rescorer | None = None
         self._write_lock = threading.Lock()
 
     # --- parts, loaded on first use -----------------------------------------------------------
@@ -133,9 +136,16 @@ class RAG:
         """Open the index and load both models now rather than on the first question."""
         _ = self.index, self.generator
 
+    @property
+    def reranker(self) -> Rescorer | None:
+        """The configured second-stage scorer, loaded on first use (None when not configured)."""
+        if self._reranker is None and self.settings.reranker:
+            self._reranker = load_reranker(self.settings.reranker)
+        return self._reranker
+
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         query = self.embedder.encode([question])[0]
-        return self.index.search(query, k or self.settings.top_k)
+        return search(self.index, query, question, k or self.settings.top_k, self.settings, self.reranker)
 
     def stream(self, question: str) -> Iterator[str | Answer]:
         """Yield answer text as it is generated, then the final, checked Answer."""

@@ -50,7 +50,19 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=64, ge=16)
     chunk_overlap: int = Field(default=16, ge=0)
 
-    # retrieval and answering
+    # retrieval: dense (embeddings), keyword (BM25) or hybrid (both, fused)
+    retrieval: Literal["dense", "keyword", "hybrid"] = "hybrid"
+    fusion: Literal["rrf", "convex"] = "rrf"
+    rrf_k: int = Field(default=60, ge=1)
+    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)  # convex fusion only
+    candidates: int = Field(default=50, ge=1)  # from each retriever, before fusion
+    # second stage: a sentence-transformers CrossEncoder (folder or hub id) re-scoring the fused head
+    reranker: str = ""
+    rerank_candidates: int = Field(default=20, ge=1)
+    # two passages this similar (cosine) say the same thing: only the better ranked is kept (1.0: off)
+    duplicate_threshold: float = Field(default=0.80, gt=0.0, le=1.0)
+
+    # answering
     top_k: int = Field(default=5, ge=1)
     max_new_tokens: int = Field(default=160, ge=1)
     context_tokens: int = Field(default=2048, ge=256)

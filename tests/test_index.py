@@ -104,25 +104,28 @@ def test_save_writes_generation_files_and_removes_old_ones(index):
     _add(index, "a.txt", ["alpha"], seed=1)
     index.save()
     folder = index.folder
-    assert {p.name for p in folder.iterdir()} == {"manifest.json", "vectors.1.faiss", "chunks.1.jsonl"}
+    assert {p.name for p in folder.iterdir()} == {"manifest.json", "vectors.1.faiss", "chunks.1.jsonl", "bm25.1"}
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["files"] == {"vectors": "vectors.1.faiss", "chunks": "chunks.1.jsonl"}
+    assert manifest["files"] == {"vectors": "vectors.1.faiss", "chunks": "chunks.1.jsonl", "keywords": "bm25.1"}
     assert manifest["documents"]["a.txt"]["title"] == "a.txt"
     lines = (folder / "chunks.1.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["alpha"]
 
     _add(index, "b.txt", ["beta"], seed=2)
     index.save()
-    assert {p.name for p in folder.iterdir()} == {"manifest.json", "vectors.2.faiss", "chunks.2.jsonl"}
-    assert len(Index.open(folder)) == 2
+    assert {p.name for p in folder.iterdir()} == {"manifest.json", "vectors.2.faiss", "chunks.2.jsonl", "bm25.2"}
+    reopened = Index.open(folder)
+    assert len(reopened) == 2
+    hits = [chunk_id for chunk_id, _ in reopened.keywords.search("beta", 5)]
+    assert hits == reopened.manifest.documents["b.txt"].chunk_ids  # keyword search saved with the index
 
 
 def test_nothing_is_pickled(index):
     _add(index, "a.txt", ["alpha"], seed=1)
     index.save()
     index.save()
-    for path in index.folder.iterdir():
-        assert path.read_bytes()[:1] != b"\x80", path.name
+    for path in index.folder.rglob("*"):
+        assert path.is_dir() or path.read_bytes()[:1] != b"\x80", path.name
 
 
 def test_open_missing_folder(tmp_path):

@@ -1,0 +1,76 @@
+"""Retrieval on the test material, each stage side by side with the published figures.
+
+    python eval/retrieval_table.py [--squad-limit N]
+
+SciFact test (300 claims, 5,183 abstracts) and SQuAD v1.1 dev paragraphs (all 2,067 as the corpus,
+questions from articles 11-48). Writes eval/results/retrieval_table.md. Nothing here is tuned:
+settings were chosen by eval/tune_retrieval.py on training material.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rag.evaluation.datasets import load_dataset
+from rag.evaluation.runner import retrieval_metrics
+from rag.pipeline import RAG
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+OUT = Path(__file__).with_name("results") / "retrieval_table.md"
+
+CONFIGS = {
+    "BM25 alone (bm25s)": {"retrieval": "keyword", "duplicate_threshold": 1.0},
+    "dense MiniLM": {"retrieval": "dense", "duplicate_threshold": 1.0},
+    "hybrid (RRF), no collapse": {"retrieval": "hybrid", "duplicate_threshold": 1.0},
+    "default pipeline": {},
+}
+PUBLISHED = [
+    ("BM25, Anserini flat (published)", {"SciFact": (0.679, None, None, 0.925)}),
+    ("all-MiniLM-L6-v2 (published, MTEB)", {"SciFact": (0.645, None, 0.783, 0.925)}),
+    ("bge-small-en-v1.5 (published, MTEB)", {"SciFact": (0.713, 0.682, 0.836, None)}),
+    ("plain BM25, no stemming (eval-data README)", {"SQuAD": (0.863, None, 0.945, None)}),
+]
+COLUMNS = ("ndcg@10", "mrr@10", "recall@10", "recall@100")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad-limit", type=int, default=0, help="seeded sample of test questions (0: all)")
+    args = parser.parse_args()
+    rag = RAG()
+    sets = {
+        "SciFact": load_dataset(DATA / "scifact"),
+        "SQuAD": load_dataset(DATA / "squad-v1.1" / "dev-v1.1.json", args.squad_limit or None, split="test"),
+    }
+    header = "| retriever | " + " | ".join(f"{name} {c}" for name in sets for c in (*COLUMNS, "recall@5")) + " |"
+    lines = [header, "|---|" + "---|" * (len(COLUMNS) + 1) * len(sets)]
+    for label, overrides in CONFIGS.items():
+        cells = []
+        for name, evalset in sets.items():
+            started = time.perf_counter()
+            metrics = retrieval_metrics(rag, evalset, **overrides)
+            r = metrics["retrieval"]
+            cells += [f"{r[c]:.3f}" for c in (*COLUMNS, "recall@5")]
+            latency = metrics["latency_ms"]["retrieve"]
+            print(f"{label} on {name} ({len(evalset.questions)} q): {r}; retrieve p50 {latency['p50']} ms "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for label, figures in PUBLISHED:
+        cells = []
+        for name in sets:
+            values = figures.get(name, (None,) * len(COLUMNS))
+            cells += ["–" if v is None else f"{v:.3f}" for v in values] + ["–"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    table = "\n".join(lines)
+    print(table)
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(
+        "# Retrieval on test material\n\n`python eval/retrieval_table.py`: SciFact test (300 claims) and SQuAD v1.1 "
+        f"dev paragraphs (2,067, questions of articles 11-48: {len(sets['SQuAD'].questions)}).\n\n{table}\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

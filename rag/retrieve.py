@@ -1,0 +1,94 @@
+"""Retrieve: dense and keyword candidates, fused, optionally re-scored, near-duplicates collapsed.
+
+Every returned Passage keeps its cosine similarity to the question as `score` (what the abstention
+threshold reads), whatever ordered it: the order comes from the fusion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from rag.index import Index
+from rag.settings import Settings
+from rag.types import Passage
+
+
+def rrf(rankings: list[list[int]], k: int) -> dict[int, float]:
+    """Reciprocal rank fusion: each list gives 1 / (k + rank) to each of its items."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def convex(dense: dict[int, float], keyword: dict[int, float], dense_weight: float) -> dict[int, float]:
+    """Weighted sum of min-max normalised scores; an item missing from one list gets 0 there."""
+
+    def normalised(scores: dict[int, float]) -> dict[int, float]:
+        if not scores:
+            return {}
+        low, high = min(scores.values()), max(scores.values())
+        return {i: (s - low) / (high - low) if high > low else 1.0 for i, s in scores.items()}
+
+    d, w = normalised(dense), normalised(keyword)
+    return {i: dense_weight * d.get(i, 0.0) + (1 - dense_weight) * w.get(i, 0.0) for i in {*d, *w}}
+
+
+def collapse(order: list[int], vectors: np.ndarray, threshold: float, keep: int) -> list[int]:
+    """Keep items in order, skipping any whose cosine to one already kept is >= threshold."""
+    if threshold >= 1.0:
+        return order[:keep]
+    suppressed = np.zeros(len(order), dtype=bool)
+    kept: list[int] = []
+    for position in range(len(order)):
+        if suppressed[position]:
+            continue
+        kept.append(order[position])
+        if len(kept) == keep:
+            break
+        suppressed |= vectors @ vectors[position] >= threshold
+    return kept
+
+
+Rescorer = Callable[[str, list[str]], list[float]]  # (question, passage texts) -> relevance, higher is better
+
+
+def search(
+    index: Index,
+    query_vector: np.ndarray,
+    question: str,
+    k: int,
+    settings: Settings,
+    rescore: Rescorer | None = None,
+) -> list[Passage]:
+    """The k best passages for the question, by the configured method."""
+    if len(index) == 0:
+        return []
+    depth = min(len(index), max(k, settings.candidates))
+    method = settings.retrieval
+    dense = {} if method == "keyword" else {p.chunk.id: p.score for p in index.search(query_vector, depth)}
+    keyword = {} if method == "dense" else dict(index.keywords.search(question, depth))
+    if method == "dense":
+        fused = dense
+    elif method == "keyword":
+        fused = keyword
+    elif settings.fusion == "rrf":
+        ranked = [sorted(scores, key=lambda i: -scores[i]) for scores in (dense, keyword)]
+        fused = rrf(ranked, settings.rrf_k)
+    else:
+        fused = convex(dense, keyword, settings.dense_weight)
+    order = sorted(fused, key=lambda i: (-fused[i], i))
+    if not order:
+        return []
+    if rescore is not None:  # a second, stronger scorer reorders the head of the list
+        head = order[: settings.rerank_candidates]
+        scores = rescore(question, [index.chunks[i].text for i in head])
+        order = [i for _, i in sorted(zip(scores, head, strict=True), key=lambda pair: -pair[0])] + order[len(head) :]
+    vectors = np.vstack([index.vectors.reconstruct(int(i)) for i in order])
+    cosines = vectors @ query_vector
+    chosen = collapse(order, vectors, settings.duplicate_threshold, k)
+    position = {item: p for p, item in enumerate(order)}
+    return [Passage(index.chunks[i], float(cosines[position[i]])) for i in chosen]
