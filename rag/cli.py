@@ -158,6 +158,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.compare:
         rows = reports.compare(*args.compare)
+        for warning in reports.compare_warnings(*args.compare):
+            print(f"rag: warning: {warning}", file=sys.stderr)
         if args.json:
             _print_json({name: {"a": a, "b": b, "b_minus_a": d} for name, a, b, d in rows})
         else:

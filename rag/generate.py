@@ -177,12 +177,17 @@ class TransformersGenerator:
 
     def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[Exception] = []
+        cancelled = threading.Event()
+
+        class StopWhenCancelled(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN003, ANN204 - transformers' hook
+                return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
 
         def run() -> None:
             try:
@@ -190,6 +195,7 @@ class TransformersGenerator:
                     self.model.generate(
                         **inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False, top_p=None,
                         top_k=None, temperature=None, pad_token_id=self.tokenizer.eos_token_id,
+                        stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]),
                     )  # fmt: skip
             except Exception as error:  # noqa: BLE001 - handed to the consumer below
                 failure.append(error)
@@ -197,10 +203,13 @@ class TransformersGenerator:
 
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
-        for piece in streamer:
-            if piece:
-                yield piece
-        worker.join()  # a generate() thread still alive at interpreter exit aborts the process
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        finally:
+            cancelled.set()  # the reader left (Ctrl-C, a closed page): stop generating
+            worker.join()  # a generate() thread still alive at interpreter exit aborts the process
         if failure:
             raise failure[0]
 

@@ -8,34 +8,53 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+# A ranking is scored through what each ranked item covers of the gold: a set per rank. A document
+# covers itself; a retrieved passage may cover several gold passages (or part of none). Each gold
+# item counts once, at the first rank that covers it.
+
+
+def coverage_at(hits: Sequence[set[str]], n_relevant: int, k: int) -> float:
+    """Share of the gold items covered by the first k ranked items (recall@k)."""
+    if not n_relevant:
+        return 0.0
+    return len(set().union(*hits[:k])) / n_relevant
+
+
+def reciprocal_rank_at(hits: Sequence[set[str]], k: int) -> float:
+    """1 / rank of the first item covering any gold item within the first k, else 0."""
+    return next((1.0 / rank for rank, hit in enumerate(hits[:k], start=1) if hit), 0.0)
+
+
+def ndcg_hits_at(hits: Sequence[set[str]], n_relevant: int, k: int) -> float:
+    """nDCG@k with binary gains: a rank gains the gold items it covers first; at most 1."""
+    if not n_relevant:
+        return 0.0
+    seen: set[str] = set()
+    dcg = 0.0
+    for rank, hit in enumerate(hits[:k], start=1):
+        dcg += len(hit - seen) / math.log2(rank + 1)
+        seen |= hit
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(n_relevant, k) + 1))
+    return min(1.0, dcg / ideal)
+
+
+def _hits(ranked: Sequence[str], relevant: set[str]) -> list[set[str]]:
+    return [{item} & relevant for item in ranked]
+
 
 def recall_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     """Share of the relevant items found in the first k."""
-    if not relevant:
-        return 0.0
-    return len(set(ranked[:k]) & relevant) / len(relevant)
+    return coverage_at(_hits(ranked, relevant), len(relevant), k)
 
 
 def mrr_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     """1 / rank of the first relevant item within the first k, else 0."""
-    for rank, item in enumerate(ranked[:k], start=1):
-        if item in relevant:
-            return 1.0 / rank
-    return 0.0
+    return reciprocal_rank_at(_hits(ranked, relevant), k)
 
 
 def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     """Normalised discounted cumulative gain with binary gains (as in BEIR's pytrec_eval use)."""
-    if not relevant:
-        return 0.0
-    seen: set[str] = set()
-    dcg = 0.0
-    for rank, item in enumerate(ranked[:k], start=1):
-        if item in relevant and item not in seen:  # a duplicate in the ranking earns nothing twice
-            dcg += 1.0 / math.log2(rank + 1)
-        seen.add(item)
-    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
-    return dcg / ideal
+    return ndcg_hits_at(_hits(ranked, relevant), len(relevant), k)
 
 
 def normalize_answer(text: str) -> str:

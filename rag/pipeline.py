@@ -13,7 +13,7 @@ from typing import Any
 
 from rag.answer import answer_stream
 from rag.embed import Embedder
-from rag.errors import EmptyQuestionError, IndexMissingError
+from rag.errors import EmptyQuestionError, IndexMissingError, RagError
 from rag.generate import Generator, load_generator
 from rag.index import Index
 from rag.ingest import source_name, source_path, sync
@@ -80,6 +80,9 @@ class RAG:
         stale = index.manifest.embedder != self._embedder_info() or index.manifest.splitting != self._splitting()
         roots = [source_path(root, index.folder.parent) for root in index.manifest.roots]
         if stale:
+            if not roots:  # an index of documents given in memory (rag eval): nothing to rebuild it from
+                raise RagError(f"index at {index.folder} was built with other embedder or splitting settings; "
+                               "rebuild it")  # fmt: skip
             self.build(roots, rebuild=True)
         elif roots:
             present = [root for root in roots if root.exists()]

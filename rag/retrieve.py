@@ -53,6 +53,20 @@ def collapse(order: list[int], vectors: np.ndarray, threshold: float, keep: int)
     return kept
 
 
+def _first(scores: dict[int, float], n: int) -> dict[int, float]:
+    return dict(sorted(scores.items(), key=lambda item: -item[1])[:n])
+
+
+def _fuse(dense: dict[int, float], keyword: dict[int, float], settings: Settings) -> dict[int, float]:
+    if not keyword:
+        return dense
+    if not dense:
+        return keyword
+    if settings.fusion == "rrf":
+        return rrf([sorted(scores, key=lambda i: -scores[i]) for scores in (dense, keyword)], settings.rrf_k)
+    return convex(dense, keyword, settings.dense_weight)
+
+
 Rescorer = Callable[[str, list[str]], list[float]]  # (question, passage texts) -> relevance, higher is better
 
 
@@ -67,26 +81,23 @@ def search(
     """The k best passages for the question, by the configured method."""
     if len(index) == 0:
         return []
-    depth = min(len(index), max(k, settings.candidates))
-    method = settings.retrieval
+    method, head_size = settings.retrieval, settings.candidates
+    depth = min(len(index), max(k, head_size))
     dense = {} if method == "keyword" else {p.chunk.id: p.score for p in index.search(query_vector, depth)}
     keyword = {} if method == "dense" else dict(index.keywords.search(question, depth))
-    if method == "dense":
-        fused = dense
-    elif method == "keyword":
-        fused = keyword
-    elif settings.fusion == "rrf":
-        ranked = [sorted(scores, key=lambda i: -scores[i]) for scores in (dense, keyword)]
-        fused = rrf(ranked, settings.rrf_k)
-    else:
-        fused = convex(dense, keyword, settings.dense_weight)
-    order = sorted(fused, key=lambda i: (-fused[i], i))
+    # Fuse the first `candidates` of each list, whatever k is, so a deeper search (rag eval asks for
+    # 100 or 1000) ranks its head exactly as `rag ask` does; deeper items follow below that head.
+    head = _fuse(_first(dense, head_size), _first(keyword, head_size), settings)
+    order = sorted(head, key=lambda i: (-head[i], i))
+    if depth > head_size:
+        rest = _fuse(dense, keyword, settings)
+        order += sorted((i for i in rest if i not in head), key=lambda i: (-rest[i], i))
     if not order:
         return []
     if rescore is not None:  # a second, stronger scorer reorders the head of the list
-        head = order[: settings.rerank_candidates]
-        scores = rescore(question, [index.chunks[i].text for i in head])
-        order = [i for _, i in sorted(zip(scores, head, strict=True), key=lambda pair: -pair[0])] + order[len(head) :]
+        top = order[: settings.rerank_candidates]
+        scores = rescore(question, [index.chunks[i].text for i in top])
+        order = [i for _, i in sorted(zip(scores, top, strict=True), key=lambda pair: -pair[0])] + order[len(top) :]
     vectors = np.vstack([index.vectors.reconstruct(int(i)) for i in order])
     cosines = vectors @ query_vector
     chosen = collapse(order, vectors, settings.duplicate_threshold, k)

@@ -148,3 +148,35 @@ def test_shared_scifact_and_squad_read_whole():
     assert len(squad.questions) == 10570 and len(squad.corpus) == 2067
     test = load_dataset(SHARED_DATA / "squad-v1.1" / "dev-v1.1.json", limit=300)
     assert len(test.questions) == 300 and test.total_questions < 10570
+
+
+def test_jsonl_with_bom_and_line_separators_inside_strings(tmp_path: Path):
+    path = tmp_path / "gold.jsonl"
+    row = json.dumps({"question": "Is this\u2028one question?", "answers": ["yes\u2029"]}, ensure_ascii=False)
+    path.write_text("\ufeff" + row + "\n" + json.dumps({"question": "second?"}) + "\n", encoding="utf-8")
+    evalset = load_dataset(path)
+    assert [q.id for q in evalset.questions] == ["line-1", "line-2"]
+    assert evalset.questions[0].question == "Is this\u2028one question?"
+
+
+def test_beir_empty_text_is_allowed_and_duplicate_ids_are_not(tmp_path: Path):
+    folder = make_beir(tmp_path / "beir")
+    with open(folder / "corpus.jsonl", "a", encoding="utf-8") as handle:
+        handle.write('{"_id": "d4", "title": "Only a title", "text": ""}\n')
+    assert load_dataset(folder).corpus[-1].text == "Only a title"
+    with open(folder / "corpus.jsonl", "a", encoding="utf-8") as handle:
+        handle.write('{"_id": "d1", "title": "again", "text": "x"}\n')
+    with pytest.raises(DatasetError, match=r"corpus.jsonl:5: '_id' d1 appears twice"):
+        load_dataset(folder)
+
+
+def test_squad_v2_unanswerable_questions(tmp_path: Path):
+    path = make_squad(tmp_path / "squad.json", articles=11)
+    data = json.loads(path.read_text())
+    data["data"][10]["paragraphs"][0]["qas"].append(
+        {"id": "impossible", "question": "What is the moon made of?", "answers": [], "is_impossible": True}
+    )
+    path.write_text(json.dumps(data))
+    questions = {q.id: q for q in load_dataset(path).questions}
+    assert questions["a11q1"].answerable and not questions["impossible"].answerable
+    assert questions["impossible"].gold_sources == []

@@ -9,8 +9,8 @@ import pytest
 
 from rag.evaluation.claims import load_pairs, parse_sentence_list
 from rag.evaluation.judge import agreement
-from rag.evaluation.report import compare
-from rag.evaluation.runner import aggregate, ranked_items, retrieval_scores
+from rag.evaluation.report import compare, compare_warnings
+from rag.evaluation.runner import aggregate, relevance, retrieval_scores
 from rag.types import Chunk, Passage
 
 CLAIMS = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "scifact" / "claims"
@@ -22,9 +22,9 @@ def passage(chunk_id: int, source: str, text: str, score: float = 0.5) -> Passag
 
 def test_documents_collapse_to_their_best_chunk():
     passages = [passage(1, "a", "x"), passage(2, "b", "y"), passage(3, "a", "z"), passage(4, "c", "w")]
-    ranked, relevant = ranked_items(_question(gold_sources=["c"]), passages)
-    assert ranked == ["a", "b", "c"] and relevant == {"c"}
-    scores = retrieval_scores(ranked, relevant)
+    hits, n = relevance(_question(gold_sources=["c"]), passages)
+    assert hits == [set(), set(), {"c"}] and n == 1  # documents a, b, c
+    scores = retrieval_scores(hits, n)
     assert scores["mrr@10"] == pytest.approx(1 / 3)
     assert scores["recall@2"] == 0.0 and scores["recall@3"] == 1.0
     assert scores["ndcg@10"] == pytest.approx(0.5)  # 1/log2(4) over an ideal of 1
@@ -32,10 +32,10 @@ def test_documents_collapse_to_their_best_chunk():
 
 def test_gold_sources_match_by_path_ending():
     passages = [passage(1, "/home/me/corpus/a.txt", "x"), passage(2, "corpus/b.txt", "y")]
-    ranked, _ = ranked_items(_question(gold_sources=["corpus/a.txt", "other/corpus/b.txt"]), passages)
-    assert ranked == ["corpus/a.txt", "other/corpus/b.txt"]
-    ranked, _ = ranked_items(_question(gold_sources=["a.txt"]), [passage(3, "notes/data.txt", "z")])
-    assert ranked == ["notes/data.txt"]  # "data.txt" does not end with "/a.txt"
+    hits, _ = relevance(_question(gold_sources=["corpus/a.txt", "other/corpus/b.txt"]), passages)
+    assert hits == [{"corpus/a.txt"}, {"other/corpus/b.txt"}]
+    hits, _ = relevance(_question(gold_sources=["a.txt"]), [passage(3, "notes/data.txt", "z")])
+    assert hits == [set()]  # "data.txt" does not end with "/a.txt"
 
 
 def test_gold_passages_match_inside_chunks_across_quote_styles():
@@ -45,12 +45,27 @@ def test_gold_passages_match_inside_chunks_across_quote_styles():
         passage(8, "doc", "It says so. China labels them \"economic  migrants\". More."),
         passage(9, "doc", "Again: China labels them “economic migrants”."),  # the same gold a second time
     ]
-    ranked, relevant = ranked_items(_question(gold_passages=gold), passages)
-    assert ranked == ["chunk:7", "gold:0", "gold:0"] and relevant == {"gold:0", "gold:1"}
-    scores = retrieval_scores(ranked, relevant)
+    hits, n = relevance(_question(gold_passages=gold), passages)
+    assert hits == [set(), {"gold:0"}, {"gold:0"}] and n == 2
+    scores = retrieval_scores(hits, n)
     assert scores["recall@10"] == 0.5  # one of two gold passages found
     # one gain at rank 2 (the repeat earns nothing); ideal has two gains at ranks 1 and 2
     assert scores["ndcg@10"] == pytest.approx((1 / 1.5849625) / (1 + 1 / 1.5849625), rel=1e-6)
+
+
+def test_one_chunk_may_cover_two_gold_passages_and_a_straddled_one_counts():
+    gold = ["The law passed in October.", "It took effect in January.", "Critics said it targets refugees."]
+    passages = [
+        passage(1, "doc", "The law passed in October. It took effect in January. Critics said"),
+        passage(2, "doc", "said it targets refugees. Other news followed."),  # most of gold 2, straddled
+        passage(3, "doc", "it"),  # a scrap of a gold passage is no hit
+    ]
+    hits, n = relevance(_question(gold_passages=gold), passages)
+    assert hits[0] == {"gold:0", "gold:1"} and hits[1] == {"gold:2"} and hits[2] == set()
+    scores = retrieval_scores(hits, n)
+    assert scores["recall@1"] == pytest.approx(2 / 3) and scores["recall@2"] == 1.0
+    # DCG 2/1 + 1/log2(3) = ideal 1 + 1/log2(3) + 1/log2(4) would be exceeded: capped at 1
+    assert scores["ndcg@10"] == 1.0
 
 
 def _question(**fields):
@@ -78,9 +93,10 @@ def test_aggregate_by_hand():
         _record(answerable=False, abstained=True, first=0.0, total=40),
         _record(answerable=False, abstained=False, judged=[], first=3000, total=4000),
     ]
-    results[0]["retrieval"] = retrieval_scores(["g", "x"], {"g"})
-    results[1]["retrieval"] = retrieval_scores(["x", "g"], {"g"})
-    m = aggregate(results)
+    results[0]["retrieval"] = retrieval_scores([{"g"}, set()], 1)
+    results[1]["retrieval"] = retrieval_scores([set(), {"g"}], 1)
+    m = aggregate(results + [{"id": "x", "answerable": True, "error": "boom"}])
+    assert m["questions"] == 6 and m["errors"] == 1  # a failed question is counted, not scored
     assert m["retrieval"]["mrr@10"] == pytest.approx(0.75) and m["retrieval"]["n"] == 2
     assert m["retrieval"]["recall@1"] == 0.5 and m["recall_curve"]["2"] == 1.0
     assert m["answers"] == {"em": pytest.approx(33.33), "f1": 50.0, "n": 3, "f1_when_answered": 75.0}
@@ -111,6 +127,12 @@ def test_compare_runs(tmp_path: Path):
     (a / "metrics.json").write_text(json.dumps({"retrieval": {"ndcg@10": 0.5}, "answers": {"f1": 40.0}}))
     (b / "metrics.json").write_text(json.dumps({"retrieval": {"ndcg@10": 0.6}, "citations": {"precision": 0.9}}))
     rows = {name: (va, vb, d) for name, va, vb, d in compare(a, b)}
+    assert compare_warnings(a, b) == []
+    (a / "config.json").write_text(json.dumps({"dataset": {"sha256": "x", "questions_evaluated": 10}}))
+    (b / "config.json").write_text(json.dumps({"dataset": {"sha256": "y", "questions_evaluated": 10}}))
+    (b / "metrics.json").write_text(json.dumps({"retrieval": {"ndcg@10": 0.6}, "interrupted": True}))
+    warnings = compare_warnings(a, b)
+    assert any("interrupted" in w for w in warnings) and any("sha256" in w for w in warnings)
     assert rows["retrieval.ndcg@10"] == (0.5, 0.6, pytest.approx(0.1))
     assert rows["answers.f1"] == (40.0, None, None) and rows["citations.precision"] == (None, 0.9, None)
 

@@ -143,3 +143,16 @@ def test_missing_reranker_is_a_clear_error(seed_rag, tmp_path):
     broken._embedder, broken._index = seed_rag.embedder, seed_rag.index
     with pytest.raises(ModelNotFoundError, match="cannot load reranker"):
         broken.retrieve("anything?")
+
+
+def test_a_deeper_search_keeps_the_head_that_ask_returns(seed_rag):
+    """rag eval searches 100 or 1000 deep for recall@100; its first passages must be what `rag ask` gets."""
+    from rag.retrieve import search
+
+    settings = seed_rag.settings.with_overrides(candidates=3, duplicate_threshold=1.0)
+    question = "What punishments do repatriated defectors face?"
+    query = seed_rag.embedder.encode([question])[0]
+    shallow = search(seed_rag.index, query, question, 3, settings)
+    deep = search(seed_rag.index, query, question, 9, settings)
+    assert [p.chunk.id for p in deep[:3]] == [p.chunk.id for p in shallow]
+    assert len(deep) == 9 and len({p.chunk.id for p in deep}) == 9

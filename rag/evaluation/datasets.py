@@ -88,10 +88,11 @@ def load_dataset(path: Path, limit: int | None = None, split: str = "test", seed
 def _json_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
     rows = []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise DatasetError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    for number, line in enumerate(text.splitlines(), start=1):
+    # split on newlines only: JSON strings may hold U+2028 and friends, which splitlines() would cut at
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -146,16 +147,22 @@ def _load_beir(folder: Path, limit: int | None, seed: int) -> EvalSet:
     for needed in (corpus_path, qrels_path):
         if not needed.is_file():
             raise DatasetError(f"{folder} is not a complete BEIR data set (no {needed.relative_to(folder)})")
-    corpus = []
+    corpus: list[Document] = []
+    seen_ids: set[str] = set()
     for number, row in _json_lines(corpus_path):
         where = f"{corpus_path}:{number}"
         doc_id = row.get("_id")
         if not isinstance(doc_id, (str, int)):
             raise DatasetError(f"{where}: '_id' is missing")
         title = row.get("title") or ""
-        body = _text(row, "text", where) if row.get("text") is not None else ""
+        body = row.get("text", "")
+        if not isinstance(body, str) or not isinstance(title, str):
+            raise DatasetError(f"{where}: 'title' and 'text' must be strings")
+        if str(doc_id) in seen_ids:
+            raise DatasetError(f"{where}: '_id' {doc_id} appears twice")
+        seen_ids.add(str(doc_id))
         # BEIR practice: the title is part of what is embedded
-        text = f"{title}\n\n{body}" if title else body
+        text = (f"{title}\n\n{body}" if body else title) if title else body
         corpus.append(Document(str(doc_id), title, text, hashlib.sha256(text.encode()).hexdigest()))
     relevant: dict[str, list[str]] = {}
     lines = qrels_path.read_text(encoding="utf-8").splitlines()
@@ -205,7 +212,9 @@ def _load_squad(path: Path, limit: int | None, split: str, seed: int) -> EvalSet
                 in_split = split == "all" or (a <= SQUAD_TUNE_ARTICLES) == (split == "tune")
                 for qa in paragraph["qas"] if in_split else []:
                     answers = list(dict.fromkeys(str(answer["text"]) for answer in qa["answers"]))
-                    questions.append(Question(str(qa["id"]), str(qa["question"]), answers, gold_sources=[source]))
+                    answerable = not qa.get("is_impossible", False)  # SQuAD 2.0 marks unanswerable ones
+                    questions.append(Question(str(qa["id"]), str(qa["question"]), answers, answerable,
+                                              gold_sources=[source] if answerable else []))  # fmt: skip
         except (KeyError, TypeError) as error:
             raise DatasetError(f"{path}: article {a} is not in SQuAD form (missing {error})") from None
     if not questions:

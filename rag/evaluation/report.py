@@ -28,6 +28,8 @@ class ResultsFile:
         self.handle: TextIO | None = None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
+            for stale in ("metrics.json", "config.json", "summary.md", "recall_at_k.png", "latency.png"):
+                (folder / stale).unlink(missing_ok=True)  # a reused folder must not mix two runs
             self.handle = open(folder / "results.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def write(self, record: dict[str, Any]) -> None:
@@ -74,6 +76,10 @@ def run_config(
     settings: Settings, evalset: EvalSet, judge: str, retrieval_only: bool, limit: int | None, seed: int
 ) -> dict[str, Any]:
     fit = load_fit().get(judge, {})
+    model = settings.generator if judge == "llm" else settings.embedder
+    measured_with = fit.get("generator" if judge == "llm" else "embedder")
+    # figures measured with another model say nothing about this one
+    agreement = fit.get("agreement") if measured_with == model else None
     return {
         "dataset": {"name": evalset.name, "kind": evalset.kind, "path": str(evalset.path), "sha256": evalset.sha256,
                     "questions_in_data": evalset.total_questions, "questions_evaluated": len(evalset.questions),
@@ -81,7 +87,8 @@ def run_config(
         "settings": json.loads(settings.model_dump_json()),
         "models": model_fingerprints(settings, retrieval_only),
         "retrieval_only": retrieval_only,
-        "judge": {"name": judge, "agreement_with_scifact_labels": fit.get("agreement")} if judge != "none" else None,
+        "judge": {"name": judge, "model": model, "agreement_measured_with": measured_with,
+                  "agreement_with_scifact_labels": agreement} if judge != "none" else None,  # fmt: skip
         "git_commit": git_commit(),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
@@ -174,7 +181,9 @@ def _judge_trust(judge: dict[str, Any]) -> list[str]:
             f"{figures.get('kappa')}, precision {figures.get('precision')}, recall {figures.get('recall')}"
         )
     if not agreement:
-        lines.append("- no agreement on record for this judge (run `python eval/fit_judge.py`)")
+        model, measured = judge.get("model"), judge.get("agreement_measured_with")
+        lines.append(f"- not measured for `{model}` (measured with `{measured}`; run `python eval/fit_judge.py`): "
+                     "treat these citation figures as unchecked")  # fmt: skip
     return lines + [""]
 
 
@@ -204,6 +213,22 @@ def _flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             flat[name] = value
     return flat
+
+
+def compare_warnings(run_a: Path, run_b: Path) -> list[str]:
+    """What makes two runs' figures not like for like: other data, another sample, an interrupted run."""
+    warnings = []
+    configs = []
+    for run in (run_a, run_b):
+        config_file = (run if run.is_dir() else run.parent) / "config.json"
+        configs.append(json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {})
+        if _metrics_of(run).get("interrupted"):
+            warnings.append(f"{run} was interrupted: its figures cover part of the questions")
+    (a, b) = (c.get("dataset", {}) for c in configs)
+    for key in ("sha256", "questions_evaluated", "limit", "seed"):
+        if a and b and a.get(key) != b.get(key):
+            warnings.append(f"the runs differ in data set {key}: {a.get(key)} vs {b.get(key)}")
+    return warnings
 
 
 def compare(run_a: Path, run_b: Path) -> list[tuple[str, float | None, float | None, float | None]]:
