@@ -52,8 +52,9 @@ class Settings(BaseSettings):
 
     # retrieval: dense (embeddings), keyword (BM25) or hybrid (both, fused)
     retrieval: Literal["dense", "keyword", "hybrid"] = "hybrid"
-    fusion: Literal["rrf", "convex"] = "rrf"
-    rrf_k: int = Field(default=60, ge=1)
+    # chosen on training material by eval/tune_retrieval.py (eval/results/tune_retrieval.md)
+    fusion: Literal["rrf", "convex"] = "convex"
+    rrf_k: int = Field(default=60, ge=1)  # rrf fusion only
     dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)  # convex fusion only
     candidates: int = Field(default=50, ge=1)  # from each retriever, before fusion
     # second stage: a sentence-transformers CrossEncoder (folder or hub id) re-scoring the fused head
