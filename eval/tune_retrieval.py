@@ -42,7 +42,9 @@ def main() -> None:
     lines = ["| setting | " + " | ".join(f"{name} nDCG@10 | {name} R@5 | {name} R@100" for name in sets) + " |",
              "|---|" + "---|" * 3 * len(sets)]  # fmt: skip
     for overrides in candidates():
-        label = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "defaults (rag/settings.py)"
+        names = ("retrieval", "fusion", "rrf_k", "dense_weight", "candidates", "duplicate_threshold")
+        defaults = "defaults: " + ", ".join(f"{name}={getattr(rag.settings, name)}" for name in names)
+        label = ", ".join(f"{k}={v}" for k, v in overrides.items()) or defaults
         cells = []
         for evalset in sets.values():
             started = time.perf_counter()
@@ -53,7 +55,9 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(f"# Retrieval tuning on training material\n\n`python eval/tune_retrieval.py`\n\n{table}\n")
+    sample = f"a seeded sample of {args.squad_limit}" if args.squad_limit else "all"
+    OUT.write_text(f"# Retrieval tuning on training material\n\n`python eval/tune_retrieval.py` (SQuAD: {sample} "
+                   f"questions of articles 1-10; SciFact: all 809 training claims)\n\n{table}\n")  # fmt: skip
 
 
 if __name__ == "__main__":
