@@ -25,7 +25,7 @@ def candidates() -> list[dict]:
     rows = [{"retrieval": "dense"}, {"retrieval": "keyword"}]
     for k, depth in ((60, 50), (60, 100), (20, 50)):
         rows.append({"retrieval": "hybrid", "fusion": "rrf", "rrf_k": k, "candidates": depth})
-    for weight in (0.5, 0.7):
+    for weight in (0.3, 0.4, 0.5, 0.6, 0.7):
         rows.append({"retrieval": "hybrid", "fusion": "convex", "dense_weight": weight, "candidates": 50})
     return [{**row, "duplicate_threshold": 1.0} for row in rows] + [{}]  # {}: the defaults, collapse on
 

@@ -67,7 +67,9 @@ class LlamaCppGenerator:
         self._lock = threading.Lock()  # one generation at a time: there are only so many cores
 
     def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
-        pieces: queue.Queue[str | None | Exception] = queue.Queue()
+        # SimpleQueue: put() never blocks, so a Ctrl-C landing inside get() cannot leave a lock that
+        # would block the llama.cpp thread (seen once as a hang under load), and join() below returns.
+        pieces: queue.SimpleQueue[str | None | Exception] = queue.SimpleQueue()
         cancelled = threading.Event()
 
         def on_chunk(chunk: dict) -> bool:
