@@ -65,7 +65,10 @@ def test_ctrl_c_keeps_what_was_done(tmp_path: Path):
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "rag", "eval", str(SEED_GOLD), "--generator", "smollm2", "--judge", "none",
                "--report", str(run_dir)]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A job started in the background (CI, `cmd &`) inherits SIGINT as ignored; give the child the
+    # default back, as a terminal would, so Ctrl-C reaches it.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     results = run_dir / "results.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and not (results.exists() and len(results.read_text().splitlines()) >= 2):
