@@ -57,9 +57,7 @@ def main() -> None:
 
     results = {"baseline: bare encode + bare FAISS search": timed(bare, questions)}
     for name, overrides in METHODS.items():
-        variant = RAG(target.settings.with_overrides(**overrides))
-        variant._embedder, variant._index = embedder, index
-        results[name] = timed(variant.retrieve, questions)
+        results[name] = timed(target.variant(**overrides).retrieve, questions)
 
     base = percentile(results["baseline: bare encode + bare FAISS search"], 50)
     summary = {}

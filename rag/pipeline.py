@@ -35,6 +35,28 @@ class RAG:
         self._reranker: Rescorer | None = None
         self._write_lock = threading.Lock()
 
+    # Settings each loaded part depends on: a variant that changes none of them shares the part.
+    _EMBEDDER_FIELDS = {"embedder"}
+    _INDEX_FIELDS = {"index_dir", "corpus", "embedder", "chunk_tokens", "chunk_overlap"}
+    _GENERATOR_FIELDS = {"generator", "runtime", "dtype", "threads", "context_tokens", "cache_dir", "prompt_cache_mb"}
+
+    def variant(self, **overrides: Any) -> RAG:
+        """The same pipeline with some settings changed, sharing the parts already loaded that they leave alone.
+
+        Lets an evaluation or a benchmark compare settings without loading models or the index again.
+        """
+        other = RAG(self.settings.with_overrides(**overrides))
+        changed = {name for name, value in overrides.items() if value is not None}
+        if not changed & self._EMBEDDER_FIELDS:
+            other._embedder = self._embedder
+        if not changed & self._INDEX_FIELDS:
+            other._index = self._index
+        if not changed & self._GENERATOR_FIELDS:
+            other._generator = self._generator
+        if "reranker" not in changed:
+            other._reranker = self._reranker
+        return other
+
     # --- parts, loaded on first use -----------------------------------------------------------
 
     @property

@@ -64,3 +64,13 @@ def test_remove_one_document(tmp_path: Path):
     assert not rag.remove("no-such-document.txt")
     rag.add([corpus / "moon.md"])  # named explicitly: wanted again
     assert sorted(Path(s).name for s in RAG(index_dir=index).documents()) == ["moon.md", "otters.txt"]
+
+
+def test_variant_shares_what_its_settings_leave_alone(seed_rag, tmp_path):
+    """A variant with other retrieval settings reuses the loaded embedder and index; another index does not."""
+    retrieval = seed_rag.variant(retrieval="keyword", top_k=3)
+    assert retrieval.settings.retrieval == "keyword" and retrieval.settings.top_k == 3
+    assert retrieval.embedder is seed_rag.embedder and retrieval.index is seed_rag.index
+    elsewhere = seed_rag.variant(index_dir=tmp_path / "other")
+    assert elsewhere.embedder is seed_rag.embedder and elsewhere._index is None
+    assert seed_rag.variant(embedder="other-model")._embedder is None

@@ -117,12 +117,9 @@ def tiny_cross_encoder(folder):
 def test_user_supplied_cross_encoder_reorders_the_head(seed_rag, tmp_path):
     from sentence_transformers import CrossEncoder
 
-    from rag import RAG
 
     folder = tiny_cross_encoder(tmp_path / "ce")
-    settings = seed_rag.settings.with_overrides(reranker=str(folder), rerank_candidates=6, duplicate_threshold=1.0)
-    reranked = RAG(settings)
-    reranked._embedder, reranked._index = seed_rag.embedder, seed_rag.index
+    reranked = seed_rag.variant(reranker=str(folder), rerank_candidates=6, duplicate_threshold=1.0)
     question = "Why does China treat defectors as economic migrants?"
     passages = reranked.retrieve(question, k=6)
     # the same six candidates as without the reranker, in the cross-encoder's order
@@ -136,11 +133,9 @@ def test_user_supplied_cross_encoder_reorders_the_head(seed_rag, tmp_path):
 
 
 def test_missing_reranker_is_a_clear_error(seed_rag, tmp_path):
-    from rag import RAG
     from rag.errors import ModelNotFoundError
 
-    broken = RAG(seed_rag.settings.with_overrides(reranker=str(tmp_path / "no-such-model")))
-    broken._embedder, broken._index = seed_rag.embedder, seed_rag.index
+    broken = seed_rag.variant(reranker=str(tmp_path / "no-such-model"))
     with pytest.raises(ModelNotFoundError, match="cannot load reranker"):
         broken.retrieve("anything?")
 

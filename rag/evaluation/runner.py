@@ -66,10 +66,7 @@ def dataset_rag(rag: RAG, evalset: EvalSet, progress: bool = False) -> RAG:
         index.save()
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)  # complete or absent: an interrupted build is redone next time
-    evaluated = RAG(s.with_overrides(index_dir=folder))
-    evaluated._embedder = rag.embedder  # already loaded
-    evaluated._generator = rag._generator
-    return evaluated
+    return rag.variant(index_dir=folder)
 
 
 # --- scoring one question ------------------------------------------------------------------------
@@ -270,6 +267,5 @@ def _latency(retrieve: list[float], first_token: list[float], total: list[float]
 def retrieval_metrics(rag: RAG, evalset: EvalSet, **overrides: Any) -> dict[str, Any]:
     """Retrieval metrics of one configuration (settings overrides) on a data set, sharing loaded models."""
     target = dataset_rag(rag, evalset)
-    variant = RAG(target.settings.with_overrides(**overrides))
-    variant._embedder, variant._index = target.embedder, target.index
-    return aggregate(run(variant, evalset, None, retrieval_only=True).results)
+    _ = target.index  # opened once, shared by the variant
+    return aggregate(run(target.variant(**overrides), evalset, None, retrieval_only=True).results)
