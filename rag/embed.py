@@ -12,8 +12,8 @@ from rag.models import fingerprint_folder, resolve_embedder
 
 
 class Embedder:
-    def __init__(self, name: str = "minilm", batch_size: int = 32) -> None:
-        source = resolve_embedder(name)
+    def __init__(self, name: str = "minilm", batch_size: int = 32, cache_dir: Path | None = None) -> None:
+        source = resolve_embedder(name, cache_dir)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub we cannot reach
         from sentence_transformers import SentenceTransformer
 

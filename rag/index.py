@@ -5,17 +5,22 @@
     chunks.<gen>.jsonl     one chunk per line: text, source, offsets, page
     bm25.<gen>/            keyword index of the same chunks (bm25s arrays and vocabulary)
 
-A save writes new generation files beside the old ones, then replaces manifest.json atomically,
-then deletes the old generation: a crash at any point leaves the old or the new complete state.
+A save writes new generation files beside the old ones (flushed to disk), then replaces manifest.json
+atomically, then deletes the old generation: a crash at any point leaves the old or the new complete
+state. Writers take `.lock` (one at a time, across processes); readers take no lock: a reader that
+read the manifest just before a writer deleted its generation reads the new manifest and tries again.
 Nothing is pickled.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,35 @@ from rag.types import Chunk, Passage
 
 FORMAT = 1
 MANIFEST = "manifest.json"
+LOCK = ".lock"
+OPEN_ATTEMPTS = 5
+
+
+class IndexBusyError(RagError):
+    """Another process is writing this index."""
+
+
+@contextlib.contextmanager
+def writer_lock(folder: Path) -> Iterator[None]:
+    """Hold the index's writer lock (an advisory flock, released by the OS if the holder dies)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            message = f"index at {folder} is being updated by {holder}; try again when it finishes"
+            raise IndexBusyError(message) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -105,7 +139,7 @@ class Index:
     @property
     def keywords(self) -> KeywordIndex:
         if self._keywords is None:
-            self._keywords = KeywordIndex.build(self.chunks)
+            self._keywords = KeywordIndex.build(self.chunks, bool(self.manifest.splitting.get("title_in_chunks")))
         return self._keywords
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -120,6 +154,18 @@ class Index:
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
             raise IndexMissingError(f"no index at {folder} (build one with: rag index PATH --index {folder})")
+        for _ in range(OPEN_ATTEMPTS - 1):
+            generation = _generation(manifest_path)
+            try:
+                return cls._open(folder)
+            except RagError:
+                if _generation(manifest_path) == generation:
+                    raise  # really damaged, not a writer switching generations under us
+        return cls._open(folder)
+
+    @classmethod
+    def _open(cls, folder: Path) -> Index:
+        manifest_path = folder / MANIFEST
         try:
             data = json.loads(manifest_path.read_text(encoding="utf-8"))
             manifest = Manifest.from_json(data)
@@ -143,24 +189,26 @@ class Index:
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        old = self.manifest.generation
-        old_files = [self.folder / f"vectors.{old}.faiss", self.folder / f"chunks.{old}.jsonl"]
-        old_keywords = self.folder / f"bm25.{old}"
-        self.manifest.generation = max(old, self._latest_generation()) + 1
+        self.manifest.generation = max(self.manifest.generation, self._latest_generation()) + 1
         self.manifest.updated = time.time()
         data = self.manifest.to_json()
         faiss.write_index(self.vectors, str(self.folder / data["files"]["vectors"]))
         with open(self.folder / data["files"]["chunks"], "w", encoding="utf-8") as handle:
             for chunk_id in sorted(self.chunks):
                 handle.write(json.dumps(self.chunks[chunk_id].to_dict(), ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
         self.keywords.save(self.folder / data["files"]["keywords"])
+        # on disk before the manifest points at them, so a power cut cannot leave it pointing at holes
+        written = [self.folder / data["files"]["vectors"], self.folder / data["files"]["chunks"]]
+        _fsync([*written, *sorted((self.folder / data["files"]["keywords"]).iterdir())])
         _write_atomically(self.folder / MANIFEST, json.dumps(data, indent=1, ensure_ascii=False))
-        for path in old_files:
-            path.unlink(missing_ok=True)
-        if old_keywords.name != data["files"]["keywords"]:
-            shutil.rmtree(old_keywords, ignore_errors=True)
+        # every other generation is now garbage, including one left by a rebuild or a killed writer
+        current = set(data["files"].values())
+        for path in self.folder.glob("*.*"):
+            if path.name.split(".")[0] in {"vectors", "chunks", "bm25"} and path.name not in current:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
 
     def _latest_generation(self) -> int:
         numbers = [
@@ -211,6 +259,27 @@ class Index:
         return len(self.chunks)
 
 
+def saved_generation(folder: Path) -> object:
+    """The generation the manifest on disk points at now (None if unreadable)."""
+    return _generation(folder / MANIFEST)
+
+
+def _generation(manifest_path: Path) -> object:
+    try:
+        return json.loads(manifest_path.read_text(encoding="utf-8")).get("generation")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _fsync(paths: list[Path]) -> None:
+    for path in paths:
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
 def _write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(partial, "w", encoding="utf-8") as handle:
@@ -218,3 +287,4 @@ def _write_atomically(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(partial, path)
+    _fsync([path.parent])  # the rename itself, durable

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from rag.embed import Embedder
 from rag.index import DocumentEntry, Index
-from rag.load import LoadError, find_files, load_file
+from rag.load import MAX_FILE_BYTES, LoadError, find_files, load_file
 from rag.split import Splitter
 from rag.types import Chunk, Document, IndexReport
 
@@ -44,6 +44,7 @@ def sync(
     splitter: Splitter,
     roots: list[Path],
     progress: bool = False,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> IndexReport:
     """Add new files under `roots`, re-embed changed ones, drop those that disappeared."""
     started = time.perf_counter()
@@ -67,7 +68,7 @@ def sync(
             if entry and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
                 report.unchanged.append(source)
                 continue
-            document = load_file(path)
+            document = load_file(path, max_bytes)
         except LoadError as error:
             report.skipped.append({"path": source, "error": str(error)})
             continue
@@ -87,7 +88,7 @@ def sync(
     # Same content under another name (a copy or a rename): reuse its vectors instead of embedding.
     known = {entry.sha256: src for src, entry in index.manifest.documents.items()}
     to_embed = [p for p in pending if p.document.sha256 not in known]
-    texts = [chunk.text for p in to_embed for chunk in p.chunks]
+    texts = [splitter.indexed_text(chunk) for p in to_embed for chunk in p.chunks]
     vectors = embedder.encode(texts, progress=progress and len(texts) > 64)
     # Take every item's vectors before changing the index: a donor may itself be updated below.
     per_item, offset = [], 0
@@ -124,7 +125,8 @@ def add_documents(
 ) -> int:
     """Index documents that are not files (an evaluation corpus); returns the number of chunks added."""
     split = [(document, splitter.split(document)) for document in documents]
-    vectors = embedder.encode([chunk.text for _, chunks in split for chunk in chunks], progress=progress)
+    texts = [splitter.indexed_text(chunk) for _, chunks in split for chunk in chunks]
+    vectors = embedder.encode(texts, progress=progress)
     offset = 0
     for document, chunks in split:
         entry = DocumentEntry(document.sha256, document.title, [])

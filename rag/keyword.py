@@ -14,6 +14,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from rag.split import indexed_text
 from rag.types import Chunk
 
 _STEMMER = Stemmer.Stemmer("english")
@@ -29,12 +30,12 @@ class KeywordIndex:
         self.chunk_ids = chunk_ids  # position in the BM25 corpus -> chunk id
 
     @classmethod
-    def build(cls, chunks: dict[int, Chunk]) -> KeywordIndex:
+    def build(cls, chunks: dict[int, Chunk], with_title: bool = False) -> KeywordIndex:
         ids = np.array(sorted(chunks), dtype=np.int64)
         if not len(ids):
             return cls(None, ids)
         model = bm25s.BM25()
-        model.index(_tokens([chunks[int(i)].text for i in ids]), show_progress=False)
+        model.index(_tokens([indexed_text(chunks[int(i)], with_title) for i in ids]), show_progress=False)
         return cls(model, ids)
 
     def save(self, folder: Path) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
+import stat
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -11,6 +15,8 @@ from rag.errors import RagError
 from rag.types import Document
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# A DOCX is a zip: refuse one that would expand past this many times the file size limit (a zip bomb).
+MAX_EXPANSION = 4
 
 
 class LoadError(RagError):
@@ -18,12 +24,27 @@ class LoadError(RagError):
 
 
 def _decode(data: bytes, path: Path) -> str:
+    """UTF-8 (or UTF-16 with its byte-order mark); else Windows-1252 when that reads as clean text,
+    as legacy Western files do; anything else is binary."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LoadError(f"{path}: damaged UTF-16 text") from None
     if b"\x00" in data[:8192]:
         raise LoadError(f"{path}: binary content, not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise LoadError(f"{path}: not valid UTF-8 text (byte {error.start})") from None
+        utf8_error = f"{path}: not text (invalid UTF-8 at byte {error.start}, and not Windows-1252 text either)"
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise LoadError(utf8_error) from None
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > len(text) / 100:
+        raise LoadError(utf8_error)
+    return text
 
 
 def _first_heading(text: str, pattern: str) -> str:
@@ -55,8 +76,6 @@ def _load_html(path: Path, data: bytes) -> tuple[str, str, list[int]]:
 
 
 def _load_pdf(path: Path, data: bytes) -> tuple[str, str, list[int]]:
-    import io
-
     from pypdf import PdfReader
 
     try:
@@ -80,10 +99,14 @@ def _load_pdf(path: Path, data: bytes) -> tuple[str, str, list[int]]:
 
 
 def _load_docx(path: Path, data: bytes) -> tuple[str, str, list[int]]:
-    import io
-
     import docx
 
+    try:
+        expanded = sum(member.file_size for member in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise LoadError(f"{path}: malformed DOCX (not a zip archive)") from None
+    if expanded > MAX_EXPANSION * MAX_FILE_BYTES:
+        raise LoadError(f"{path}: DOCX expands to {expanded // (1024 * 1024)} MB (a zip bomb?)")
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as error:  # noqa: BLE001 - any failure to parse means a malformed file
@@ -113,11 +136,15 @@ def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
     if loader is None:
         raise LoadError(f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(sorted(LOADERS))})")
     try:
-        if path.stat().st_size > max_bytes:
-            raise LoadError(f"{path}: larger than the {max_bytes // (1024 * 1024)} MB limit")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+            raise LoadError(f"{path}: not a regular file")
+        if info.st_size > max_bytes:
+            raise LoadError(f"{path}: larger than the {max_bytes / (1024 * 1024):g} MB limit")
         data = path.read_bytes()
     except FileNotFoundError:
-        raise LoadError(f"{path}: no such file") from None
+        kind = "broken link" if path.is_symlink() else "no such file"
+        raise LoadError(f"{path}: {kind}") from None
     except OSError as error:
         raise LoadError(f"{path}: cannot read ({error.strerror or error})") from None
     text, title, page_starts = loader(path, data)
@@ -133,16 +160,33 @@ def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
 
 
 def find_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into the supported files they hold (hidden ones skipped); keep files as given."""
+    """Expand folders into the supported files they hold (hidden ones skipped); keep files as given.
+
+    Linked folders are followed once each, so a symlink loop ends; a file met twice is kept once."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden and child.suffix.lower() in LOADERS:
-                    found.append(child)
+            visited: set[str] = set()
+            for folder, subfolders, files in os.walk(path, followlinks=True):
+                real = os.path.realpath(folder)
+                if real in visited:
+                    subfolders[:] = []
+                    continue
+                visited.add(real)
+                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+                for name in sorted(files):
+                    child = Path(folder, name)
+                    if not name.startswith(".") and child.suffix.lower() in LOADERS:
+                        found.append(child)
         elif path.exists() or path.is_symlink():
             found.append(path)
         else:
             raise LoadError(f"{path}: no such file or folder")
-    return list(dict.fromkeys(p.resolve() for p in found))
+    return list(dict.fromkeys(_resolved(p) for p in found))
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a broken or looping link: kept by name, reported when read
+        return path.absolute()

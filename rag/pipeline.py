@@ -15,7 +15,7 @@ from rag.answer import answer_stream
 from rag.embed import Embedder
 from rag.errors import EmptyQuestionError, IndexMissingError, RagError
 from rag.generate import Generator, load_generator
-from rag.index import Index
+from rag.index import Index, IndexBusyError, saved_generation, writer_lock
 from rag.ingest import source_name, source_path, sync
 from rag.rerank import load_reranker
 from rag.retrieve import Rescorer, search
@@ -37,7 +37,7 @@ class RAG:
 
     # Settings each loaded part depends on: a variant that changes none of them shares the part.
     _EMBEDDER_FIELDS = {"embedder"}
-    _INDEX_FIELDS = {"index_dir", "corpus", "embedder", "chunk_tokens", "chunk_overlap"}
+    _INDEX_FIELDS = {"index_dir", "corpus", "embedder", "chunk_tokens", "chunk_overlap", "title_in_chunks"}
     _GENERATOR_FIELDS = {"generator", "runtime", "dtype", "threads", "context_tokens", "cache_dir", "prompt_cache_mb"}
 
     def variant(self, **overrides: Any) -> RAG:
@@ -62,7 +62,7 @@ class RAG:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder(self.settings.embedder)
+            self._embedder = Embedder(self.settings.embedder, cache_dir=self.settings.cache_dir)
         return self._embedder
 
     @property
@@ -94,51 +94,71 @@ class RAG:
         return {"name": e.name, "fingerprint": e.fingerprint, "dimension": e.dimension, "max_tokens": e.max_tokens}
 
     def _splitting(self) -> dict[str, Any]:
-        return {"chunk_tokens": self.settings.chunk_tokens, "chunk_overlap": self.settings.chunk_overlap}
+        s = self.settings
+        return {"chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap, "title_in_chunks": s.title_in_chunks}
 
     def _refresh(self) -> None:
+        """Bring a just-opened index up to date with its folders (skipped while another process writes)."""
         index = self._index
         assert index is not None
-        stale = index.manifest.embedder != self._embedder_info() or index.manifest.splitting != self._splitting()
         roots = [source_path(root, index.folder.parent) for root in index.manifest.roots]
-        if stale:
+        if not self._matches(index):
             if not roots:  # an index of documents given in memory (rag eval): nothing to rebuild it from
                 raise RagError(f"index at {index.folder} was built with other embedder or splitting settings; "
                                "rebuild it")  # fmt: skip
             self.build(roots, rebuild=True)
         elif roots:
-            present = [root for root in roots if root.exists()]
-            report = sync(index, self.embedder, self._splitter(), present)
-            if report.added or report.updated or report.removed:
-                index.save()
+            try:
+                with self._write_lock, writer_lock(index.folder):
+                    self._update(self._writable(False, opened=index), [root for root in roots if root.exists()])
+            except IndexBusyError:
+                pass  # another process is updating it: answer from what is saved now
+
+    def _matches(self, index: Index) -> bool:
+        return index.manifest.embedder == self._embedder_info() and index.manifest.splitting == self._splitting()
+
+    def _writable(self, rebuild: bool, opened: Index | None = None) -> Index:
+        """The index to change, as saved now. Never the one answers in flight are using: they keep
+        theirs until the new one is saved and swapped in. `opened`: one just opened and not yet in
+        use, reused if nobody saved since."""
+        folder = self.settings.index_dir
+        if not rebuild and (folder / "manifest.json").exists():
+            if opened is not None and opened.manifest.generation == saved_generation(folder):
+                return opened
+            index = Index.open(folder)
+            if self._matches(index):
+                return index
+        return Index.create(folder, self._embedder_info(), self._splitting())
+
+    def _update(self, index: Index, roots: list[Path], progress: bool = False) -> IndexReport:
+        """Sync, save only if something changed, and swap the result in."""
+        before = index.manifest.to_json()
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        report = sync(index, self.embedder, self._splitter(), roots, progress=progress, max_bytes=max_bytes)
+        if index.manifest.to_json() != before or saved_generation(index.folder) != index.manifest.generation:
+            index.save()
+        self._index = index
+        return report
 
     def _splitter(self) -> Splitter:
-        return splitter_for(self.embedder, self.settings.chunk_tokens, self.settings.chunk_overlap)
+        s = self.settings
+        return splitter_for(self.embedder, s.chunk_tokens, s.chunk_overlap, s.title_in_chunks)
 
     # --- documents -------------------------------------------------------------------------------
 
     def build(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False) -> IndexReport:
         """Index files and folders (default: the configured corpus) into the index folder."""
         roots = [Path(p) for p in (paths or self.settings.corpus)]
-        with self._write_lock:
-            folder = self.settings.index_dir
-            if rebuild or not (folder / "manifest.json").exists():
-                index = Index.create(folder, self._embedder_info(), self._splitting())
-            else:
-                index = self._index or Index.open(folder)
-                if index.manifest.embedder != self._embedder_info() or index.manifest.splitting != self._splitting():
-                    index = Index.create(folder, self._embedder_info(), self._splitting())
-            report = sync(index, self.embedder, self._splitter(), roots, progress=progress)
-            index.save()
-            self._index = index
-        return report
+        with self._write_lock, writer_lock(self.settings.index_dir):
+            return self._update(self._writable(rebuild), roots, progress)
 
     add = build
 
     def remove(self, source: str) -> bool:
         """Remove one document by its source name (as shown in citations) or path."""
-        with self._write_lock:
-            index = self.index
+        _ = self.index
+        with self._write_lock, writer_lock(self.settings.index_dir):
+            index = self._writable(False)
             name = source if source in index.manifest.documents else None
             if name is None:
                 candidate = source_name(Path(source), index.folder.parent)
@@ -149,6 +169,7 @@ class RAG:
             index.manifest.roots = [r for r in index.manifest.roots if r != name]
             index.manifest.excluded = sorted({*index.manifest.excluded, name})
             index.save()
+            self._index = index
             return True
 
     def documents(self) -> dict[str, int]:

@@ -19,7 +19,7 @@ DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
 DEFAULT_INDEX = PROJECT_ROOT / "index"
 
 
-def _default_cache() -> Path:
+def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rag"
 
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # where things live
     index_dir: Path = DEFAULT_INDEX
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])
-    cache_dir: Path = Field(default_factory=_default_cache)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
 
     # models: a short name (see rag.models), a Hugging Face id, a local folder or a .gguf path
     embedder: str = "minilm"
@@ -46,9 +46,14 @@ class Settings(BaseSettings):
     # llama.cpp keeps past prompts in RAM so a repeated question skips prompt reading; bounded here
     prompt_cache_mb: int = Field(default=512, ge=0)
 
+    # a bigger file is skipped with its reason
+    max_file_mb: float = Field(default=50.0, gt=0)
+
     # splitting, in the embedder's own tokens
     chunk_tokens: int = Field(default=64, ge=16)
     chunk_overlap: int = Field(default=16, ge=0)
+    # embed and keyword-index each chunk after its document's title (shown text is the chunk alone)
+    title_in_chunks: bool = True
 
     # retrieval: dense (embeddings), keyword (BM25) or hybrid (both, fused)
     retrieval: Literal["dense", "keyword", "hybrid"] = "hybrid"

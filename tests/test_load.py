@@ -1,5 +1,6 @@
 """Loading real files of every supported format, and refusing bad ones with a clear LoadError."""
 
+import os
 import random
 import re
 
@@ -153,10 +154,36 @@ def test_binary_txt(tmp_path):
     _fails(path, "binary")
 
 
-def test_non_utf8_txt(tmp_path):
-    path = tmp_path / "latin.txt"
-    path.write_bytes(b"caf\xe9 au lait")
-    _fails(path, "utf-8")
+def test_legacy_and_utf16_text_is_read(tmp_path):
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("café au lait, 20 €".encode("cp1252"))
+    assert load_file(latin).text == "café au lait, 20 €"
+    wide = tmp_path / "wide.md"
+    wide.write_bytes("# Titre\n\nnaïve façade".encode("utf-16"))
+    assert load_file(wide).title == "Titre"
+
+
+def test_undecodable_text_is_refused(tmp_path):
+    path = tmp_path / "noise.txt"
+    path.write_bytes(bytes(range(1, 32)) * 40 + b"\x81\x8d")  # control bytes, no NUL, not UTF-8 or cp1252
+    _fails(path, "not text")
+
+
+def test_fifo_and_broken_link_are_refused(tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    _fails(fifo, "not a regular file")
+    link = tmp_path / "gone.txt"
+    link.symlink_to(tmp_path / "missing.txt")
+    _fails(link, "broken link")
+
+
+def test_folder_walk_survives_a_symlink_loop(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "note.txt").write_text("hello")
+    (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert find_files([tmp_path]) == [(tmp_path / "a" / "note.txt").resolve()]
 
 
 @pytest.mark.parametrize("name, content", [("empty.txt", b""), ("blank.md", b"  \n\n\t ")])

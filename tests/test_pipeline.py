@@ -52,7 +52,7 @@ def test_changed_splitting_rebuilds(tmp_path: Path):
     before = len(RAG(index_dir=index).index)
     rag = RAG(index_dir=index, chunk_tokens=16, chunk_overlap=4)
     assert len(rag.index) > before
-    assert _manifest(index)["splitting"] == {"chunk_tokens": 16, "chunk_overlap": 4}
+    assert _manifest(index)["splitting"] == {"chunk_tokens": 16, "chunk_overlap": 4, "title_in_chunks": True}
 
 
 def test_remove_one_document(tmp_path: Path):

@@ -55,7 +55,7 @@ def git_commit() -> str:
 
 def model_fingerprints(settings: Settings, retrieval_only: bool) -> dict[str, str]:
     out = {}
-    embedder = resolve_embedder(settings.embedder)
+    embedder = resolve_embedder(settings.embedder, settings.cache_dir)
     out["embedder"] = f"{settings.embedder}: " + (
         fingerprint_folder(Path(embedder.location)) if embedder.kind == "folder" else embedder.location
     )

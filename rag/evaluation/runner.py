@@ -266,6 +266,6 @@ def _latency(retrieve: list[float], first_token: list[float], total: list[float]
 
 def retrieval_metrics(rag: RAG, evalset: EvalSet, **overrides: Any) -> dict[str, Any]:
     """Retrieval metrics of one configuration (settings overrides) on a data set, sharing loaded models."""
-    target = dataset_rag(rag, evalset)
-    _ = target.index  # opened once, shared by the variant
-    return aggregate(run(target.variant(**overrides), evalset, None, retrieval_only=True).results)
+    # settings that change the index (embedder, splitting) get their own cached index
+    target = dataset_rag(rag.variant(**overrides), evalset)
+    return aggregate(run(target, evalset, None, retrieval_only=True).results)
