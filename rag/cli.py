@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the chat web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--auth", default=os.environ.get("RAG_AUTH"), metavar="USER:PASSWORD",
+                       help="require this login (default: $RAG_AUTH; none on loopback)")  # fmt: skip
+    serve.add_argument("--concurrency", type=int, default=1, help="answers generated at once (default 1)")
     _add_settings_flags(serve)
     return parser
 
@@ -218,7 +221,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.web import serve
 
-    serve(_pipeline(args), host=args.host, port=args.port)
+    auth = None
+    if args.auth:
+        user, colon, password = args.auth.partition(":")
+        if not (user and colon and password):
+            raise RagError("--auth (or RAG_AUTH) must be USER:PASSWORD")
+        auth = (user, password)
+    if args.concurrency < 1:
+        raise RagError("--concurrency must be at least 1")
+    serve(_pipeline(args), host=args.host, port=args.port, auth=auth, concurrency=args.concurrency)
     return 0
 
 

@@ -201,8 +201,12 @@ class Index:
         written = [self.folder / data["files"]["vectors"], self.folder / data["files"]["chunks"]]
         _fsync([*written, *sorted((self.folder / data["files"]["keywords"]).iterdir())])
         _write_atomically(self.folder / MANIFEST, json.dumps(data, indent=1, ensure_ascii=False))
-        # every other generation is now garbage, including one left by a rebuild or a killed writer
-        current = set(data["files"].values())
+        self.remove_stale_files()
+
+    def remove_stale_files(self) -> None:
+        """Delete every generation but the saved one: the previous one, or one left by a rebuild or a
+        writer that was killed. Call it holding the writer lock."""
+        current = set(self.manifest.to_json()["files"].values())
         for path in self.folder.glob("*.*"):
             if path.name.split(".")[0] in {"vectors", "chunks", "bm25"} and path.name not in current:
                 if path.is_dir():

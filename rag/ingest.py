@@ -10,15 +10,16 @@ from tqdm import tqdm
 
 from rag.embed import Embedder
 from rag.index import DocumentEntry, Index
-from rag.load import MAX_FILE_BYTES, LoadError, find_files, load_file
+from rag.load import MAX_FILE_BYTES, LoadError, file_info, find_files, load_file
 from rag.split import Splitter
 from rag.types import Chunk, Document, IndexReport
 
 
 def source_name(path: Path, base: Path) -> str:
     """How a file is named in the index: relative to the index's parent folder when inside it."""
+    resolved = path.resolve() if path.exists() else path.absolute()  # a broken link keeps its own name
     try:
-        return str(path.resolve().relative_to(base.resolve()))
+        return str(resolved.relative_to(base.resolve()))
     except ValueError:
         return str(path.resolve())
 
@@ -64,7 +65,7 @@ def sync(
         seen.add(source)
         entry = index.manifest.documents.get(source)
         try:
-            stat = path.stat()
+            stat = file_info(path, max_bytes)
             if entry and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
                 report.unchanged.append(source)
                 continue

@@ -130,21 +130,31 @@ LOADERS: dict[str, Callable[[Path, bytes], tuple[str, str, list[int]]]] = {
 }
 
 
+def file_info(path: Path, max_bytes: int = MAX_FILE_BYTES) -> os.stat_result:
+    """The file's stat if it is a regular file within the size limit; else LoadError saying why."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise LoadError(f"{path}: {'broken link' if path.is_symlink() else 'no such file'}") from None
+    except OSError as error:
+        raise LoadError(f"{path}: cannot read ({error.strerror or error})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise LoadError(f"{path}: a folder that cannot be listed")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+        raise LoadError(f"{path}: not a regular file")
+    if info.st_size > max_bytes:
+        raise LoadError(f"{path}: larger than the {max_bytes / (1024 * 1024):g} MB limit")
+    return info
+
+
 def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
     """Read one file; raise LoadError with a one-line reason if it cannot be used."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise LoadError(f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(sorted(LOADERS))})")
+    file_info(path, max_bytes)
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
-            raise LoadError(f"{path}: not a regular file")
-        if info.st_size > max_bytes:
-            raise LoadError(f"{path}: larger than the {max_bytes / (1024 * 1024):g} MB limit")
         data = path.read_bytes()
-    except FileNotFoundError:
-        kind = "broken link" if path.is_symlink() else "no such file"
-        raise LoadError(f"{path}: {kind}") from None
     except OSError as error:
         raise LoadError(f"{path}: cannot read ({error.strerror or error})") from None
     text, title, page_starts = loader(path, data)
@@ -167,7 +177,9 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             visited: set[str] = set()
-            for folder, subfolders, files in os.walk(path, followlinks=True):
+            unreadable: list[Path] = []
+            walk = os.walk(path, followlinks=True, onerror=lambda e, into=unreadable: into.append(Path(e.filename)))
+            for folder, subfolders, files in walk:
                 real = os.path.realpath(folder)
                 if real in visited:
                     subfolders[:] = []
@@ -178,6 +190,7 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
                     child = Path(folder, name)
                     if not name.startswith(".") and child.suffix.lower() in LOADERS:
                         found.append(child)
+            found.extend(unreadable)
         elif path.exists() or path.is_symlink():
             found.append(path)
         else:

@@ -137,6 +137,8 @@ class RAG:
         report = sync(index, self.embedder, self._splitter(), roots, progress=progress, max_bytes=max_bytes)
         if index.manifest.to_json() != before or saved_generation(index.folder) != index.manifest.generation:
             index.save()
+        else:
+            index.remove_stale_files()
         self._index = index
         return report
 

@@ -5,13 +5,18 @@ Document text is always escaped before it is shown: a document is data, never ma
 
 from __future__ import annotations
 
+import hashlib
 import html
+import shutil
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag.errors import RagError
+from rag.load import LOADERS
 from rag.pipeline import RAG
 from rag.types import Answer
 
@@ -52,6 +57,51 @@ def citations_html(answer: Answer) -> str:
     return head + "".join(items) + foot
 
 
+def upload_folder(rag: RAG) -> Path:
+    """Uploaded files are kept beside the index, so later updates keep them (and a user can see them)."""
+    return rag.settings.index_dir.resolve().parent / "uploads"
+
+
+def add_uploads(rag: RAG, paths: list[str], progress: bool = False) -> list[list[str]]:
+    """Check each upload's type and size, copy the good ones into the upload folder, index that folder.
+    One row per file: name, result (added, updated, unchanged, skipped) and the reason when skipped."""
+    rows: list[list[str]] = []
+    folder = upload_folder(rag)
+    limit = rag.settings.max_file_mb * 1024 * 1024
+    copied: dict[str, str] = {}
+    for path in map(Path, paths or []):
+        name = path.name.lstrip(".") or "upload"
+        if path.suffix.lower() not in LOADERS:
+            supported = ", ".join(sorted(LOADERS))
+            rows.append([name, "skipped", f"unsupported type '{path.suffix}' (supported: {supported})"])
+        elif path.stat().st_size > limit:
+            rows.append([name, "skipped", f"larger than the {rag.settings.max_file_mb:g} MB limit"])
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / name
+            if target.exists() and _digest(target) != _digest(path):  # another file of that name: keep both
+                target = folder / f"{target.stem}-{_digest(path)[:8]}{target.suffix}"
+            shutil.copyfile(path, target)
+            copied[str(target.resolve())] = name
+    if copied:
+        report = rag.build([folder], progress=progress)
+        base = rag.settings.index_dir.resolve().parent
+        outcome = {str((base / s).resolve()): kind for kind in ("added", "updated", "unchanged")
+                   for s in getattr(report, kind)}  # fmt: skip
+        reasons = {str((base / item["path"]).resolve()): item["error"] for item in report.skipped}
+        for target, name in copied.items():
+            if target in reasons:
+                rows.append([name, "skipped", reasons[target].split(": ", 1)[-1]])
+                Path(target).unlink(missing_ok=True)  # not kept: it would be reported again on every update
+            else:
+                rows.append([name, outcome.get(target, "unchanged"), ""])
+    return rows
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def build_app(rag: RAG) -> gr.Blocks:
     def respond(message: str, history: list[dict[str, Any]]) -> Iterator[tuple[list[dict[str, Any]], str, str]]:
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
@@ -75,6 +125,21 @@ def build_app(rag: RAG) -> gr.Blocks:
         except RagError as error:
             raise gr.Error(str(error)) from None
 
+    def upload(paths: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008
+        try:
+            rows = add_uploads(rag, paths or [], progress=True)
+        except RagError as error:
+            raise gr.Error(str(error)) from None
+        return rows, documents_table(), status()
+
+    def documents_table() -> list[list[Any]]:
+        return [[source, count] for source, count in sorted(rag.documents().items())]
+
+    def remove(source: str):
+        if source and not rag.remove(source.strip()):
+            raise gr.Error(f"no indexed document named {source}")
+        return documents_table(), status()
+
     def status() -> str:
         s = rag.settings
         index = rag.index
@@ -95,7 +160,19 @@ def build_app(rag: RAG) -> gr.Blocks:
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
             with gr.Column(scale=2):
                 sources = gr.HTML(label="Sources")
+        with gr.Accordion("Documents", open=False):
+            # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
+            files = gr.File(label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple")
+            add = gr.Button("Add to the index")
+            results = gr.Dataframe(headers=["file", "result", "reason"], label="Upload results", interactive=False)
+            listing = gr.Dataframe(headers=["document", "chunks"], label="Indexed documents", interactive=False)
+            with gr.Row():
+                to_remove = gr.Textbox(label="Remove a document (its name as listed)", scale=3)
+                remove_button = gr.Button("Remove", scale=1)
         info = gr.Markdown()
+        add.click(upload, files, [results, listing, info], api_name="upload", concurrency_id="index")
+        remove_button.click(remove, to_remove, [listing, info], api_name="remove", concurrency_id="index")
+        app.load(documents_table, None, listing, api_visibility="private")
         for trigger in (question.submit, send.click):
             trigger(respond, [question, chat], [chat, sources, question], api_visibility="private")
         clear.click(lambda: "", None, sources, api_visibility="private")
@@ -106,7 +183,23 @@ def build_app(rag: RAG) -> gr.Blocks:
     return app
 
 
-def serve(rag: RAG, host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(
+    rag: RAG,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    concurrency: int = 1,
+    max_queue: int = 100,
+) -> None:
+    """Serve the chat page. Generation runs `concurrency` at a time (one keeps a 2-core CPU's answers
+    fast; more only share the cores), others wait in a bounded queue; index updates run beside them
+    and swap the new index in when saved, so answers in flight are not disturbed."""
+    if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        print(f"rag: warning: serving on {host} without --auth: anyone who can reach it can read the documents",
+              file=sys.stderr)  # fmt: skip
     rag.warm_up()  # fail early, before the server starts; keep the models warm for the first user
     app = build_app(rag)
-    app.queue(default_concurrency_limit=1).launch(server_name=host, server_port=port, css=CSS, show_error=True)
+    app.queue(default_concurrency_limit=concurrency, max_size=max_queue).launch(
+        server_name=host, server_port=port, css=CSS, show_error=True, auth=auth,
+        max_file_size=int(rag.settings.max_file_mb * 1024 * 1024),
+    )  # fmt: skip

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +25,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(seed_index: Path, seed_rag):
+@contextlib.contextmanager
+def _running_app(index: Path, *flags: str) -> Iterator[str]:
     port = _free_port()
+    log = index.parent / f"app-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "app.py", "--index", str(seed_index), "--port", str(port)],
+        [sys.executable, "app.py", "--index", str(index), "--port", str(port), *flags],
         cwd=Path(__file__).resolve().parents[1],
-        stdout=subprocess.PIPE,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/"
@@ -35,16 +40,34 @@ def app_url(seed_index: Path, seed_rag):
         deadline = time.time() + 180
         while time.time() < deadline:
             try:
-                if urllib.request.urlopen(url, timeout=2).status == 200:
-                    break
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers (a login page answers 401 to some paths)
             except OSError:
+                if process.poll() is not None:
+                    pytest.fail(f"the app exited: {log.read_text()[-2000:]}")
                 time.sleep(1)
         else:
-            pytest.fail("the app did not start within 180 s")
+            pytest.fail(f"the app did not start within 180 s: {log.read_text()[-2000:]}")
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_index(seed_index: Path, seed_rag, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the seed index and corpus: uploads in these tests must not change the shared one."""
+    root = tmp_path_factory.mktemp("app")
+    shutil.copytree(seed_index.parent, root, dirs_exist_ok=True)
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def app_url(app_index: Path) -> Iterator[str]:
+    with _running_app(app_index) as url:
+        yield url
 
 
 def test_page_is_served_on_loopback(app_url: str):
@@ -69,3 +92,40 @@ def test_document_text_is_escaped():
     shown = citations_html(answer)
     assert "<script>" not in shown and "<img" not in shown
     assert "&lt;script&gt;" in shown
+
+
+def test_upload_checks_type_and_size_then_answers_from_the_new_document(app_url: str, tmp_path: Path):
+    import docx
+    from gradio_client import Client, handle_file
+
+    memo = docx.Document()
+    memo.add_paragraph("The Ostrava orchard cooperative harvested 412 tonnes of plums in 2025.")
+    memo.save(str(tmp_path / "harvest.docx"))
+    (tmp_path / "tool.exe").write_bytes(b"MZ\x90\x00" * 100)
+    (tmp_path / "empty.txt").write_text("")
+    client = Client(app_url, verbose=False)
+    files = [handle_file(str(tmp_path / name)) for name in ("harvest.docx", "tool.exe", "empty.txt")]
+    results, listing, _ = client.predict(files, api_name="/upload")
+    rows = {row[0]: row[1:] for row in results["data"]}
+    assert rows["harvest.docx"][0] == "added"
+    assert rows["tool.exe"][0] == "skipped" and "unsupported type" in rows["tool.exe"][1]
+    assert rows["empty.txt"][0] == "skipped" and "empty" in rows["empty.txt"][1]
+    assert any(row[0].endswith("harvest.docx") for row in listing["data"])
+    again, _, _ = client.predict(files[:1], api_name="/upload")
+    assert again["data"][0][1] == "unchanged"
+    answer = client.predict("How many tonnes of plums did the Ostrava cooperative harvest?", api_name="/ask")
+    assert answer["abstained"] is False and "412" in answer["answer"]
+    assert any(c["source"].endswith("harvest.docx") for c in answer["citations"])
+
+
+def test_login_is_required_when_auth_is_set(app_index: Path):
+    from gradio_client import Client
+
+    with _running_app(app_index, "--auth", "reader:s3cret") as url:
+        with pytest.raises(Exception):  # noqa: B017,PT011 - gradio_client raises its own kinds for a refused login
+            Client(url, verbose=False).predict("What is the law?", api_name="/ask")
+        with pytest.raises(Exception):  # noqa: B017,PT011
+            Client(url, auth=("reader", "wrong"), verbose=False)
+        answer = Client(url, auth=("reader", "s3cret"), verbose=False).predict("Which agreement does Beijing honor?",
+                                                                               api_name="/ask")  # fmt: skip
+        assert answer["abstained"] is False
