@@ -129,8 +129,8 @@ class TransformersGenerator:
         self.label = source.label
 
         def load(location: str | Path) -> None:
-            self.tokenizer = AutoTokenizer.from_pretrained(location)
-            self.model = AutoModelForCausalLM.from_pretrained(location, dtype=torch_dtype)
+            self.tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=False)
+            self.model = AutoModelForCausalLM.from_pretrained(location, dtype=torch_dtype, trust_remote_code=False)
 
         try:
             if source.kind != "gguf":

@@ -17,7 +17,7 @@ def load_reranker(name: str) -> Rescorer:
     from sentence_transformers import CrossEncoder
 
     try:
-        model = CrossEncoder(name, device="cpu")
+        model = CrossEncoder(name, device="cpu", trust_remote_code=False)
     except Exception as error:  # noqa: BLE001 - any load failure is a bad setting to the user
         raise ModelNotFoundError(f"cannot load reranker '{name}': {str(error).splitlines()[0]}") from None
 

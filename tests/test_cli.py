@@ -85,3 +85,8 @@ def test_damaged_index(tmp_path: Path):
 def test_bad_setting_value(seed_index: Path):
     result = run("ask", "Which agreement?", "--index", str(seed_index), "--top-k", "0")
     assert_one_line_error(result, "top_k")
+
+
+def test_bad_serve_options():
+    assert_one_line_error(run("serve", "--auth", "no-colon"), "USER:PASSWORD")
+    assert_one_line_error(run("serve", "--concurrency", "0"), "at least 1")

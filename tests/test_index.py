@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -272,3 +273,15 @@ def test_sync_copy_of_content_that_changed_in_the_same_run(tmp_path, embedder):
     b_source = next(s for s in index.manifest.documents if s.endswith("b.txt"))
     own = embedder.encode([TEXTS["apples.txt"]])[0]
     assert float(index.vectors_of(b_source)[0] @ own) > 0.99
+
+
+def test_index_folder_holds_nothing_that_needs_unpickling(seed_index: Path, seed_rag):
+    """Opening an index must never run code: JSON, FAISS and numpy arrays read with pickle refused."""
+    files = [p for p in seed_index.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert path.suffix in {".json", ".jsonl", ".faiss", ".npy", ""}, path
+        if path.suffix == ".npy":
+            np.load(path, allow_pickle=False)
+        elif path.suffix in {".json"}:
+            json.loads(path.read_text(encoding="utf-8"))
