@@ -80,6 +80,16 @@ def test_damaged_index(tmp_path: Path):
     folder.mkdir()
     (folder / "manifest.json").write_text("{ not json")
     assert_one_line_error(run("ask", "anything?", "--index", str(folder)), "damaged", "--rebuild")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "otters.md").write_text("# Otters\n\nSea otters hold hands while they sleep.\n")
+    assert_one_line_error(run("index", str(docs), "--index", str(folder)), "damaged", "--rebuild")
+    rebuilt = run("index", str(docs), "--index", str(folder), "--rebuild", "--json")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    report = json.loads(rebuilt.stdout)
+    assert len(report["added"]) == 1 and report["chunks"] == 1
+    answer = run("ask", "What do sea otters do while they sleep?", "--index", str(folder), "--json")
+    assert answer.returncode == 0 and "otters.md" in answer.stdout
 
 
 def test_bad_setting_value(seed_index: Path):
