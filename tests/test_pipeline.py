@@ -74,3 +74,24 @@ def test_variant_shares_what_its_settings_leave_alone(seed_rag, tmp_path):
     elsewhere = seed_rag.variant(index_dir=tmp_path / "other")
     assert elsewhere.embedder is seed_rag.embedder and elsewhere._index is None
     assert seed_rag.variant(embedder="other-model")._embedder is None
+
+
+def test_an_update_does_not_disturb_an_answer_in_flight(tmp_path: Path):
+    """An answer that started on the old index finishes on it; the next question sees the new one."""
+    from rag.types import Answer
+
+    corpus, index = _corpus(tmp_path)
+    rag = RAG(index_dir=index, corpus=[corpus], generator="smollm2", max_new_tokens=24)
+    rag.build()
+    before = rag.index
+    stream = rag.stream("Where do sea otters live?")
+    first = next(stream)  # retrieval is done and generation has begun
+    (corpus / "volcano.txt").write_text("Mount Etna erupted in 2021, covering Catania in ash.")
+    report = rag.build()
+    assert report.added and rag.index is not before  # swapped in, not changed in place
+    assert len(before) == 2 and len(rag.index) == 3
+    rest = list(stream)
+    answer = rest[-1]
+    assert isinstance(first, str) and isinstance(answer, Answer)
+    assert all(p.chunk.source.endswith(("otters.txt", "moon.md")) for p in answer.passages)
+    assert rag.retrieve("When did Mount Etna erupt?", k=1)[0].chunk.source.endswith("volcano.txt")
