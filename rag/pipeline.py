@@ -14,6 +14,7 @@ from typing import Any
 from rag.answer import answer_stream
 from rag.embed import Embedder
 from rag.errors import EmptyQuestionError, IndexMissingError, RagError
+from rag.followup import Turn, standalone_question
 from rag.generate import Generator, load_generator
 from rag.index import Index, IndexBusyError, saved_generation, writer_lock
 from rag.ingest import source_name, source_path, sync
@@ -195,20 +196,35 @@ class RAG:
         query = self.embedder.encode([question])[0]
         return search(self.index, query, question, k or self.settings.top_k, self.settings, self.reranker)
 
-    def stream(self, question: str) -> Iterator[str | Answer]:
-        """Yield answer text as it is generated, then the final, checked Answer."""
+    def standalone(self, question: str, history: list[Turn] | None) -> str:
+        """A follow-up rewritten into a standalone question from the conversation (see rag.followup)."""
+        if not history or not self.settings.rewrite_followups:
+            return question
+        return standalone_question(question, history, self.generator)
+
+    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[str | Answer]:
+        """Yield answer text as it is generated, then the final, checked Answer.
+        `history`: earlier (question, answer) pairs of the conversation, oldest first."""
         question = question.strip()
         if not question:
             raise EmptyQuestionError("the question is empty")
         self.warm_up()  # timings are per question, not per model load
         started = time.perf_counter()
+        query = self.standalone(question, history)
+        rewrite_ms = (time.perf_counter() - started) * 1000
         retrieve_started = time.perf_counter()
-        passages = self.retrieve(question)
+        passages = self.retrieve(query)
         retrieve_ms = (time.perf_counter() - retrieve_started) * 1000
-        yield from answer_stream(question, passages, self.generator, self.embedder, self.settings, started, retrieve_ms)
+        for item in answer_stream(query, passages, self.generator, self.embedder, self.settings, started, retrieve_ms):
+            if isinstance(item, Answer):
+                item.question = question
+                item.rewritten_question = query if query != question else ""
+                if history:
+                    item.timings_ms["rewrite"] = round(rewrite_ms, 1)
+            yield item
 
-    def ask(self, question: str) -> Answer:
-        for item in self.stream(question):
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+        for item in self.stream(question, history):
             if isinstance(item, Answer):
                 return item
         raise RuntimeError("the answer stream ended without an answer")

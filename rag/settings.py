@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     duplicate_threshold: float = Field(default=0.80, gt=0.0, le=1.0)
 
     # answering
+    # a question asked after others is rewritten into a standalone one (by the generator) before retrieval
+    rewrite_followups: bool = True
     top_k: int = Field(default=5, ge=1)
     max_new_tokens: int = Field(default=160, ge=1)
     context_tokens: int = Field(default=2048, ge=256)

@@ -84,6 +84,7 @@ class Answer:
     passages: list[Passage]
     timings_ms: dict[str, float]
     abstain_reason: str = ""
+    rewritten_question: str = ""  # a follow-up as rewritten for retrieval; empty when asked as is
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -52,6 +52,9 @@ def citations_html(answer: Answer) -> str:
             f'<div class="passage{" abstained" if answer.abstained else ""}" id="cite-{n}">'
             f'<div class="source">[{n}] {where} · score {score:.2f}</div>{html.escape(text)}</div>'
         )
+    if answer.rewritten_question:  # a follow-up: say what was actually looked up
+        understood = html.escape(answer.rewritten_question)
+        head = f'<p class="rewritten">Follow-up understood as: <i>{understood}</i></p>{head}'
     timing = answer.timings_ms
     foot = f"<p class='source'>first token {timing['first_token']:.0f} ms · total {timing['total']:.0f} ms</p>"
     return head + "".join(items) + foot
@@ -102,11 +105,36 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _plain(content: Any) -> str:
+    """A chat message's text, whether Gradio gives it as a string or as a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(_plain(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    return ""
+
+
+def conversation_turns(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, answer) pairs from the chat so far; a question without a real answer is left out."""
+    turns, asked = [], None
+    for message in history:
+        text = _plain(message.get("content")).strip()
+        if message.get("role") == "user":
+            asked = text
+        elif asked and text and not text.startswith("⚠️"):
+            turns.append((asked, text))
+            asked = None
+    return turns
+
+
 def build_app(rag: RAG) -> gr.Blocks:
     def respond(message: str, history: list[dict[str, Any]]) -> Iterator[tuple[list[dict[str, Any]], str, str]]:
+        turns = conversation_turns(history)  # this browser session's own conversation
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         try:
-            for item in rag.stream(message):
+            for item in rag.stream(message, turns):
                 if isinstance(item, Answer):
                     shown = ("⚠️ " if item.abstained else "") + item.answer
                     history[-1]["content"] = shown

@@ -36,6 +36,7 @@ class Question:
     answerable: bool = True
     gold_sources: list[str] = field(default_factory=list)  # documents that should be retrieved
     gold_passages: list[str] = field(default_factory=list)  # exact text that should be retrieved
+    history: list[tuple[str, str]] = field(default_factory=list)  # earlier (question, answer) of a conversation
 
 
 @dataclass
@@ -119,6 +120,16 @@ def _text(row: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
+def _history(row: dict[str, Any], where: str) -> list[tuple[str, str]]:
+    turns = row.get("history", [])
+    ok = isinstance(turns, list) and all(
+        isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t) for t in turns
+    )
+    if not ok:
+        raise DatasetError(f"{where}: 'history' must be a list of [question, answer] pairs")
+    return [(q, a) for q, a in turns]
+
+
 def _load_jsonl(path: Path, limit: int | None, seed: int) -> EvalSet:
     questions = []
     for number, row in _json_lines(path):
@@ -134,6 +145,7 @@ def _load_jsonl(path: Path, limit: int | None, seed: int) -> EvalSet:
                 answerable=answerable,
                 gold_sources=_strings(row, "gold_sources", where),
                 gold_passages=_strings(row, "gold_passages", where),
+                history=_history(row, where),
             )
         )
     if not questions:

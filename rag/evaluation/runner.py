@@ -137,14 +137,17 @@ def score_question(
     rag: RAG, question: Question, judge: SupportJudge | None, retrieval_only: bool
 ) -> dict[str, Any]:
     record: dict[str, Any] = {"id": question.id, "question": question.question, "answerable": question.answerable}
+    query = rag.standalone(question.question, question.history)  # a follow-up, rewritten
+    if query != question.question:
+        record["rewritten_question"] = query
     if question.gold_passages or question.gold_sources:
         # deep enough for recall@100 (documents: ten chunks a document); its head is ranked as below
         depth = RETRIEVAL_DEPTH * (1 if question.gold_passages else 10)
-        hits, n_relevant = relevance(question, rag.retrieve(question.question, min(depth, len(rag.index))))
+        hits, n_relevant = relevance(question, rag.retrieve(query, min(depth, len(rag.index))))
         record["retrieval"] = retrieval_scores(hits[:RETRIEVAL_DEPTH], n_relevant)
         record["first_relevant_rank"] = next((rank for rank, hit in enumerate(hits, 1) if hit), None)
     started = time.perf_counter()
-    passages = rag.retrieve(question.question)  # exactly what `rag ask` retrieves, timed alone
+    passages = rag.retrieve(query)  # exactly what `rag ask` retrieves, timed alone
     retrieve_ms = (time.perf_counter() - started) * 1000
     record["retrieved"] = [{"source": p.chunk.source, "chunk": p.chunk.id, "score": round(p.score, 4)}
                            for p in passages]  # fmt: skip
@@ -153,7 +156,7 @@ def score_question(
         return record
 
     answer: Answer | None = None
-    for item in answer_stream(question.question, passages, rag.generator, rag.embedder, rag.settings, started,
+    for item in answer_stream(query, passages, rag.generator, rag.embedder, rag.settings, started,
                               retrieve_ms):  # fmt: skip
         if isinstance(item, Answer):
             answer = item
