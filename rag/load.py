@@ -162,7 +162,9 @@ def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
         raise LoadError(f"{path}: empty document")
     return Document(
         source=str(path),
-        title=title or path.stem.replace("_", " ").replace("-", " "),
+        # only a title the file itself declares: it is embedded with every chunk (title_in_chunks), and
+        # a file name's words would make all chunks of a document alike, which defeats duplicate collapse
+        title=title,
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         page_starts=page_starts,

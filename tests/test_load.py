@@ -28,7 +28,7 @@ def test_txt(tmp_path):
     path.write_text("Plain text body.\nSecond line.", encoding="utf-8")
     doc = load_file(path)
     assert doc.text == "Plain text body.\nSecond line."
-    assert doc.title == "release notes 2024"
+    assert doc.title == ""  # a plain text file declares no title; its file name is not taken for one
     assert doc.page_starts == [] and doc.page_at(5) is None
     assert len(doc.sha256) == 64
 
