@@ -1,16 +1,21 @@
 """Retrieval on the test material, each stage side by side with the published figures.
 
-    python eval/retrieval_table.py [--squad-limit N]
+    python eval/retrieval_table.py [--squad-limit N] [--without-mpnet]
 
 SciFact test (300 claims, 5,183 abstracts) and SQuAD v1.1 dev paragraphs (all 2,067 as the corpus,
 questions from articles 11-48). Writes eval/results/retrieval_table.md. Nothing here is tuned:
-settings were chosen by eval/tune_retrieval.py on training material. Every row but the last
-embeds each chunk after its document's title (`title_in_chunks`, the default).
+settings were chosen by eval/tune_retrieval.py on training material. Every row but "default without
+titles" embeds each chunk after its document's title (`title_in_chunks`, the default). Each row's
+metrics are kept in eval/results/retrieval_table.json, keyed by its full settings, the data and the
+code of rag/: a rerun computes only the rows whose inputs changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -20,6 +25,8 @@ from rag.pipeline import RAG
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
 OUT = Path(__file__).with_name("results") / "retrieval_table.md"
+# Each row's metrics, keyed by everything that decides them: a rerun recomputes only what changed.
+CACHE = OUT.with_suffix(".json")
 
 CONFIGS = {
     "BM25 alone (bm25s)": {"retrieval": "keyword", "duplicate_threshold": 1.0},
@@ -40,6 +47,20 @@ PUBLISHED = [
 COLUMNS = ("ndcg@10", "mrr@10", "recall@10", "recall@100")
 
 
+def code_version() -> str:
+    """The git tree of rag/ (with a mark when it has uncommitted changes)."""
+    root = Path(__file__).resolve().parents[1]
+    tree = subprocess.run(["git", "rev-parse", "HEAD:rag"], cwd=root, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "rag"], cwd=root, capture_output=True, text=True).stdout
+    return tree + ("+dirty" if dirty.strip() else "")
+
+
+def row_key(rag: RAG, overrides: dict, evalset) -> str:  # noqa: ANN001 - an EvalSet
+    settings = rag.variant(**overrides).settings.model_dump(mode="json")
+    parts = [settings, evalset.sha256, [q.id for q in evalset.questions], code_version()]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad-limit", type=int, default=0, help="seeded sample of test questions (0: all)")
@@ -53,18 +74,20 @@ def main() -> None:
     }
     header = "| retriever | " + " | ".join(f"{name} {c}" for name in sets for c in (*COLUMNS, "recall@5")) + " |"
     lines = [header, "|---|" + "---|" * (len(COLUMNS) + 1) * len(sets)]
+    cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
     for label, overrides in CONFIGS.items():
         if args.without_mpnet and overrides.get("embedder") == "mpnet":
             continue
         cells = []
         for name, evalset in sets.items():
-            started = time.perf_counter()
-            metrics = retrieval_metrics(rag, evalset, **overrides)
-            r = metrics["retrieval"]
-            cells += [f"{r[c]:.3f}" for c in (*COLUMNS, "recall@5")]
-            latency = metrics["latency_ms"]["retrieve"]
-            print(f"{label} on {name} ({len(evalset.questions)} q): {r}; retrieve p50 {latency['p50']} ms "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+            key = row_key(rag, overrides, evalset)
+            if key not in cache:
+                started = time.perf_counter()
+                cache[key] = retrieval_metrics(rag, evalset, **overrides)["retrieval"]
+                CACHE.write_text(json.dumps(cache, indent=1))
+                print(f"{label} on {name} ({len(evalset.questions)} q): {cache[key]} "
+                      f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+            cells += [f"{cache[key][c]:.3f}" for c in (*COLUMNS, "recall@5")]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     for label, figures in PUBLISHED:
         cells = []
