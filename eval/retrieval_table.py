@@ -13,6 +13,7 @@ code of rag/: a rerun computes only the rows whose inputs changed.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import subprocess
@@ -47,6 +48,7 @@ PUBLISHED = [
 COLUMNS = ("ndcg@10", "mrr@10", "recall@10", "recall@100")
 
 
+@functools.cache
 def code_version() -> str:
     """The git tree of rag/ (with a mark when it has uncommitted changes)."""
     root = Path(__file__).resolve().parents[1]

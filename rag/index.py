@@ -155,11 +155,11 @@ class Index:
         if not manifest_path.is_file():
             raise IndexMissingError(f"no index at {folder} (build one with: rag index PATH --index {folder})")
         for _ in range(OPEN_ATTEMPTS - 1):
-            generation = _generation(manifest_path)
+            generation = saved_generation(folder)
             try:
                 return cls._open(folder)
             except RagError:
-                if _generation(manifest_path) == generation:
+                if saved_generation(folder) == generation:
                     raise  # really damaged, not a writer switching generations under us
         return cls._open(folder)
 
@@ -265,12 +265,8 @@ class Index:
 
 def saved_generation(folder: Path) -> object:
     """The generation the manifest on disk points at now (None if unreadable)."""
-    return _generation(folder / MANIFEST)
-
-
-def _generation(manifest_path: Path) -> object:
     try:
-        return json.loads(manifest_path.read_text(encoding="utf-8")).get("generation")
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("generation")
     except (OSError, ValueError, AttributeError):
         return None
 

@@ -57,7 +57,7 @@ EMBEDDERS: dict[str, tuple[str, str]] = {
 _MPNET = "all-mpnet-base-v2"
 ZIPPED_EMBEDDERS: dict[str, SplitFile] = {
     "mpnet": SplitFile(
-        name="all-mpnet-base-v2",
+        name=_MPNET,
         packages=[
             (f"{_MPNET}-pypi-part-{i:03d}", f"{_MPNET}-pypi-part_{i:03d}/input/{_MPNET}.zip.{i:03d}")
             for i in range(1, 6)

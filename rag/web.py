@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import RagError
-from rag.load import LOADERS
+from rag.load import LOADERS, LoadError, file_info
 from rag.pipeline import RAG
 from rag.types import Answer
 
@@ -70,22 +70,26 @@ def add_uploads(rag: RAG, paths: list[str], progress: bool = False) -> list[list
     One row per file: name, result (added, updated, unchanged, skipped) and the reason when skipped."""
     rows: list[list[str]] = []
     folder = upload_folder(rag)
-    limit = rag.settings.max_file_mb * 1024 * 1024
+    limit = int(rag.settings.max_file_mb * 1024 * 1024)
     copied: dict[str, str] = {}
     for path in map(Path, paths or []):
         name = path.name.lstrip(".") or "upload"
         if path.suffix.lower() not in LOADERS:
             supported = ", ".join(sorted(LOADERS))
             rows.append([name, "skipped", f"unsupported type '{path.suffix}' (supported: {supported})"])
-        elif path.stat().st_size > limit:
-            rows.append([name, "skipped", f"larger than the {rag.settings.max_file_mb:g} MB limit"])
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / name
-            if target.exists() and _digest(target) != _digest(path):  # another file of that name: keep both
-                target = folder / f"{target.stem}-{_digest(path)[:8]}{target.suffix}"
-            shutil.copyfile(path, target)
-            copied[str(target.resolve())] = name
+            continue
+        try:
+            file_info(path, limit)  # the same size and file-kind checks as `rag index`
+        except LoadError as error:
+            rows.append([name, "skipped", str(error).split(": ", 1)[-1]])
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        digest = _digest(path)
+        if target.exists() and _digest(target) != digest:  # another file of that name: keep both
+            target = folder / f"{target.stem}-{digest[:8]}{target.suffix}"
+        shutil.copyfile(path, target)
+        copied[str(target.resolve())] = name
     if copied:
         report = rag.build([folder], progress=progress)
         base = rag.settings.index_dir.resolve().parent
