@@ -33,10 +33,10 @@ def build_messages(question: str, passages: list[Passage]) -> Messages:
     ]
 
 
-def _citation(n: int, passage: Passage) -> Citation:
+def _citation(n: int, passage: Passage, highlights: list[tuple[int, int]]) -> Citation:
     c = passage.chunk
     return Citation(n=n, source=c.source, text=c.text, score=round(passage.score, 4), title=c.title,
-                    page=c.page, start=c.start, end=c.end)  # fmt: skip
+                    page=c.page, start=c.start, end=c.end, highlights=highlights)  # fmt: skip
 
 
 def answer_stream(
@@ -79,11 +79,14 @@ def answer_stream(
     verify_started = time.perf_counter()
     aligned = align(draft, passages, embedder, settings.min_support)
     numbers: dict[int, int] = {}  # passage index -> citation number, in order of first use
+    highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences
     checked: list[SentenceSupport] = []
     shown: list[str] = []
     for sentence in aligned:
         supported = bool(sentence.passages)
         cited = [numbers.setdefault(i, len(numbers) + 1) for i in sentence.passages] if supported else []
+        for i, span in zip(sentence.passages, sentence.evidence, strict=True):
+            highlights.setdefault(i, set()).add(span)
         checked.append(SentenceSupport(sentence.text, cited, round(sentence.support, 4), supported))
         if supported:
             shown.append(sentence.text + " " + "".join(f"[{n}]" for n in cited))
@@ -91,5 +94,6 @@ def answer_stream(
     if not shown:
         yield finish(ABSTAIN_TEXT, True, "no sentence of the draft answer is supported by the passages", [], checked)
         return
-    citations = [_citation(n, passages[i]) for i, n in sorted(numbers.items(), key=lambda item: item[1])]
+    citations = [_citation(n, passages[i], sorted(highlights.get(i, ())))
+                 for i, n in sorted(numbers.items(), key=lambda item: item[1])]  # fmt: skip
     yield finish(" ".join(shown), False, "", citations, checked)

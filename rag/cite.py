@@ -46,6 +46,7 @@ class AlignedSentence:
     passages: list[int]  # 0-based indexes into the passage list, best first
     support: float
     hinted: list[int]  # what the model's own markers pointed at (0-based)
+    evidence: list[tuple[int, int]]  # per chosen passage: the (start, end) of its sentence closest to this one
 
 
 def align(answer: str, passages: list[Passage], embedder: Embedder, min_support: float) -> list[AlignedSentence]:
@@ -56,14 +57,16 @@ def align(answer: str, passages: list[Passage], embedder: Embedder, min_support:
     keep = [i for i, t in enumerate(texts) if _WORD.search(t)]
     texts, hints = [texts[i] for i in keep], [hints[i] for i in keep]
     if not texts or not passages:
-        return [AlignedSentence(t, [], 0.0, h) for t, h in zip(texts, hints, strict=True)]
+        return [AlignedSentence(t, [], 0.0, h, []) for t, h in zip(texts, hints, strict=True)]
 
     passage_sentences: list[str] = []
     owner: list[int] = []
+    spans_of: list[tuple[int, int]] = []
     for index, passage in enumerate(passages):
         for span in sentences(passage.chunk.text):
             passage_sentences.append(passage.chunk.text[span.start : span.end])
             owner.append(index)
+            spans_of.append((span.start, span.end))
     vectors = embedder.encode(texts + passage_sentences)
     similarity = vectors[: len(texts)] @ vectors[len(texts) :].T  # answer sentences × passage sentences
     owners = np.array(owner)
@@ -71,9 +74,11 @@ def align(answer: str, passages: list[Passage], embedder: Embedder, min_support:
     aligned = []
     for row, (text, hinted) in enumerate(zip(texts, hints, strict=True)):
         words = content_words(text)
-        scores = []
+        scores, closest = [], []
         for index, passage in enumerate(passages):
-            cosine = float(similarity[row, owners == index].max()) if (owners == index).any() else 0.0
+            mine = np.flatnonzero(owners == index)
+            cosine = float(similarity[row, mine].max()) if mine.size else 0.0
+            closest.append(spans_of[mine[similarity[row, mine].argmax()]] if mine.size else (0, 0))
             overlap = len(words & content_words(passage.chunk.text)) / len(words) if words else 0.0
             scores.append((cosine + overlap) / 2)
         ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
@@ -81,5 +86,6 @@ def align(answer: str, passages: list[Passage], embedder: Embedder, min_support:
         best = scores[ranked[0]]
         # keep the best passage and any other close to it (several passages may say the same thing)
         chosen = [i for i in supporting if scores[i] >= best - 0.05][:2]
-        aligned.append(AlignedSentence(text, chosen, best, [h for h in hinted if 0 <= h < len(passages)]))
+        hinted = [h for h in hinted if 0 <= h < len(passages)]
+        aligned.append(AlignedSentence(text, chosen, best, hinted, [closest[i] for i in chosen]))
     return aligned

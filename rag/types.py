@@ -62,6 +62,8 @@ class Citation:
     page: int | None = None
     start: int = 0
     end: int = 0
+    # (start, end) in `text` of the sentences that support the answer: what the reader should check
+    highlights: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass

@@ -31,6 +31,14 @@ def test_each_sentence_aligns_to_its_own_passage(embedder):
     assert aligned[0].text == "The Eiffel Tower was finished in 1889."
 
 
+def test_evidence_is_the_passage_sentence_that_supports_the_answer(embedder):
+    text = "Paris hosted the World's Fair in 1889. The Eiffel Tower was built for it and stands 330 metres tall."
+    passage = Passage(Chunk(0, "doc.txt", "doc", text, 0, len(text)), 0.5)
+    [sentence] = align("The Eiffel Tower is 330 metres tall.", [passage], embedder, min_support=0.45)
+    start, end = sentence.evidence[0]
+    assert text[start:end] == "The Eiffel Tower was built for it and stands 330 metres tall."
+
+
 def test_unsupported_sentence_gets_no_citation(embedder):
     aligned = align("The moon is made of green cheese.", passages(), embedder, min_support=0.45)
     assert aligned[0].passages == [] and aligned[0].support < 0.45

@@ -39,8 +39,13 @@ def make_squad(path: Path, articles: int = 12) -> Path:
     data = {"version": "1.1", "data": []}
     for a in range(1, articles + 1):
         context = f"Article {a} says that the capital of land {a} is city {a}."
-        qas = [{"id": f"a{a}q1", "question": f"What is the capital of land {a}?",
-                "answers": [{"text": f"city {a}", "answer_start": 40}, {"text": f"city {a}", "answer_start": 40}]}]
+        qas = [
+            {
+                "id": f"a{a}q1",
+                "question": f"What is the capital of land {a}?",
+                "answers": [{"text": f"city {a}", "answer_start": 40}, {"text": f"city {a}", "answer_start": 40}],
+            }
+        ]
         data["data"].append({"title": f"Land_{a}", "paragraphs": [{"context": context, "qas": qas}]})  # fmt: skip
     path.write_text(json.dumps(data), encoding="utf-8")
     return path

@@ -42,7 +42,7 @@ def test_gold_passages_match_inside_chunks_across_quote_styles():
     gold = ["China labels them “economic migrants”.", "Beijing honors a 1986 agreement."]
     passages = [
         passage(7, "doc", "Other text entirely."),
-        passage(8, "doc", "It says so. China labels them \"economic  migrants\". More."),
+        passage(8, "doc", 'It says so. China labels them "economic  migrants". More.'),
         passage(9, "doc", "Again: China labels them “economic migrants”."),  # the same gold a second time
     ]
     hits, n = relevance(_question(gold_passages=gold), passages)
@@ -87,8 +87,13 @@ def _record(answerable=True, abstained=False, f1=None, em=None, judged=None, fir
 def test_aggregate_by_hand():
     results = [
         _record(f1=1.0, em=1.0, judged=[{"text": "s1", "citations": {"1": True, "2": False}}], first=1000, total=3000),
-        _record(f1=0.5, em=0.0, judged=[{"text": "s2", "citations": {"1": False}},
-                                        {"text": "s3", "citations": {"1": True}}], first=2000, total=5000),  # fmt: skip
+        _record(
+            f1=0.5,
+            em=0.0,
+            judged=[{"text": "s2", "citations": {"1": False}}, {"text": "s3", "citations": {"1": True}}],
+            first=2000,
+            total=5000,
+        ),  # fmt: skip
         _record(abstained=True, f1=0.0, em=0.0, first=0.0, total=50),  # abstained on an answerable question
         _record(answerable=False, abstained=True, first=0.0, total=40),
         _record(answerable=False, abstained=False, judged=[], first=3000, total=4000),

@@ -117,7 +117,6 @@ def tiny_cross_encoder(folder):
 def test_user_supplied_cross_encoder_reorders_the_head(seed_rag, tmp_path):
     from sentence_transformers import CrossEncoder
 
-
     folder = tiny_cross_encoder(tmp_path / "ce")
     reranked = seed_rag.variant(reranker=str(folder), rerank_candidates=6, duplicate_threshold=1.0)
     question = "Why does China treat defectors as economic migrants?"

@@ -2,71 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import running_app
 
 from rag.types import Answer, Chunk, Passage
-from rag.web import citations_html
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _running_app(index: Path, *flags: str) -> Iterator[str]:
-    port = _free_port()
-    log = index.parent / f"app-{port}.log"
-    process = subprocess.Popen(
-        [sys.executable, "app.py", "--index", str(index), "--port", str(port), *flags],
-        cwd=Path(__file__).resolve().parents[1],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # it answers (a login page answers 401 to some paths)
-            except OSError:
-                if process.poll() is not None:
-                    pytest.fail(f"the app exited: {log.read_text()[-2000:]}")
-                time.sleep(1)
-        else:
-            pytest.fail(f"the app did not start within 180 s: {log.read_text()[-2000:]}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def app_index(seed_index: Path, seed_rag, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the seed index and corpus: uploads in these tests must not change the shared one."""
-    root = tmp_path_factory.mktemp("app")
-    shutil.copytree(seed_index.parent, root, dirs_exist_ok=True)
-    return root / "index"
+from rag.web import sources_html
 
 
 @pytest.fixture(scope="module")
 def app_url(app_index: Path) -> Iterator[str]:
-    with _running_app(app_index) as url:
+    with running_app(app_index) as url:
         yield url
 
 
@@ -89,7 +39,7 @@ def test_document_text_is_escaped():
     text = 'Hello <script>alert(1)</script><img src=x onerror="alert(2)">'
     passage = Passage(Chunk(0, "evil.html", "evil", text, 0, len(text)), 0.9)
     answer = Answer("q", "The documents don't say.", True, [], [], [passage], {"first_token": 1, "total": 2}, "why")
-    shown = citations_html(answer)
+    shown = sources_html(answer, 1)
     assert "<script>" not in shown and "<img" not in shown
     assert "&lt;script&gt;" in shown
 
@@ -121,7 +71,7 @@ def test_upload_checks_type_and_size_then_answers_from_the_new_document(app_url:
 def test_login_is_required_when_auth_is_set(app_index: Path):
     from gradio_client import Client
 
-    with _running_app(app_index, "--auth", "reader:s3cret") as url:
+    with running_app(app_index, "--auth", "reader:s3cret") as url:
         with pytest.raises(Exception):  # noqa: B017,PT011 - gradio_client raises its own kinds for a refused login
             Client(url, verbose=False).predict("What is the law?", api_name="/ask")
         with pytest.raises(Exception):  # noqa: B017,PT011

@@ -1,9 +1,9 @@
 """The report folder of a run, and side-by-side comparison of two runs.
 
-    results.jsonl   one scored question a line, written as each is done (kept on Ctrl-C)
-    metrics.json    the aggregate
-    config.json     settings, model fingerprints, data set hash, judge and its measured agreement, git commit
-    summary.md      readable summary, with recall_at_k.png and latency.png
+results.jsonl   one scored question a line, written as each is done (kept on Ctrl-C)
+metrics.json    the aggregate
+config.json     settings, model fingerprints, data set hash, judge and its measured agreement, git commit
+summary.md      readable summary, with recall_at_k.png and latency.png
 """
 
 from __future__ import annotations
@@ -81,14 +81,27 @@ def run_config(
     # figures measured with another model say nothing about this one
     agreement = fit.get("agreement") if measured_with == model else None
     return {
-        "dataset": {"name": evalset.name, "kind": evalset.kind, "path": str(evalset.path), "sha256": evalset.sha256,
-                    "questions_in_data": evalset.total_questions, "questions_evaluated": len(evalset.questions),
-                    "limit": limit, "seed": seed},  # fmt: skip
+        "dataset": {
+            "name": evalset.name,
+            "kind": evalset.kind,
+            "path": str(evalset.path),
+            "sha256": evalset.sha256,
+            "questions_in_data": evalset.total_questions,
+            "questions_evaluated": len(evalset.questions),
+            "limit": limit,
+            "seed": seed,
+        },  # fmt: skip
         "settings": json.loads(settings.model_dump_json()),
         "models": model_fingerprints(settings, retrieval_only),
         "retrieval_only": retrieval_only,
-        "judge": {"name": judge, "model": model, "agreement_measured_with": measured_with,
-                  "agreement_with_scifact_labels": agreement} if judge != "none" else None,  # fmt: skip
+        "judge": {
+            "name": judge,
+            "model": model,
+            "agreement_measured_with": measured_with,
+            "agreement_with_scifact_labels": agreement,
+        }
+        if judge != "none"
+        else None,  # fmt: skip
         "git_commit": git_commit(),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",

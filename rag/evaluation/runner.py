@@ -133,9 +133,7 @@ def judge_citations(answer: Answer, judge: SupportJudge) -> list[dict[str, Any]]
     return [{"text": s.text, "citations": {n: next(verdicts) for n in s.citations}} for s in shown]
 
 
-def score_question(
-    rag: RAG, question: Question, judge: SupportJudge | None, retrieval_only: bool
-) -> dict[str, Any]:
+def score_question(rag: RAG, question: Question, judge: SupportJudge | None, retrieval_only: bool) -> dict[str, Any]:
     record: dict[str, Any] = {"id": question.id, "question": question.question, "answerable": question.answerable}
     query = rag.standalone(question.question, question.history)  # a follow-up, rewritten
     if query != question.question:

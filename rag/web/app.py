@@ -1,0 +1,203 @@
+"""The Gradio chat page: streamed answers with citation chips, the cited passages, documents, status.
+
+Generation runs one at a time by default (see serve); document text is escaped before it is shown.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from rag.errors import RagError
+from rag.load import LOADERS
+from rag.pipeline import RAG
+from rag.types import Answer
+from rag.web.render import CLICK_SCRIPT, CSS, answer_markdown, is_abstention, plain_answer, sources_html, sources_panel
+from rag.web.uploads import add_uploads
+
+EXAMPLES = [
+    "Why does China treat defectors as economic migrants?",
+    "Which agreement does Beijing honor?",
+    "What punishments do repatriated defectors face?",
+    "What does the new law say about territorial integrity?",
+]
+
+
+def _plain(content: Any) -> str:
+    """A chat message's text, whether Gradio gives it as a string or as a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(_plain(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    return ""
+
+
+def conversation_turns(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, answer) pairs from the chat so far; a question without a real answer is left out."""
+    turns, asked = [], None
+    for message in history:
+        text = _plain(message.get("content")).strip()
+        if message.get("role") == "user":
+            asked = text
+        elif asked and text and not is_abstention(text):
+            turns.append((asked, plain_answer(text)))
+            asked = None
+    return turns
+
+
+def _example_text(event: gr.SelectData) -> str:
+    return event.value["text"]
+
+
+Turns = dict[int, tuple[str, str]]  # chat position of an answer -> (question, its sources' HTML)
+
+
+def index_status(rag: RAG) -> str:
+    """Which models and index are loaded, and how big the index is."""
+    s, index = rag.settings, rag.index
+    folder = s.index_dir.resolve()
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    shown = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
+    return (
+        f"**Index** `{folder}`: {len(index.manifest.documents)} documents, {len(index):,} chunks, {shown} · "
+        f"**embedder** `{s.embedder}` · **generator** `{s.generator}` ({s.runtime}) · "
+        f"**retrieval** {s.retrieval}"
+    )
+
+
+def build_app(rag: RAG) -> gr.Blocks:
+    defaults = rag.settings
+
+    def respond(
+        message: str, history: list[dict[str, Any]], turns: Turns, top_k: float, min_score: float, min_support: float
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer into the chat; when it is checked, show it with chips and its passages."""
+        asker = rag.variant(top_k=int(top_k), min_retrieval_score=float(min_score), min_support=float(min_support))
+        earlier = conversation_turns(history)  # this browser session's own conversation
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+        turn, draft = len(history) - 1, ""
+        try:
+            for item in asker.stream(message, earlier):
+                if isinstance(item, Answer):
+                    history[-1]["content"] = answer_markdown(item, turn)
+                    turns = {**turns, turn: (message, sources_html(item, turn))}
+                    yield history, sources_panel(turns), turns, ""
+                else:
+                    draft += item
+                    history[-1]["content"] = html.escape(draft, quote=False)
+                    yield history, gr.skip(), gr.skip(), ""
+        except RagError as error:
+            history[-1]["content"] = f"⚠️ {html.escape(str(error))}"
+            yield history, gr.skip(), gr.skip(), ""
+
+    def retry(data: gr.RetryData, history: list[dict[str, Any]], turns: Turns, *knobs: float):
+        """Ask the retried message again, forgetting what came after it."""
+        question = _plain(history[data.index]["content"])
+        kept = {turn: shown for turn, shown in turns.items() if turn < data.index}
+        yield from respond(question, history[: data.index], kept, *knobs)
+
+    def ask_api(question: str) -> dict[str, Any]:
+        """One question in, the answer with citations and timings out (for gradio_client)."""
+        try:
+            return rag.ask(question).to_dict()
+        except RagError as error:
+            raise gr.Error(str(error)) from None
+
+    def upload(paths: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008
+        try:
+            rows = add_uploads(rag, paths or [], progress=True)
+        except RagError as error:
+            raise gr.Error(str(error)) from None
+        return rows, documents_table(), index_status(rag)
+
+    def documents_table() -> list[list[Any]]:
+        return [[source, count] for source, count in sorted(rag.documents().items())]
+
+    def remove(source: str):
+        if source and not rag.remove(source.strip()):
+            raise gr.Error(f"no indexed document named {source}")
+        return documents_table(), index_status(rag)
+
+    with gr.Blocks(title="rag: cited answers from your documents") as app:
+        gr.Markdown("## Ask your documents\nAnswers come only from the indexed documents; "
+                    "every sentence cites the passage that supports it.")  # fmt: skip
+        turns = gr.State({})
+        with gr.Row():
+            with gr.Column(scale=3, min_width=320):
+                chat = gr.Chatbot(
+                    label="Chat", elem_id="chat", height=480, sanitize_html=True, buttons=["copy", "copy_all"],
+                    examples=[{"text": q} for q in EXAMPLES], feedback_options=None,
+                    placeholder="Ask a question about the documents, or pick an example.",
+                )  # fmt: skip
+                question = gr.Textbox(label="Question", elem_id="question",
+                                      placeholder="Ask a question about the documents…")  # fmt: skip
+                with gr.Row():
+                    send = gr.Button("Ask", variant="primary")
+                    clear = gr.ClearButton([chat, question], value="Clear")
+            with gr.Column(scale=2, min_width=320):
+                sources = gr.HTML(label="Sources", elem_id="sources")
+        with gr.Accordion("Settings", open=False):
+            top_k = gr.Slider(1, 10, value=defaults.top_k, step=1, label="Passages given to the model")
+            min_score = gr.Slider(0.0, 0.6, value=defaults.min_retrieval_score, step=0.01,
+                                  label="Abstain when the best passage scores below")  # fmt: skip
+            min_support = gr.Slider(0.2, 0.8, value=defaults.min_support, step=0.01,
+                                    label="Drop a sentence whose support is below (higher: stricter)")  # fmt: skip
+        with gr.Accordion("Documents", open=False):
+            # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
+            files = gr.File(label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple",
+                            elem_id="upload")  # fmt: skip
+            add = gr.Button("Add to the index", elem_id="add-documents")
+            results = gr.Dataframe(headers=["file", "result", "reason"], label="Upload results", interactive=False,
+                                   elem_id="upload-results")  # fmt: skip
+            listing = gr.Dataframe(headers=["document", "chunks"], label="Indexed documents", interactive=False,
+                                   elem_id="documents")  # fmt: skip
+            with gr.Row():
+                to_remove = gr.Textbox(label="Remove a document (its name as listed)", scale=3)
+                remove_button = gr.Button("Remove", scale=1)
+        info = gr.Markdown(elem_id="status")
+
+        knobs = [top_k, min_score, min_support]
+        chat_out = [chat, sources, turns, question]
+        for trigger in (question.submit, send.click):
+            trigger(respond, [question, chat, turns, *knobs], chat_out, api_visibility="private")
+        picked = chat.example_select(_example_text, None, question, api_visibility="private")
+        picked.then(respond, [question, chat, turns, *knobs], chat_out, api_visibility="private")
+        chat.retry(retry, [chat, turns, *knobs], chat_out, api_visibility="private")
+        for emptied in (clear.click, chat.clear):
+            emptied(lambda: ("", {}), None, [sources, turns], api_visibility="private")
+        add.click(upload, files, [results, listing, info], api_name="upload", concurrency_id="index")
+        remove_button.click(remove, to_remove, [listing, info], api_name="remove", concurrency_id="index")
+        app.load(documents_table, None, listing, api_visibility="private")
+        app.load(lambda: index_status(rag), None, info, api_visibility="private")
+        hidden_question = gr.Textbox(visible=False)
+        hidden_answer = gr.JSON(visible=False)
+        hidden_question.submit(ask_api, hidden_question, hidden_answer, api_name="ask")
+    return app
+
+
+def serve(
+    rag: RAG,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    concurrency: int = 1,
+    max_queue: int = 100,
+) -> None:
+    """Serve the chat page. Generation runs `concurrency` at a time (one keeps a 2-core CPU's answers
+    fast; more only share the cores), others wait in a bounded queue; index updates run beside them
+    and swap the new index in when saved, so answers in flight are not disturbed."""
+    if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        print(f"rag: warning: serving on {host} without --auth: anyone who can reach it can read the documents",
+              file=sys.stderr)  # fmt: skip
+    rag.warm_up()  # fail early, before the server starts; keep the models warm for the first user
+    app = build_app(rag)
+    app.queue(default_concurrency_limit=concurrency, max_size=max_queue).launch(
+        server_name=host, server_port=port, css=CSS, head=CLICK_SCRIPT, show_error=True, auth=auth,
+        max_file_size=int(rag.settings.max_file_mb * 1024 * 1024),
+    )  # fmt: skip

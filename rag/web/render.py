@@ -1,0 +1,147 @@
+"""Answers as the chat page shows them: citation chips in the answer, cited passages beside it.
+
+Every piece of document or model text is escaped here: a document is data, never markup.
+A chip is a link to its passage's id (`#cite-<turn>-<n>`); the page's script (CLICK_SCRIPT) opens
+and highlights that passage instead of following the link. Ids carry the chat turn, so chips of
+earlier answers still open their own passages.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from rag.types import Answer, Citation
+
+ABSTAIN_CLASS = "abstain"
+CHIP = re.compile(r"\s*\[\[\d+\]\]\(#cite-[\d-]+\)")
+
+CSS = """
+.passage {border-left: 3px solid var(--color-accent); padding: .3em .7em; margin: .5em 0;}
+.passage summary {cursor: pointer; font-size: .9em;}
+.passage .where {opacity: .75;}
+.passage .text {max-height: 14em; overflow-y: auto; overflow-wrap: anywhere; white-space: pre-wrap; margin-top: .3em;}
+.passage.closest {border-left-color: #d97706;}
+.passage.focused {background: var(--color-accent-soft); outline: 2px solid var(--color-accent); border-radius: 4px;}
+.passage mark {background: #fde68a; color: #111827; border-radius: 2px;}
+.abstain {border-left: 4px solid #d97706; padding-left: .6em; font-style: italic;}
+.abstain .reason {display: block; font-size: .85em; opacity: .8; font-style: normal;}
+.rewritten {font-size: .9em; opacity: .85;}
+.timing {font-size: .8em; opacity: .7;}
+#chat a[href^="#cite-"] {display: inline-block; padding: 0 .35em; margin: 0 .1em; border-radius: .7em;
+  background: var(--color-accent-soft); color: var(--color-accent); text-decoration: none; font-size: .8em;
+  font-weight: 600; line-height: 1.5;}
+details.turn > summary {cursor: pointer; opacity: .8;}
+"""
+
+# Opens the passage a chip points at (and the earlier turn holding it), marks it, scrolls to it.
+CLICK_SCRIPT = """
+<script>
+document.addEventListener("click", (event) => {
+  const chip = event.target.closest('a[href^="#cite-"]');
+  if (!chip) return;
+  const target = document.getElementById(chip.getAttribute("href").slice(1));
+  event.preventDefault();
+  event.stopPropagation();
+  if (!target) return;
+  document.querySelectorAll(".passage.focused").forEach((node) => node.classList.remove("focused"));
+  for (let node = target; node; node = node.parentElement) if (node.tagName === "DETAILS") node.open = true;
+  target.classList.add("focused");
+  target.scrollIntoView({block: "nearest"});
+}, true);
+</script>
+"""
+
+
+def chip(turn: int, n: int) -> str:
+    return f"[[{n}]](#cite-{turn}-{n})"
+
+
+def answer_markdown(answer: Answer, turn: int) -> str:
+    """The chat message: each supported sentence followed by its citation chips, or a marked abstention."""
+    if answer.abstained:
+        reason = f'<span class="reason">{html.escape(answer.abstain_reason)}</span>' if answer.abstain_reason else ""
+        return f'<div class="{ABSTAIN_CLASS}">⚠️ {html.escape(answer.answer)}{reason}</div>'
+    shown = [
+        html.escape(s.text, quote=False) + " " + "".join(chip(turn, n) for n in s.citations)
+        for s in answer.sentences
+        if s.supported
+    ]
+    return " ".join(shown)
+
+
+def plain_answer(message: str) -> str:
+    """A chat message as plain text for the follow-up rewriter: chips and markup removed."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", CHIP.sub("", message))).strip()
+
+
+def is_abstention(message: str) -> bool:
+    return f'class="{ABSTAIN_CLASS}"' in message or message.startswith("⚠️")
+
+
+def marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """Escaped text with the given (start, end) spans wrapped in <mark>."""
+    out, at = [], 0
+    for start, end in sorted(spans):
+        start = max(start, at)
+        if end <= start:
+            continue
+        out += [html.escape(text[at:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        at = end
+    out.append(html.escape(text[at:]))
+    return "".join(out)
+
+
+def _where(source: str, page: int | None, start: int, end: int, score: float) -> str:
+    page_part = f" · page {page}" if page else ""
+    return f"{html.escape(source)}{page_part} · characters {start:,}–{end:,} · score {score:.2f}"
+
+
+def _passage(element_id: str, n: int, where: str, body: str, extra_class: str = "") -> str:
+    return (
+        f'<details class="passage{extra_class}" id="{element_id}">'
+        f'<summary><b>[{n}]</b> <span class="where">{where}</span></summary>'
+        f'<div class="text">{body}</div></details>'
+    )
+
+
+def _citation(turn: int, c: Citation) -> str:
+    return _passage(f"cite-{turn}-{c.n}", c.n, _where(c.source, c.page, c.start, c.end, c.score),
+                    marked(c.text, c.highlights))  # fmt: skip
+
+
+def sources_html(answer: Answer, turn: int) -> str:
+    """The passages behind one answer (for an abstention, the closest ones), each opened by its chip."""
+    parts = []
+    if answer.rewritten_question:  # a follow-up: say what was actually looked up
+        understood = html.escape(answer.rewritten_question)
+        parts.append(f'<p class="rewritten">Follow-up understood as: <i>{understood}</i></p>')
+    if answer.abstained:
+        parts.append(f"<p><b>No answer in the documents</b> ({html.escape(answer.abstain_reason)}). "
+                     "Closest passages, for you to check:</p>")  # fmt: skip
+        for n, p in enumerate(answer.passages[:3], start=1):
+            c = p.chunk
+            where = _where(c.source, c.page, c.start, c.end, p.score)
+            parts.append(_passage(f"closest-{turn}-{n}", n, where, html.escape(c.text), " closest"))
+    else:
+        parts.append("<p><b>Sources</b> (click a citation to open its passage; the supporting sentence is marked)</p>")
+        parts += [_citation(turn, c) for c in answer.citations]
+        dropped = sum(not s.supported for s in answer.sentences)
+        if dropped:
+            parts.append(f"<p class='timing'>{dropped} sentence(s) of the draft had no support and were left out.</p>")
+    timing = answer.timings_ms
+    parts.append(f"<p class='timing'>first token {timing['first_token']:.0f} ms · total {timing['total']:.0f} ms</p>")
+    return "".join(parts)
+
+
+def sources_panel(turns: dict[int, tuple[str, str]]) -> str:
+    """All answers' sources, newest open on top, earlier ones folded under their question."""
+    if not turns:
+        return ""
+    ordered = sorted(turns.items(), reverse=True)
+    (_, (_, newest)), earlier = ordered[0], ordered[1:]
+    folded = [
+        f'<details class="turn"><summary>Earlier: {html.escape(question)}</summary>{body}</details>'
+        for _, (question, body) in earlier
+    ]
+    return newest + "".join(folded)
