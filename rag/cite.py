@@ -3,6 +3,7 @@
 The model's own [n] markers are only a hint. Support of a sentence by a passage is the mean of
 (a) the best cosine similarity between the sentence and one of the passage's sentences and
 (b) the share of the sentence's content words that the passage contains.
+A sentence stating a number that its supporting passages do not state is unsupported.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def content_words(text: str) -> set[str]:
     return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words if w not in STOPWORDS}
 
 
+_NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers a text states, written plainly ("2,196." -> "2196")."""
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
 def is_refusal(text: str) -> bool:
     return bool(REFUSAL.search(text))
 
@@ -49,8 +58,15 @@ class AlignedSentence:
     evidence: list[tuple[int, int]]  # per chosen passage: the (start, end) of its sentence closest to this one
 
 
-def align(answer: str, passages: list[Passage], embedder: Embedder, min_support: float) -> list[AlignedSentence]:
-    """Split the answer into sentences and find, for each, the passages that support it."""
+def align(
+    answer: str,
+    passages: list[Passage],
+    embedder: Embedder,
+    min_support: float,
+    shown: list[list[tuple[int, int]]] | None = None,
+) -> list[AlignedSentence]:
+    """Split the answer into sentences and find, for each, the passages that support it.
+    `shown`: per passage, the (start, end) of the sentences the model was shown; only these can support."""
     spans = sentences(answer)
     texts = [MARKER.sub("", answer[s.start : s.end]).strip() for s in spans]
     hints = [[int(n) - 1 for group in MARKER.findall(answer[s.start : s.end]) for n in group.split(",")] for s in spans]
@@ -62,11 +78,18 @@ def align(answer: str, passages: list[Passage], embedder: Embedder, min_support:
     passage_sentences: list[str] = []
     owner: list[int] = []
     spans_of: list[tuple[int, int]] = []
+    shown_words: list[set[str]] = []
+    shown_numbers: list[set[str]] = []
     for index, passage in enumerate(passages):
-        for span in sentences(passage.chunk.text):
-            passage_sentences.append(passage.chunk.text[span.start : span.end])
+        text = passage.chunk.text
+        spans = shown[index] if shown is not None else [(s.start, s.end) for s in sentences(text)]
+        for start, end in spans:
+            passage_sentences.append(text[start:end])
             owner.append(index)
-            spans_of.append((span.start, span.end))
+            spans_of.append((start, end))
+        shown_text = " ".join(text[start:end] for start, end in spans)
+        shown_words.append(content_words(shown_text))
+        shown_numbers.append(numbers(shown_text))
     vectors = embedder.encode(texts + passage_sentences)
     similarity = vectors[: len(texts)] @ vectors[len(texts) :].T  # answer sentences × passage sentences
     owners = np.array(owner)
@@ -75,17 +98,19 @@ def align(answer: str, passages: list[Passage], embedder: Embedder, min_support:
     for row, (text, hinted) in enumerate(zip(texts, hints, strict=True)):
         words = content_words(text)
         scores, closest = [], []
-        for index, passage in enumerate(passages):
+        for index in range(len(passages)):
             mine = np.flatnonzero(owners == index)
             cosine = float(similarity[row, mine].max()) if mine.size else 0.0
             closest.append(spans_of[mine[similarity[row, mine].argmax()]] if mine.size else (0, 0))
-            overlap = len(words & content_words(passage.chunk.text)) / len(words) if words else 0.0
+            overlap = len(words & shown_words[index]) / len(words) if words and mine.size else 0.0
             scores.append((cosine + overlap) / 2)
         ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
         supporting = [i for i in ranked if scores[i] >= min_support]
         best = scores[ranked[0]]
         # keep the best passage and any other close to it (several passages may say the same thing)
         chosen = [i for i in supporting if scores[i] >= best - 0.05][:2]
+        if chosen and not numbers(text) <= set().union(*(shown_numbers[i] for i in chosen)):
+            chosen = []  # a number the evidence does not state is the small model's invention
         hinted = [h for h in hinted if 0 <= h < len(passages)]
         aligned.append(AlignedSentence(text, chosen, best, hinted, [closest[i] for i in chosen]))
     return aligned

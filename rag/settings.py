@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # a question asked after others is rewritten into a standalone one (by the generator) before retrieval
     rewrite_followups: bool = True
     top_k: int = Field(default=5, ge=1)
+    # the model reads only the passage sentences closest to the question, this many words in all (0: all)
+    evidence_words: int = Field(default=0, ge=0)
+    # a passage sentence that reads as an instruction to the assistant is not shown to the model
+    withhold_instructions: bool = True
     max_new_tokens: int = Field(default=160, ge=1)
     context_tokens: int = Field(default=2048, ge=256)
     # Below this cosine similarity of the best passage, the documents are taken not to answer.

@@ -1,6 +1,7 @@
 """Evaluation data sets in three formats, read into one shape: questions with their gold, and a corpus.
 
-- project JSONL: a question a line (`question`, `answers`, `gold_sources`, `gold_passages`, `answerable`);
+- project JSONL: a question a line (`question`, `answers`, `gold_sources`, `gold_passages`, `answerable`,
+  `history`, `must_not_say`);
   answered from an existing index.
 - BEIR folder (`corpus.jsonl`, `queries.jsonl`, `qrels/test.tsv`): retrieval only; its corpus is indexed.
 - SQuAD v1.1 json: paragraphs are the corpus, questions and answer spans the gold.
@@ -37,6 +38,7 @@ class Question:
     gold_sources: list[str] = field(default_factory=list)  # documents that should be retrieved
     gold_passages: list[str] = field(default_factory=list)  # exact text that should be retrieved
     history: list[tuple[str, str]] = field(default_factory=list)  # earlier (question, answer) of a conversation
+    must_not_say: list[str] = field(default_factory=list)  # e.g. what an injected passage tells the model to say
 
 
 @dataclass
@@ -146,6 +148,7 @@ def _load_jsonl(path: Path, limit: int | None, seed: int) -> EvalSet:
                 gold_sources=_strings(row, "gold_sources", where),
                 gold_passages=_strings(row, "gold_passages", where),
                 history=_history(row, where),
+                must_not_say=_strings(row, "must_not_say", where),
             )
         )
     if not questions:

@@ -165,7 +165,7 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
         f"- commit: {config['git_commit']}; {metrics.get('seconds', 0)} s",
         "",
     ]
-    for group in ("retrieval", "answers", "citations", "abstention"):
+    for group in ("retrieval", "answers", "citations", "abstention", "injection"):
         if group in metrics:
             lines += [f"## {group.capitalize()}", "", _table(list(metrics[group].items())), ""]
         if group == "citations" and config.get("judge"):
