@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.cite import align, is_refusal
+from rag.conflict import find_conflict
 from rag.embed import Embedder
 from rag.evidence import Evidence, select_evidence
 from rag.generate import Generator, Messages
@@ -77,9 +78,9 @@ def answer_stream(
 
     evidence_started = time.perf_counter()
     evidence = select_evidence(question, passages, embedder, settings.evidence_words, settings.withhold_instructions)
-    shown: list[list[tuple[int, int]]] = [[] for _ in passages]
+    visible: list[list[tuple[int, int]]] = [[] for _ in passages]  # per passage, the sentences the model sees
     for item in evidence:
-        shown[item.passage] = item.spans
+        visible[item.passage] = item.spans
     timings["evidence"] = round((time.perf_counter() - evidence_started) * 1000, 1)
 
     generate_started = time.perf_counter()
@@ -96,7 +97,7 @@ def answer_stream(
         return
 
     verify_started = time.perf_counter()
-    aligned = align(draft, passages, embedder, settings.min_support, shown)
+    aligned = align(draft, passages, embedder, settings.min_support, visible, question)
     numbers: dict[int, int] = {}  # passage index -> citation number, in order of first use
     highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences
     checked: list[SentenceSupport] = []
@@ -109,6 +110,18 @@ def answer_stream(
         checked.append(SentenceSupport(sentence.text, cited, round(sentence.support, 4), supported))
         if supported:
             shown.append(sentence.text + " " + "".join(f"[{n}]" for n in cited))
+    if shown:  # evidence that disagrees with itself is said so, both sides cited
+        conflict = find_conflict(question, passages, evidence, embedder, highlights)
+        if conflict is not None:
+            sides = []
+            for index, span in (conflict.first, conflict.second):
+                n = numbers.setdefault(index, len(numbers) + 1)
+                highlights.setdefault(index, set()).add(span)
+                quoted = passages[index].chunk.text[span[0] : span[1]].strip().rstrip(".")
+                sides.append((n, f'[{n}] says "{quoted}"'))
+            note = "The sources disagree: " + "; ".join(side for _, side in sides) + "."
+            checked.append(SentenceSupport(note, [n for n, _ in sides], 1.0, True))
+            shown.append(note)
     timings["verify"] = round((time.perf_counter() - verify_started) * 1000, 1)
     if not shown:
         yield finish(ABSTAIN_TEXT, True, "no sentence of the draft answer is supported by the passages", [], checked)

@@ -64,9 +64,11 @@ def align(
     embedder: Embedder,
     min_support: float,
     shown: list[list[tuple[int, int]]] | None = None,
+    question: str = "",
 ) -> list[AlignedSentence]:
     """Split the answer into sentences and find, for each, the passages that support it.
-    `shown`: per passage, the (start, end) of the sentences the model was shown; only these can support."""
+    `shown`: per passage, the (start, end) of the sentences the model was shown; only these can support.
+    A sentence too short to stand alone ("Yes.", "1986.") is checked together with the `question`."""
     spans = sentences(answer)
     texts = [MARKER.sub("", answer[s.start : s.end]).strip() for s in spans]
     hints = [[int(n) - 1 for group in MARKER.findall(answer[s.start : s.end]) for n in group.split(",")] for s in spans]
@@ -90,13 +92,14 @@ def align(
         shown_text = " ".join(text[start:end] for start, end in spans)
         shown_words.append(content_words(shown_text))
         shown_numbers.append(numbers(shown_text))
-    vectors = embedder.encode(texts + passage_sentences)
+    claims = [f"{question} {t}" if question and len(content_words(t)) < 2 else t for t in texts]
+    vectors = embedder.encode(claims + passage_sentences)
     similarity = vectors[: len(texts)] @ vectors[len(texts) :].T  # answer sentences × passage sentences
     owners = np.array(owner)
 
     aligned = []
     for row, (text, hinted) in enumerate(zip(texts, hints, strict=True)):
-        words = content_words(text)
+        words = content_words(claims[row])
         scores, closest = [], []
         for index in range(len(passages)):
             mine = np.flatnonzero(owners == index)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rag.conflict import disagree
 from rag.index import Index
 from rag.settings import Settings
 from rag.types import Passage
@@ -37,8 +38,15 @@ def convex(dense: dict[int, float], keyword: dict[int, float], dense_weight: flo
     return {i: dense_weight * d.get(i, 0.0) + (1 - dense_weight) * w.get(i, 0.0) for i in {*d, *w}}
 
 
-def collapse(order: list[int], vectors: np.ndarray, threshold: float, keep: int) -> list[int]:
-    """Keep items in order, skipping any whose cosine to one already kept is >= threshold."""
+def collapse(
+    order: list[int],
+    vectors: np.ndarray,
+    threshold: float,
+    keep: int,
+    distinct: Callable[[int, int], bool] = lambda a, b: False,
+) -> list[int]:
+    """Keep items in order, skipping any whose cosine to one already kept is >= threshold, unless
+    `distinct(kept position, other position)` says they differ (two sources that disagree)."""
     if threshold >= 1.0:
         return order[:keep]
     suppressed = np.zeros(len(order), dtype=bool)
@@ -49,7 +57,8 @@ def collapse(order: list[int], vectors: np.ndarray, threshold: float, keep: int)
         kept.append(order[position])
         if len(kept) == keep:
             break
-        suppressed |= vectors @ vectors[position] >= threshold
+        close = np.flatnonzero(vectors @ vectors[position] >= threshold)
+        suppressed[[other for other in close if not distinct(position, other)]] = True
     return kept
 
 
@@ -100,6 +109,12 @@ def search(
         order = [i for _, i in sorted(zip(scores, top, strict=True), key=lambda pair: -pair[0])] + order[len(top) :]
     vectors = np.vstack([index.vectors.reconstruct(int(i)) for i in order])
     cosines = vectors @ query_vector
-    chosen = collapse(order, vectors, settings.duplicate_threshold, k)
+    chunks = index.chunks
+
+    def disagreeing(a: int, b: int) -> bool:  # near-duplicates from two sources that disagree are both kept
+        first, second = chunks[order[a]], chunks[order[b]]
+        return first.source != second.source and disagree(first.text, second.text)
+
+    chosen = collapse(order, vectors, settings.duplicate_threshold, k, disagreeing)
     position = {item: p for p, item in enumerate(order)}
     return [Passage(index.chunks[i], float(cosines[position[i]])) for i in chosen]
