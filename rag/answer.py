@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.cite import align, is_refusal
+from rag.cite import align, answers_the_kind_asked, is_refusal
 from rag.conflict import find_conflict
 from rag.embed import Embedder
 from rag.evidence import Evidence, select_evidence
@@ -110,6 +110,10 @@ def answer_stream(
         checked.append(SentenceSupport(sentence.text, cited, round(sentence.support, 4), supported))
         if supported:
             shown.append(sentence.text + " " + "".join(f"[{n}]" for n in cited))
+    if shown and not answers_the_kind_asked(question, " ".join(shown)):
+        timings["verify"] = round((time.perf_counter() - verify_started) * 1000, 1)
+        yield finish(ABSTAIN_TEXT, True, "the answer does not state the date or quantity asked for", [], checked)
+        return
     if shown:  # evidence that disagrees with itself is said so, both sides cited
         conflict = find_conflict(question, passages, evidence, embedder, highlights)
         if conflict is not None:

@@ -49,6 +49,25 @@ def is_refusal(text: str) -> bool:
     return bool(REFUSAL.search(text))
 
 
+# A question asking when, or how many/much/long, is answered only by an answer stating a number or date.
+ASKS_QUANTITY = re.compile(
+    r"^\s*(when\b|(in |from )?(what|which) (year|date|month|day|time)\b|how (many|much|long|old|far|large|big)\b)",
+    re.IGNORECASE,
+)
+_QUANTITY = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
+    r"|million|billion|dozen|several|few|january|february|march|april|may|june|july|august|september|october"
+    r"|november|december|spring|summer|autumn|fall|winter|century|decade|year|month|week|day|today|yesterday"
+    r"|ago|since|until|before|after|during)\b",
+    re.IGNORECASE,
+)
+
+
+def answers_the_kind_asked(question: str, answer: str) -> bool:
+    """False when the question asks for a date or quantity and the answer states none."""
+    return not ASKS_QUANTITY.search(question) or bool(_QUANTITY.search(answer))
+
+
 @dataclass
 class AlignedSentence:
     text: str

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     rewrite_followups: bool = True
     top_k: int = Field(default=5, ge=1)
     # the model reads only the passage sentences closest to the question, this many words in all (0: all)
-    evidence_words: int = Field(default=0, ge=0)
+    evidence_words: int = Field(default=120, ge=0)  # bench/evidence_ttft.py, seed gold: README
     # a passage sentence that reads as an instruction to the assistant is not shown to the model
     withhold_instructions: bool = True
     max_new_tokens: int = Field(default=160, ge=1)

@@ -137,6 +137,17 @@ def test_follow_up_is_rewritten_and_earlier_chips_still_open_their_passages(page
     assert earlier.is_visible() and "focused" in (earlier.get_attribute("class") or "")
     page.shot("desktop-follow-up")
 
+    page.tab.get_by_role("button", name="Retry").last.click()  # asks the last question again, in place
+    bots = page.tab.locator('[data-testid="bot"]')
+    for _ in range(ANSWER_SECONDS * 10):  # the checked answer goes while the new one streams
+        if bots.count() < 2 or not bots.nth(1).locator(CHIP).count():
+            break
+        page.tab.wait_for_timeout(100)
+    else:
+        pytest.fail("retry did not ask again")
+    page.wait_for_answer(2)
+    assert page.tab.locator('[data-testid="user"]').count() == 2, "a retry replaces the answer, it adds no question"
+
 
 def test_abstention_looks_different_and_shows_the_closest_passages(page: Page):
     page.ask("What is the population of Pyongyang?")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import align, is_refusal
+from rag.cite import align, answers_the_kind_asked, is_refusal
 from rag.embed import Embedder
 from rag.types import Chunk, Passage
 
@@ -51,6 +51,21 @@ def test_only_the_sentences_shown_to_the_model_can_support(embedder):
     shown = [[(0, len(TEXTS[1]))]]  # the instruction was withheld
     [sentence] = align("The tower is made of cheese.", [passage], embedder, 0.45, shown)
     assert sentence.passages == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "answered"),
+    [
+        ("When did the law take effect?", "It took effect in response to territorial disputes.", False),
+        ("When did the law take effect?", "In March 2021.", True),
+        ("How many defectors were sent back?", "Several hundred.", True),
+        ("How long is the border?", "The border is long and guarded.", False),
+        ("How often does China send refugees back?", "Routinely.", True),
+        ("Which agreement does Beijing honor?", "The bilateral agreement.", True),
+    ],
+)
+def test_a_question_for_a_date_or_quantity_needs_one_in_the_answer(question: str, answer: str, answered: bool):
+    assert answers_the_kind_asked(question, answer) is answered
 
 
 def test_unsupported_sentence_gets_no_citation(embedder):

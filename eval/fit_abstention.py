@@ -1,0 +1,117 @@
+"""Fit the abstention thresholds on training material: SQuAD v1.1 dev articles 1-10 (the tune split).
+
+    python eval/fit_abstention.py [--questions 80] [--seed 0]
+
+Each sampled question is asked twice: as is (answerable), and with its whole article out of reach of
+retrieval (unanswerable: what is left is other articles, as when a user asks about something the
+documents do not cover). For each answer it records what the system decides on: the best passage's
+cosine (`min_retrieval_score`), the best support among the draft's sentences (`min_support`; a
+sentence stating a number the evidence does not state counts as 0) and whether the model refused.
+A grid search picks the pair of thresholds with the best balanced accuracy among those that answer
+at least 95% of the answerable questions. Writes eval/results/fit_abstention.{json,md}; the
+defaults in rag/settings.py are set from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag import RAG
+from rag.answer import answer_stream
+from rag.evaluation.datasets import load_dataset
+from rag.evaluation.runner import dataset_rag
+from rag.types import Answer, Passage
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "squad-v1.1" / "dev-v1.1.json"
+OUT = Path(__file__).resolve().parent / "results"
+MIN_ANSWERED = 0.95
+
+
+def features(rag: RAG, question: str, passages: list[Passage]) -> dict[str, float | bool]:
+    """Answer with nothing filtered, and return what the abstention thresholds would read."""
+    loose = rag.variant(min_retrieval_score=-1.0, min_support=0.0)
+    answer = None
+    for item in answer_stream(question, passages, loose.generator, loose.embedder, loose.settings,
+                              time.perf_counter(), 0.0):  # fmt: skip
+        if isinstance(item, Answer):
+            answer = item
+    assert answer is not None
+    supports = [s.support if s.supported else 0.0 for s in answer.sentences]
+    return {
+        "best_score": max((p.score for p in passages), default=-1.0),
+        "support": max(supports, default=0.0),
+        "refused": answer.abstained and not answer.sentences,
+        "answer": answer.answer,
+    }
+
+
+def decide(rows: list[dict], score_threshold: float, support_threshold: float) -> np.ndarray:
+    return np.array([
+        r["refused"] or r["best_score"] < score_threshold or r["support"] < support_threshold for r in rows
+    ])  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--questions", type=int, default=80)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    evalset = load_dataset(DATA, args.questions, split="tune", seed=args.seed)
+    rag = dataset_rag(RAG(), evalset)
+    k = rag.settings.top_k
+    rows = []
+    started = time.time()
+    for n, q in enumerate(evalset.questions, 1):
+        article = q.gold_sources[0].split("#")[0]
+        deep = rag.retrieve(q.question, k + 60)
+        elsewhere = [p for p in deep if p.chunk.source.split("#")[0] != article][:k]
+        for answerable, passages in ((True, deep[:k]), (False, elsewhere)):
+            rows.append({"id": q.id, "answerable": answerable, **features(rag, q.question, passages)})
+        print(f"{n}/{len(evalset.questions)} ({time.time() - started:.0f} s)", flush=True)
+
+    answerable = np.array([r["answerable"] for r in rows])
+    best = None
+    for score_threshold in np.arange(0.0, 0.61, 0.02):
+        for support_threshold in np.arange(0.30, 0.81, 0.01):
+            abstain = decide(rows, score_threshold, support_threshold)
+            answered = float((~abstain[answerable]).mean())
+            abstained = float(abstain[~answerable].mean())
+            key = (answered >= MIN_ANSWERED, (answered + abstained) / 2)
+            if best is None or key > best[0]:
+                best = (key, round(float(score_threshold), 2), round(float(support_threshold), 2), answered, abstained)
+    _, score_threshold, support_threshold, answered, abstained = best
+    current = decide(rows, rag.settings.min_retrieval_score, rag.settings.min_support)
+    result = {
+        "data": f"{DATA.name} tune split (articles 1-10), {len(evalset.questions)} questions (seed {args.seed}), "
+        "each asked with and without its article",
+        "fitted": {"min_retrieval_score": score_threshold, "min_support": support_threshold},
+        "fitted_answered_when_answerable": round(answered, 4),
+        "fitted_abstained_when_unanswerable": round(abstained, 4),
+        "before": {
+            "min_retrieval_score": rag.settings.min_retrieval_score,
+            "min_support": rag.settings.min_support,
+            "answered_when_answerable": round(float((~current[answerable]).mean()), 4),
+            "abstained_when_unanswerable": round(float(current[~answerable].mean()), 4),
+        },
+        "rows": rows,
+    }
+    OUT.mkdir(exist_ok=True)
+    (OUT / "fit_abstention.json").write_text(json.dumps(result, indent=1) + "\n")
+    (OUT / "fit_abstention.md").write_text(
+        f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py "
+        f"--questions {args.questions} --seed {args.seed}`: {result['data']}.\n\n"
+        "| thresholds | answered when answerable | abstained when unanswerable |\n|---|---|---|\n"
+        f"| before: score {result['before']['min_retrieval_score']}, support {result['before']['min_support']} | "
+        f"{result['before']['answered_when_answerable']} | {result['before']['abstained_when_unanswerable']} |\n"
+        f"| fitted: score {score_threshold}, support {support_threshold} | {answered:.4f} | {abstained:.4f} |\n"
+    )
+    print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
