@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.conflict import disagree
+from rag.conflict import texts_disagree
 from rag.index import Index
 from rag.settings import Settings
 from rag.types import Passage
@@ -113,7 +113,7 @@ def search(
 
     def disagreeing(a: int, b: int) -> bool:  # near-duplicates from two sources that disagree are both kept
         first, second = chunks[order[a]], chunks[order[b]]
-        return first.source != second.source and disagree(first.text, second.text)
+        return first.source != second.source and texts_disagree(first.text, second.text)
 
     chosen = collapse(order, vectors, settings.duplicate_threshold, k, disagreeing)
     position = {item: p for p, item in enumerate(order)}
