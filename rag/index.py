@@ -1,14 +1,18 @@
 """The persisted index: a folder you can `ls` and understand.
 
-    manifest.json          what is in it: embedder and fingerprint, splitting, documents, file names
+    manifest.json          what is in it: embedder and fingerprint, splitting, documents, file names,
+                           the vector index's type and parameters (rag.vector_store: flat or IVF by size)
     vectors.<gen>.faiss    the embeddings (FAISS, inner product over normalised vectors)
     chunks.<gen>.jsonl     one chunk per line: text, source, offsets, page
+    chunks.<gen>.offsets.npy  each line's chunk id and byte offset (chunks are read when needed)
     bm25.<gen>/            keyword index of the same chunks (bm25s arrays and vocabulary)
 
 A save writes new generation files beside the old ones (flushed to disk), then replaces manifest.json
 atomically, then deletes the old generation: a crash at any point leaves the old or the new complete
-state. Writers take `.lock` (one at a time, across processes); readers take no lock: a reader that
-read the manifest just before a writer deleted its generation reads the new manifest and tries again.
+state. A reader opens a large index memory-mapped and reads chunks on demand, so opening costs
+milliseconds at any size; a writer reads it whole before changing it. Writers take `.lock` (one at
+a time, across processes); readers take no lock: a reader that read the manifest just before a
+writer deleted its generation reads the new manifest and tries again.
 Nothing is pickled.
 """
 
@@ -20,7 +24,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from rag import vector_store
+from rag.chunk_store import SavedChunks, read_all_chunks, write_chunks
 from rag.errors import IndexMissingError, RagError
 from rag.keyword import KeywordIndex
 from rag.types import Chunk, Passage
@@ -81,6 +87,7 @@ class Manifest:
     roots: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)  # removed by hand: not re-added from their folder
     documents: dict[str, DocumentEntry] = field(default_factory=dict)
+    vector_index: dict[str, Any] = field(default_factory=lambda: dict(vector_store.FLAT))
     next_id: int = 0
     generation: int = 0
     updated: float = 0.0
@@ -95,9 +102,11 @@ class Manifest:
             "generation": self.generation,
             "next_id": self.next_id,
             "updated": self.updated,
+            "vector_index": self.vector_index,
             "files": {
                 "vectors": f"vectors.{self.generation}.faiss",
                 "chunks": f"chunks.{self.generation}.jsonl",
+                "offsets": f"chunks.{self.generation}.offsets.npy",
                 "keywords": f"bm25.{self.generation}",
             },
             "documents": {src: vars(entry) for src, entry in sorted(self.documents.items())},
@@ -113,6 +122,7 @@ class Manifest:
             roots=list(data.get("roots", [])),
             excluded=list(data.get("excluded", [])),
             documents={src: DocumentEntry(**entry) for src, entry in data["documents"].items()},
+            vector_index=dict(data.get("vector_index") or vector_store.FLAT),
             next_id=int(data["next_id"]),
             generation=int(data["generation"]),
             updated=float(data.get("updated", 0.0)),
@@ -127,14 +137,16 @@ class Index:
         folder: Path,
         manifest: Manifest,
         vectors: faiss.Index,
-        chunks: dict[int, Chunk],
+        chunks: Mapping[int, Chunk],
         keywords: KeywordIndex | None = None,
+        read_only: bool = False,
     ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.vectors = vectors
         self.chunks = chunks
         self._keywords = keywords  # None: out of date, rebuilt on next use
+        self._read_only = read_only  # memory-mapped vectors or chunks read on demand: read whole before a change
 
     @property
     def keywords(self) -> KeywordIndex:
@@ -146,8 +158,8 @@ class Index:
 
     @classmethod
     def create(cls, folder: Path, embedder: dict[str, Any], splitting: dict[str, Any]) -> Index:
-        flat = faiss.IndexFlatIP(int(embedder["dimension"]))
-        return cls(folder, Manifest(embedder=embedder, splitting=splitting), faiss.IndexIDMap2(flat), {})
+        manifest = Manifest(embedder=embedder, splitting=splitting)
+        return cls(folder, manifest, vector_store.flat(int(embedder["dimension"])), {})
 
     @classmethod
     def open(cls, folder: Path) -> Index:
@@ -169,12 +181,15 @@ class Index:
         try:
             data = json.loads(manifest_path.read_text(encoding="utf-8"))
             manifest = Manifest.from_json(data)
-            vectors = faiss.read_index(str(folder / data["files"]["vectors"]))
-            chunks: dict[int, Chunk] = {}
-            with open(folder / data["files"]["chunks"], encoding="utf-8") as handle:
-                for line in handle:
-                    chunk = Chunk(**json.loads(line))
-                    chunks[chunk.id] = chunk
+            files = data["files"]
+            vectors_path = folder / files["vectors"]
+            mapped = vector_store.should_map(vectors_path)
+            vectors = vector_store.read(vectors_path, manifest.vector_index, mapped)
+            chunks: Mapping[int, Chunk]
+            if "offsets" in files:
+                chunks = SavedChunks(folder / files["chunks"], folder / files["offsets"])
+            else:  # saved before offsets tables existed
+                chunks = read_all_chunks(folder / files["chunks"])
             keywords_folder = folder / data["files"].get("keywords", "-")
             # an index saved before keyword search existed gets it built in memory
             keywords = KeywordIndex.load(keywords_folder) if keywords_folder.is_dir() else None
@@ -185,20 +200,29 @@ class Index:
             raise RagError(
                 f"index at {folder} is damaged (vectors and chunks disagree); rebuild it with: rag index --rebuild"
             )
-        return cls(folder, manifest, vectors, chunks, keywords)
+        return cls(folder, manifest, vectors, chunks, keywords, read_only=mapped or isinstance(chunks, SavedChunks))
+
+    def _make_writable(self) -> None:
+        """Read a memory-mapped or on-demand index whole, once, before it is changed or saved."""
+        if not self._read_only:
+            return
+        files = self.manifest.to_json()["files"]
+        self.vectors = vector_store.read(self.folder / files["vectors"], self.manifest.vector_index, mapped=False)
+        self.chunks = read_all_chunks(self.folder / files["chunks"])
+        self._read_only = False
 
     def save(self) -> None:
+        self._make_writable()
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.vectors, self.manifest.vector_index = vector_store.fit_to_size(self.vectors, self.manifest.vector_index)
         self.manifest.generation = max(self.manifest.generation, self._latest_generation()) + 1
         self.manifest.updated = time.time()
         data = self.manifest.to_json()
         faiss.write_index(self.vectors, str(self.folder / data["files"]["vectors"]))
-        with open(self.folder / data["files"]["chunks"], "w", encoding="utf-8") as handle:
-            for chunk_id in sorted(self.chunks):
-                handle.write(json.dumps(self.chunks[chunk_id].to_dict(), ensure_ascii=False) + "\n")
+        write_chunks(self.chunks, self.folder / data["files"]["chunks"], self.folder / data["files"]["offsets"])
         self.keywords.save(self.folder / data["files"]["keywords"])
         # on disk before the manifest points at them, so a power cut cannot leave it pointing at holes
-        written = [self.folder / data["files"]["vectors"], self.folder / data["files"]["chunks"]]
+        written = [self.folder / data["files"][name] for name in ("vectors", "chunks", "offsets")]
         _fsync([*written, *sorted((self.folder / data["files"]["keywords"]).iterdir())])
         _write_atomically(self.folder / MANIFEST, json.dumps(data, indent=1, ensure_ascii=False))
         self.remove_stale_files()
@@ -224,6 +248,7 @@ class Index:
 
     def add(self, source: str, entry: DocumentEntry, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Add one document's chunks; ids are assigned here so they never collide."""
+        self._make_writable()
         if source in self.manifest.documents:
             self.remove(source)
         ids = np.arange(self.manifest.next_id, self.manifest.next_id + len(chunks), dtype=np.int64)
@@ -239,6 +264,7 @@ class Index:
         self.manifest.documents[source] = entry
 
     def remove(self, source: str) -> bool:
+        self._make_writable()
         entry = self.manifest.documents.pop(source, None)
         if entry is None:
             return False

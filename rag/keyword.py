@@ -42,12 +42,16 @@ class KeywordIndex:
         folder.mkdir(parents=True, exist_ok=True)
         if self.model is not None:
             self.model.save(str(folder), show_progress=False)
-        (folder / "chunk_ids.json").write_text(json.dumps(self.chunk_ids.tolist()), encoding="utf-8")
+        np.save(folder / "chunk_ids.npy", self.chunk_ids)
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
-        ids = np.array(json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8")), dtype=np.int64)
-        model = bm25s.BM25.load(str(folder), show_progress=False) if len(ids) else None
+        """Memory-mapped: a large index opens at once and its pages are read as queries touch them."""
+        if (folder / "chunk_ids.npy").is_file():
+            ids = np.load(folder / "chunk_ids.npy", mmap_mode="r")
+        else:  # saved by an earlier version
+            ids = np.array(json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8")), dtype=np.int64)
+        model = bm25s.BM25.load(str(folder), show_progress=False, mmap=True) if len(ids) else None
         return cls(model, ids)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:

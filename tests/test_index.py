@@ -105,16 +105,20 @@ def test_save_writes_generation_files_and_removes_old_ones(index):
     _add(index, "a.txt", ["alpha"], seed=1)
     index.save()
     folder = index.folder
-    assert {p.name for p in folder.iterdir()} == {"manifest.json", "vectors.1.faiss", "chunks.1.jsonl", "bm25.1"}
+    generation_1 = {"vectors.1.faiss", "chunks.1.jsonl", "chunks.1.offsets.npy", "bm25.1"}
+    assert {p.name for p in folder.iterdir()} == {"manifest.json", *generation_1}
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["files"] == {"vectors": "vectors.1.faiss", "chunks": "chunks.1.jsonl", "keywords": "bm25.1"}
+    assert manifest["files"] == {"vectors": "vectors.1.faiss", "chunks": "chunks.1.jsonl",
+                                 "offsets": "chunks.1.offsets.npy", "keywords": "bm25.1"}  # fmt: skip
+    assert manifest["vector_index"] == {"type": "flat"}
     assert manifest["documents"]["a.txt"]["title"] == "a.txt"
     lines = (folder / "chunks.1.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["alpha"]
 
     _add(index, "b.txt", ["beta"], seed=2)
     index.save()
-    assert {p.name for p in folder.iterdir()} == {"manifest.json", "vectors.2.faiss", "chunks.2.jsonl", "bm25.2"}
+    generation_2 = {"vectors.2.faiss", "chunks.2.jsonl", "chunks.2.offsets.npy", "bm25.2"}
+    assert {p.name for p in folder.iterdir()} == {"manifest.json", *generation_2}
     reopened = Index.open(folder)
     assert len(reopened) == 2
     hits = [chunk_id for chunk_id, _ in reopened.keywords.search("beta", 5)]
