@@ -183,12 +183,12 @@ class Index:
             manifest = Manifest.from_json(data)
             files = data["files"]
             vectors_path = folder / files["vectors"]
-            mapped = vector_store.should_map(vectors_path)
+            mapped = vector_store.is_large(vectors_path)
             vectors = vector_store.read(vectors_path, manifest.vector_index, mapped)
             chunks: Mapping[int, Chunk]
-            if "offsets" in files:
+            if "offsets" in files and vector_store.is_large(folder / files["chunks"]):
                 chunks = SavedChunks(folder / files["chunks"], folder / files["offsets"])
-            else:  # saved before offsets tables existed
+            else:  # small, or saved before offsets tables existed
                 chunks = read_all_chunks(folder / files["chunks"])
             keywords_folder = folder / data["files"].get("keywords", "-")
             # an index saved before keyword search existed gets it built in memory
