@@ -16,14 +16,10 @@ import subprocess
 import sys
 import time
 
+from seed_questions import SEED, displace
+
 from rag import RAG
 from rag.answer import build_messages
-
-SEED = "Why does China treat defectors as economic migrants?"
-# Asked before each timed run, and the RAM prompt cache is off (prompt_cache_mb=0), so that
-# llama.cpp holds another question's prompt (as for a new question in real use) rather than the
-# identical one, which would make prompt reading look free. The repeated-question figure shows that case.
-OTHER = "What punishments do repatriated defectors face?"
 
 
 def bare_generation(rag: RAG, question: str) -> tuple[float, float]:
@@ -61,9 +57,9 @@ def main() -> None:
 
     answers, bare = [], []
     for _ in range(args.runs):
-        rag.ask(OTHER)
+        displace(rag)
         answers.append(rag.ask(SEED))
-        rag.ask(OTHER)
+        displace(rag)
         bare.append(bare_generation(rag, SEED))
     rag.ask(SEED)
     repeated = rag.ask(SEED).timings_ms  # the identical prompt again: served from the prompt cache

@@ -15,12 +15,11 @@ import json
 import statistics
 from pathlib import Path
 
+from seed_questions import SEED, displace
+
 from rag import RAG
 from rag.answer import build_messages
 from rag.evidence import select_evidence
-
-SEED = "Why does China treat defectors as economic migrants?"
-OTHER = "What punishments do repatriated defectors face?"
 
 
 def main() -> None:
@@ -39,7 +38,7 @@ def main() -> None:
     answers: dict[int, str] = {}
     for _ in range(args.runs):
         for budget, rag in variants.items():  # interleaved, so drifting machine load hits all alike
-            rag.ask(OTHER)
+            displace(rag)
             answer = rag.ask(SEED)
             timings[budget].append(answer.timings_ms)
             answers[budget] = answer.answer

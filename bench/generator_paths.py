@@ -19,13 +19,13 @@ import statistics
 import time
 from pathlib import Path
 
+from seed_questions import SEED, displace
+
 from rag import RAG
 from rag.answer import build_messages
 from rag.evidence import select_evidence
 
 OUT = Path(__file__).with_name("results") / "generator_paths.json"
-SEED = "Why does China treat defectors as economic migrants?"
-OTHER = "What punishments do repatriated defectors face?"
 PATHS = [
     "qwen-1.5b:llama.cpp",
     "qwen-1.5b:transformers:bfloat16",
@@ -56,7 +56,7 @@ def measure(path: str, runs: int) -> dict:
     rag.ask(SEED)  # untimed: lazy paths warm
     answers = []
     for _ in range(runs):
-        rag.ask(OTHER)
+        displace(rag)
         answers.append(rag.ask(SEED))
     passages = rag.retrieve(SEED)
     evidence = select_evidence(SEED, passages, rag.embedder, rag.settings.evidence_words)
