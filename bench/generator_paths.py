@@ -1,11 +1,12 @@
 """Generator paths side by side: each model and runtime on the seed question, warm.
 
-    python bench/generator_paths.py [--runs 3] [--paths qwen-1.5b:llama.cpp qwen-0.5b:transformers:bfloat16 …]
+    python bench/generator_paths.py [--runs 3] [--paths qwen-1.5b:llama.cpp qwen-0.5b:transformers:bfloat16:10 …]
 
-For each path (model : runtime [: dtype]) in one process, one after another: load time, then --runs
-timed answers to the seed question through the whole pipeline (retrieve, evidence, generate, check
-citations). Before each timed answer another question is asked, so the generator holds another
-prompt (as for a new question in real use) and only the shared system-prompt prefix is reused.
+For each path (model : runtime [: dtype [: prompt lookup tokens]]) in one process, one after another:
+load time, then --runs timed answers to the seed question through the whole pipeline (retrieve,
+evidence, generate, check citations). Before each timed answer another question is answered, so the
+generator holds another prompt (as for a new question in real use); llama.cpp reuses only the shared
+system-prompt prefix, transformers nothing.
 Figures are medians: first token, complete answer, prompt tokens read per second and answer tokens
 per second, with the answer text. Writes bench/results/generator_paths.json.
 """
@@ -26,13 +27,14 @@ from rag.answer import build_messages
 from rag.evidence import select_evidence
 
 OUT = Path(__file__).with_name("results") / "generator_paths.json"
-PATHS = [
+PATHS = [  # model : runtime [: dtype [: prompt lookup tokens]]
     "qwen-1.5b:llama.cpp",
-    "qwen-1.5b:transformers:bfloat16",
-    "qwen-1.5b:transformers:float32",
+    "qwen-1.5b:transformers:bfloat16:0",
+    "qwen-1.5b:transformers:bfloat16:10",
+    "qwen-1.5b:transformers:float32:10",
     "qwen-0.5b:llama.cpp",
-    "qwen-0.5b:transformers:bfloat16",
-    "qwen-0.5b:transformers:float32",
+    "qwen-0.5b:transformers:bfloat16:10",
+    "qwen-0.5b:transformers:float32:10",
 ]
 
 
@@ -48,8 +50,10 @@ def count_tokens(rag: RAG, text: str) -> int:
 
 
 def measure(path: str, runs: int) -> dict:
-    generator, runtime, *dtype = path.split(":")
-    rag = RAG(generator=generator, runtime=runtime, dtype=dtype[0] if dtype else None, prompt_cache_mb=0)
+    generator, runtime, *rest = path.split(":")
+    dtype = rest[0] if rest else None
+    lookup = int(rest[1]) if len(rest) > 1 else None
+    rag = RAG(generator=generator, runtime=runtime, dtype=dtype, prompt_lookup_tokens=lookup, prompt_cache_mb=0)
     started = time.perf_counter()
     rag.warm_up()
     load_s = time.perf_counter() - started

@@ -119,7 +119,9 @@ class LlamaCppGenerator:
 class TransformersGenerator:
     """Any causal LM through transformers. A GGUF is dequantised once and cached as safetensors."""
 
-    def __init__(self, source: ModelSource, threads: int, dtype: str, cache_dir: Path) -> None:
+    def __init__(
+        self, source: ModelSource, threads: int, dtype: str, cache_dir: Path, prompt_lookup_tokens: int = 0
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -127,6 +129,8 @@ class TransformersGenerator:
         torch.set_num_threads(threads)
         torch_dtype = getattr(torch, dtype)
         self.label = source.label
+        # drafts from the prompt's n-grams, checked by the model: same greedy answer, fewer passes
+        self._lookup = {"prompt_lookup_num_tokens": prompt_lookup_tokens} if prompt_lookup_tokens else {}
 
         def load(location: str | Path) -> None:
             self.tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=False)
@@ -197,7 +201,7 @@ class TransformersGenerator:
                     self.model.generate(
                         **inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False, top_p=None,
                         top_k=None, temperature=None, pad_token_id=self.tokenizer.eos_token_id,
-                        stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]),
+                        stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]), **self._lookup,
                     )  # fmt: skip
             except Exception as error:  # noqa: BLE001 - handed to the consumer below
                 failure.append(error)
@@ -235,8 +239,9 @@ def load_generator(
     context_tokens: int,
     cache_dir: Path,
     prompt_cache_mb: int = 512,
+    prompt_lookup_tokens: int = 0,
 ) -> Generator:
     source = resolve_generator(name, cache_dir)
     if runtime == "llama.cpp" and source.kind == "gguf":
         return LlamaCppGenerator(source, threads, context_tokens, prompt_cache_mb)
-    return TransformersGenerator(source, threads, dtype, cache_dir)
+    return TransformersGenerator(source, threads, dtype, cache_dir, prompt_lookup_tokens)

@@ -39,7 +39,8 @@ class RAG:
     # Settings each loaded part depends on: a variant that changes none of them shares the part.
     _EMBEDDER_FIELDS = {"embedder"}
     _INDEX_FIELDS = {"index_dir", "corpus", "embedder", "chunk_tokens", "chunk_overlap", "title_in_chunks"}
-    _GENERATOR_FIELDS = {"generator", "runtime", "dtype", "threads", "context_tokens", "cache_dir", "prompt_cache_mb"}
+    _GENERATOR_FIELDS = {"generator", "runtime", "dtype", "threads", "context_tokens", "cache_dir", "prompt_cache_mb",
+                         "prompt_lookup_tokens"}  # fmt: skip
 
     def variant(self, **overrides: Any) -> RAG:
         """The same pipeline with some settings changed, sharing the parts already loaded that they leave alone.
@@ -71,8 +72,9 @@ class RAG:
         if self._generator is None:
             s = self.settings
             self._generator = load_generator(
-                s.generator, s.runtime, s.threads, s.dtype, s.context_tokens, s.cache_dir, s.prompt_cache_mb
-            )
+                s.generator, s.runtime, s.threads, s.dtype, s.context_tokens, s.cache_dir, s.prompt_cache_mb,
+                s.prompt_lookup_tokens,
+            )  # fmt: skip
         return self._generator
 
     @property

@@ -38,8 +38,10 @@ def test_transformers_conversion_is_cached(tmp_path_factory: pytest.TempPathFact
     assert (folders[0] / "model.safetensors").is_file()
 
 
-def test_default_generator_is_qwen_on_llama_cpp(seed_rag):
-    assert seed_rag.settings.generator == "qwen-1.5b" and seed_rag.settings.runtime == "llama.cpp"
+def test_default_generator_is_qwen_on_transformers_with_prompt_lookup(seed_rag):
+    s = seed_rag.settings
+    assert (s.generator, s.runtime, s.dtype) == ("qwen-1.5b", "transformers", "bfloat16")
+    assert s.prompt_lookup_tokens > 0
     assert isinstance(seed_rag.generator, LlamaCppGenerator)
 
 
