@@ -4,8 +4,8 @@
 
 1. `python -m rag ask SEED --json` in a new process, --runs + 1 times; the first run may fill caches
    (joined model files, the OS page cache), so the later ones are the "second run" figure: median.
-2. The same work in a new process, timed part by part: imports (Python, torch, sentence-transformers,
-   FAISS, llama.cpp), model load (embedder, generator), index open, answer (retrieve, generate,
+2. The same work in a new process, timed part by part: imports (torch, transformers, FAISS, rag),
+   model load (embedder, generator, and what they import), index open, answer (retrieve, generate,
    check citations). Median per part over --runs processes.
 3. The app (`python app.py`) started on the shipped index, asked the seed question through its API;
    its peak resident memory (VmHWM) with the default models loaded and one answer given.
@@ -40,9 +40,8 @@ def parts_worker() -> dict:
         last = now
 
     import faiss  # noqa: F401
-    import sentence_transformers  # noqa: F401
     import torch  # noqa: F401
-    import xllamacpp  # noqa: F401
+    import transformers  # noqa: F401
 
     from rag.pipeline import RAG
 

@@ -19,6 +19,7 @@ import numpy as np
 from rag.evaluation.datasets import load_dataset
 from rag.evaluation.runner import dataset_rag
 from rag.metrics import percentile
+from rag.models import resolve_embedder
 from rag.pipeline import RAG
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data" / "scifact"
@@ -53,8 +54,12 @@ def main() -> None:
     index, embedder, k = target.index, target.embedder, target.settings.top_k
     questions = [q.question for q in evalset.questions][: args.queries]
 
+    from sentence_transformers import SentenceTransformer
+
+    bare_model = SentenceTransformer(resolve_embedder(embedder.name).location, device="cpu")
+
     def bare(question: str) -> None:
-        vector = embedder.model.encode([question], normalize_embeddings=True, convert_to_numpy=True)
+        vector = bare_model.encode([question], normalize_embeddings=True, convert_to_numpy=True)
         index.vectors.search(np.ascontiguousarray(vector, dtype=np.float32), k)
 
     results = {"baseline: bare encode + bare FAISS search": timed(bare, questions)}

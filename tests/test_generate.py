@@ -30,6 +30,16 @@ def test_runtime_streams_an_answer(runtime: str, tmp_path_factory: pytest.TempPa
     assert again == "".join(pieces), "greedy decoding is reproducible"
 
 
+def test_prompt_lookup_streams_the_same_greedy_answer(tmp_path_factory: pytest.TempPathFactory):
+    cache = tmp_path_factory.getbasetemp() / "model-cache"
+    plain = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024, cache_dir=cache)
+    lookup = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024,
+                            cache_dir=cache, prompt_lookup_tokens=10)  # fmt: skip
+    pieces = list(lookup.stream(MESSAGES, max_new_tokens=24))
+    assert len(pieces) > 1 and "Mirabel" in "".join(pieces)
+    assert "".join(pieces) == "".join(plain.stream(MESSAGES, max_new_tokens=24))
+
+
 def test_transformers_conversion_is_cached(tmp_path_factory: pytest.TempPathFactory):
     cache = tmp_path_factory.getbasetemp() / "model-cache"
     load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024, cache_dir=cache)
@@ -42,7 +52,7 @@ def test_default_generator_is_qwen_on_transformers_with_prompt_lookup(seed_rag):
     s = seed_rag.settings
     assert (s.generator, s.runtime, s.dtype) == ("qwen-1.5b", "transformers", "bfloat16")
     assert s.prompt_lookup_tokens > 0
-    assert isinstance(seed_rag.generator, LlamaCppGenerator)
+    assert isinstance(seed_rag.generator, TransformersGenerator)
 
 
 def test_not_a_gguf_for_llama_cpp(tmp_path: Path):
