@@ -35,8 +35,12 @@ CONFIGS = {
     "dense mpnet": {"retrieval": "dense", "embedder": "mpnet", "duplicate_threshold": 1.0},
     "hybrid with mpnet in place of MiniLM": {"embedder": "mpnet"},
     "default without titles in chunks": {"title_in_chunks": False},
-    "hybrid (convex 0.5), no collapse": {"retrieval": "hybrid", "fusion": "convex", "dense_weight": 0.5,
-                                         "duplicate_threshold": 1.0},
+    "hybrid (convex 0.5), no collapse": {
+        "retrieval": "hybrid",
+        "fusion": "convex",
+        "dense_weight": 0.5,
+        "duplicate_threshold": 1.0,
+    },
     "default pipeline": {},
 }
 PUBLISHED = [
