@@ -66,7 +66,8 @@ def write_chunks(chunks: Mapping[int, Chunk], path: Path, offsets_path: Path) ->
 
 
 def read_all_chunks(path: Path) -> dict[int, Chunk]:
-    """Every chunk of an index saved before offsets tables existed."""
+    """Every chunk, read in one pass: a small index at open, any index before a writer changes it, and
+    an index saved before offsets tables existed."""
     chunks: dict[int, Chunk] = {}
     with open(path, encoding="utf-8") as handle:
         for line in handle:

@@ -30,8 +30,10 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub we cannot reach
         try:
             folder = Path(source.location)
-            plain = source.kind == "folder" and _pooling_of(folder) is not None
-            self._model = TransformerEncoder(folder) if plain else SentenceTransformersEncoder(source.location)
+            pooling = _pooling_of(folder) if source.kind == "folder" else None
+            self._model: TransformerEncoder | SentenceTransformersEncoder = (
+                TransformerEncoder(folder, pooling) if pooling else SentenceTransformersEncoder(source.location)
+            )
         except Exception as error:  # noqa: BLE001 - any load failure is a bad model setting to the user
             raise ModelNotFoundError(f"cannot load embedder '{name}': {str(error).splitlines()[0]}") from None
         self.name = name
@@ -71,11 +73,11 @@ def _pooling_of(folder: Path) -> str | None:
 class TransformerEncoder:
     """transformers' AutoModel with the folder's pooling, then normalised, as sentence-transformers does."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, pooling: str) -> None:
         from transformers import AutoModel, AutoTokenizer
 
         config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
-        self.pooling = _pooling_of(folder)
+        self.pooling = pooling  # "mean" or "cls", as _pooling_of read it from the folder
         self.lower_case = bool(config.get("do_lower_case"))
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.model = AutoModel.from_pretrained(folder).eval()

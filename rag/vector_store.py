@@ -53,9 +53,9 @@ def stored(vectors: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
 def fit_to_size(vectors: faiss.Index, meta: dict[str, Any]) -> tuple[faiss.Index, dict[str, Any]]:
     """The index to save for this many vectors, and its manifest entry: the same index while its type
     still fits, else rebuilt as the type that does."""
-    n, exact_limit = vectors.ntotal, EXACT_LIMIT
+    n = vectors.ntotal
     is_ivf = isinstance(vectors, faiss.IndexIVF)
-    if n <= exact_limit:
+    if n <= EXACT_LIMIT:
         if not is_ivf:
             return vectors, dict(FLAT)
         ids, data = stored(vectors)
