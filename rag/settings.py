@@ -40,9 +40,9 @@ class Settings(BaseSettings):
     # models: a short name (see rag.models), a Hugging Face id, a local folder or a .gguf path
     embedder: str = "minilm"
     generator: str = "qwen-1.5b"
-    # transformers bfloat16 with prompt lookup: seed question first token 0.9 s, answer 2.2 s, where llama.cpp
-    # reads the prompt ~3x slower (bench/generator_paths.py); same answers on the seed gold set. The GGUF
-    # is dequantised once (~1 min) and kept under cache_dir. llama.cpp needs a third of the memory.
+    # transformers bfloat16 with prompt lookup: seed question first token 0.99 s, answer 2.5 s, where llama.cpp
+    # reads the prompt ~2x slower (bench/generator_paths.py); same answers on the seed gold set. The GGUF
+    # is dequantised once (~1 min) and kept under cache_dir. With llama.cpp the app peaks at 2.5 GB, not 3.8.
     runtime: Literal["llama.cpp", "transformers"] = "transformers"
     dtype: Literal["bfloat16", "float32"] = "bfloat16"  # transformers runtime only
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
