@@ -1,15 +1,17 @@
 """Fit the abstention thresholds on training material: SQuAD v1.1 dev articles 1-10 (the tune split).
 
-    python eval/fit_abstention.py [--questions 80] [--seed 0] [--refit]
+    python eval/fit_abstention.py [--questions 120] [--seed 0] [--refit]
 
 Each sampled question is asked twice: as is (answerable), and with its whole article out of reach of
 retrieval (unanswerable: what is left is other articles, as when a user asks about something the
 documents do not cover). For each answer it records what the system decides on: the best passage's
 cosine (`min_retrieval_score`), the best support among the draft's sentences (`min_support`; a
-sentence stating a number the evidence does not state counts as 0) and whether the model refused.
-A grid search picks the pair of thresholds that abstains most on the unanswerable questions among
-those that answer at least 95% of the answerable ones (or, when no pair does, as many as the
-loosest pair answers: answering comes first). `--refit` redoes the search on the saved answers.
+sentence stating a number the evidence does not state counts as 0), the model's P(Yes) when asked
+whether the context says its draft (`min_answer_check`), and whether it abstained for a reason no
+threshold moves (it refused; the answer lacks the date or number asked for). A grid search picks the
+thresholds that abstain most on the unanswerable questions among those that answer at least 95% of
+the answerable ones (or, when none does, as many as the loosest answer: answering comes first).
+`--refit` redoes the search on the saved answers.
 Writes eval/results/fit_abstention.{json,md}; the defaults in rag/settings.py are set from it.
 """
 
@@ -35,7 +37,7 @@ MIN_ANSWERED = 0.95
 
 def features(rag: RAG, question: str, passages: list[Passage]) -> dict[str, float | bool]:
     """Answer with nothing filtered, and return what the abstention thresholds would read."""
-    loose = rag.variant(min_retrieval_score=-1.0, min_support=0.0)
+    loose = rag.variant(min_retrieval_score=-1.0, min_support=0.0, min_answer_check=1e-9)  # asked, never binding
     answer = None
     for item in answer_stream(question, passages, loose.generator, loose.embedder, loose.settings,
                               time.perf_counter(), 0.0):  # fmt: skip
@@ -46,20 +48,27 @@ def features(rag: RAG, question: str, passages: list[Passage]) -> dict[str, floa
     return {
         "best_score": max((p.score for p in passages), default=-1.0),
         "support": max(supports, default=0.0),
-        "refused": answer.abstained and not answer.sentences,
+        "check": answer.answer_check if answer.answer_check is not None else 0.0,
+        "refused": answer.abstained,  # with every threshold loose, only for reasons no threshold moves
         "answer": answer.answer,
     }
 
 
-def decide(rows: list[dict], score_threshold: float, support_threshold: float) -> np.ndarray:
-    return np.array([
-        r["refused"] or r["best_score"] < score_threshold or r["support"] < support_threshold for r in rows
-    ])  # fmt: skip
+THRESHOLDS = ("min_retrieval_score", "min_support", "min_answer_check")
+FEATURES = ("best_score", "support", "check")
+GRID = (np.arange(0.0, 0.61, 0.01), np.arange(0.30, 0.81, 0.01), np.arange(0.0, 0.61, 0.01))
+
+
+def decide(rows: list[dict], thresholds: tuple[float, float, float]) -> np.ndarray:
+    """Per answer: would the system abstain under these thresholds?"""
+    below = [np.array([r.get(f, 0.0) for r in rows]) < t for f, t in zip(FEATURES, thresholds, strict=True)]
+    return np.array([r["refused"] for r in rows]) | below[0] | below[1] | below[2]
 
 
 def ask_twice(rag: RAG, evalset) -> list[dict]:
     """Each question with its passages, and with what retrieval returns once its article is out of reach."""
     k, rows, started = rag.settings.top_k, [], time.time()
+    _ = rag.generator  # loaded once here, then shared by the loose variant of each question
     for n, q in enumerate(evalset.questions, 1):
         article = q.gold_sources[0].split("#")[0]
         deep = rag.retrieve(q.question, k + 60)
@@ -72,7 +81,7 @@ def ask_twice(rag: RAG, evalset) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--questions", type=int, default=80)
+    parser.add_argument("--questions", type=int, default=120)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--refit", action="store_true", help="search again on the answers saved by the last run")
     args = parser.parse_args()
@@ -84,27 +93,28 @@ def main() -> None:
         rows = ask_twice(dataset_rag(rag, evalset), evalset)
 
     answerable = np.array([r["answerable"] for r in rows])
-    grid = []
-    for score_threshold in np.arange(0.0, 0.61, 0.01):
-        for support_threshold in np.arange(0.30, 0.81, 0.01):
-            abstain = decide(rows, score_threshold, support_threshold)
-            answered, abstained = float((~abstain[answerable]).mean()), float(abstain[~answerable].mean())
-            grid.append((answered, abstained, round(float(score_threshold), 2), round(float(support_threshold), 2)))
-    floor = min(MIN_ANSWERED, max(g[0] for g in grid))
-    # most abstentions among the pairs answering enough; then more answered; then the loosest thresholds
-    answered, abstained, score_threshold, support_threshold = max(
-        (g for g in grid if g[0] >= floor), key=lambda g: (g[1], g[0], -g[2], -g[3])
-    )
-    current = decide(rows, rag.settings.min_retrieval_score, rag.settings.min_support)
+    refused = np.array([r["refused"] for r in rows])
+    values = [np.array([r.get(f, 0.0) for r in rows]) for f in FEATURES]
+    # every combination at once: abstain[i, j, k, row] for GRID[0][i], GRID[1][j], GRID[2][k]
+    abstain = (refused | (values[0] < GRID[0][:, None, None, None]) | (values[1] < GRID[1][None, :, None, None])
+               | (values[2] < GRID[2][None, None, :, None]))  # fmt: skip
+    answered_share = (~abstain[..., answerable]).mean(-1)
+    abstained_share = abstain[..., ~answerable].mean(-1)
+    floor = min(MIN_ANSWERED, float(answered_share.max()))
+    # most abstentions among the triples answering enough; then more answered; then the loosest thresholds
+    candidates = [(float(abstained_share[i, j, k]), float(answered_share[i, j, k]), -i - j - k, (i, j, k))
+                  for i, j, k in zip(*np.nonzero(answered_share >= floor), strict=True)]  # fmt: skip
+    abstained, answered, _, best = max(candidates)
+    fitted = {name: round(float(GRID[n][best[n]]), 2) for n, name in enumerate(THRESHOLDS)}
+    current = decide(rows, tuple(getattr(rag.settings, name) for name in THRESHOLDS))
     result = {
         "data": f"{DATA.name} tune split (articles 1-10), {len(evalset.questions)} questions (seed {args.seed}), "
         "each asked with and without its article",
-        "fitted": {"min_retrieval_score": score_threshold, "min_support": support_threshold},
+        "fitted": fitted,
         "fitted_answered_when_answerable": round(answered, 4),
         "fitted_abstained_when_unanswerable": round(abstained, 4),
         "before": {
-            "min_retrieval_score": rag.settings.min_retrieval_score,
-            "min_support": rag.settings.min_support,
+            **{name: getattr(rag.settings, name) for name in THRESHOLDS},
             "answered_when_answerable": round(float((~current[answerable]).mean()), 4),
             "abstained_when_unanswerable": round(float(current[~answerable].mean()), 4),
         },
@@ -112,13 +122,15 @@ def main() -> None:
     }
     OUT.mkdir(exist_ok=True)
     (OUT / "fit_abstention.json").write_text(json.dumps(result, indent=1) + "\n")
+    before = ", ".join(f"{name} {result['before'][name]}" for name in THRESHOLDS)
+    after = ", ".join(f"{name} {value}" for name, value in fitted.items())
     (OUT / "fit_abstention.md").write_text(
         f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py "
         f"--questions {args.questions} --seed {args.seed}`: {result['data']}.\n\n"
         "| thresholds | answered when answerable | abstained when unanswerable |\n|---|---|---|\n"
-        f"| before: score {result['before']['min_retrieval_score']}, support {result['before']['min_support']} | "
-        f"{result['before']['answered_when_answerable']} | {result['before']['abstained_when_unanswerable']} |\n"
-        f"| fitted: score {score_threshold}, support {support_threshold} | {answered:.4f} | {abstained:.4f} |\n"
+        f"| before: {before} | {result['before']['answered_when_answerable']} | "
+        f"{result['before']['abstained_when_unanswerable']} |\n"
+        f"| fitted: {after} | {answered:.4f} | {abstained:.4f} |\n"
     )
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
 

@@ -152,6 +152,11 @@ class TransformersGenerator:
             ) from None
         self.model.eval()
         self._lock = threading.Lock()
+        # The KV cache of the last call and the token ids it holds: the next prompt reads only what
+        # differs from them (an answer check extends the conversation just answered; without prompt
+        # lookup, questions share the system prompt). Like llama.cpp's cache_prompt.
+        self._cache = None
+        self._cached_ids: list[int] = []
 
     @staticmethod
     def _converted(source: ModelSource, dtype: str, cache_dir: Path) -> Path:
@@ -181,12 +186,33 @@ class TransformersGenerator:
         os.replace(partial, folder)
         return folder
 
+    def _prompt_ids(self, messages: Messages):  # noqa: ANN202 - a torch tensor
+        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+
+    def _reusable_cache(self, ids: list[int]):  # noqa: ANN202 - a transformers Cache or None
+        """The last call's cache cut back to the prefix it shares with `ids` (at least one token left to read)."""
+        shared = 0
+        for old, new in zip(self._cached_ids, ids[:-1], strict=False):
+            if old != new:
+                break
+            shared += 1
+        if self._cache is None or shared == 0:
+            self._cache, self._cached_ids = None, []
+            return None
+        self._cache.crop(shared - self._cache.get_seq_length())  # a negative count: tokens to drop
+        self._cached_ids = self._cached_ids[:shared]
+        return self._cache
+
+    def _keep(self, cache, ids: list[int]) -> None:  # noqa: ANN001 - a transformers Cache
+        self._cache = cache
+        self._cached_ids = ids[: cache.get_seq_length()] if cache is not None else []
+
     def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        input_ids = self._prompt_ids(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[Exception] = []
         cancelled = threading.Event()
@@ -198,11 +224,18 @@ class TransformersGenerator:
         def run() -> None:
             try:
                 with self._lock, torch.inference_mode():
-                    self.model.generate(
-                        **inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False, top_p=None,
-                        top_k=None, temperature=None, pad_token_id=self.tokenizer.eos_token_id,
+                    ids = input_ids[0].tolist()
+                    # transformers' prompt lookup re-reads the whole prompt into a cache it is given
+                    # (5.24), so with lookup on an answer starts afresh; what follows it still reuses it
+                    cache = None if self._lookup else self._reusable_cache(ids)
+                    self._keep(None, [])  # until generate() returns, the cache is in flux
+                    output = self.model.generate(
+                        input_ids=input_ids, attention_mask=torch.ones_like(input_ids), cache=cache,
+                        streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False, top_p=None, top_k=None,
+                        temperature=None, pad_token_id=self.tokenizer.eos_token_id, return_dict_in_generate=True,
                         stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]), **self._lookup,
                     )  # fmt: skip
+                    self._keep(output.cache, output.sequences[0].tolist())
             except Exception as error:  # noqa: BLE001 - handed to the consumer below
                 failure.append(error)
                 streamer.end()
@@ -221,11 +254,19 @@ class TransformersGenerator:
 
     def yes_probability(self, messages: Messages) -> float:
         import torch
+        from transformers import DynamicCache
 
-        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        input_ids = self._prompt_ids(messages)
         with self._lock, torch.inference_mode():
-            probabilities = self.model(**inputs).logits[0, -1].float().softmax(-1)
+            ids = input_ids[0].tolist()
+            cache = self._reusable_cache(ids)
+            if cache is None:
+                cache = DynamicCache(config=self.model.config)
+            start = cache.get_seq_length()
+            self._keep(None, [])
+            logits = self.model(input_ids=input_ids[:, start:], cache=cache, use_cache=True).logits
+            self._keep(cache, ids)
+        probabilities = logits[0, -1].float().softmax(-1)
         top = probabilities.topk(10)
         tokens = [self.tokenizer.decode([int(i)]) for i in top.indices]
         return yes_share(dict(zip(tokens, top.values.tolist(), strict=True)))

@@ -101,3 +101,21 @@ def test_llm_judge_tells_support_from_contradiction(seed_rag):
         ("The Eiffel Tower is in Paris.", passage),
     ])  # fmt: skip
     assert p_support > judge.threshold > max(p_contradict, p_unrelated)
+
+
+def test_transformers_reuses_the_prompt_it_just_read(tmp_path_factory: pytest.TempPathFactory):
+    """A judgement that extends the conversation just answered reads only the new tokens, and gives
+    the same P(Yes) as reading it all afresh."""
+    cache = tmp_path_factory.getbasetemp() / "model-cache"
+    generator = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024,
+                               cache_dir=cache, prompt_lookup_tokens=10)  # fmt: skip
+    assert isinstance(generator, TransformersGenerator)
+    "".join(generator.stream(MESSAGES, max_new_tokens=24))
+    extra = "\n\nIs Mirabel the capital? Yes or No."
+    question = [MESSAGES[0], {"role": "user", "content": MESSAGES[1]["content"] + extra}]
+    ids, answered = generator._prompt_ids(question)[0].tolist(), generator._prompt_ids(MESSAGES)[0].tolist()
+    shared = next(i for i, (a, b) in enumerate(zip(generator._cached_ids, ids, strict=False)) if a != b)
+    assert shared >= len(answered) - 6, "all of the answer prompt but its last few tokens is cached"
+    cached = generator.yes_probability(question)
+    generator._keep(None, [])  # forget the cache: read everything
+    assert generator.yes_probability(question) == pytest.approx(cached, abs=1e-4)

@@ -124,11 +124,23 @@ def answer_text(answer: Answer) -> str:
     return "" if answer.abstained else MARKER.sub("", answer.answer).strip()
 
 
+BRIEF_WORDS = 8  # an answer sentence shorter than this is a brief answer, a claim only with its question
+
+
+def statement(question: str, sentence: str) -> str:
+    """What a citation must support: the sentence, or for a brief answer ("1986", "In the Smalcald
+    Articles") the claim that it answers the question."""
+    if len(sentence.split()) >= BRIEF_WORDS:
+        return sentence
+    return f'The answer to the question "{question}" is: {sentence.rstrip(".")}.'
+
+
 def judge_citations(answer: Answer, judge: SupportJudge) -> list[dict[str, Any]]:
     """Each shown sentence with, per citation, whether the judge finds that the passage supports it."""
     shown = [s for s in answer.sentences if s.supported]
     by_number = {c.n: c for c in answer.citations}
-    pairs = [(s.text, by_number[n].text) for s in shown for n in s.citations]
+    asked = answer.rewritten_question or answer.question
+    pairs = [(statement(asked, s.text), by_number[n].text) for s in shown for n in s.citations]
     verdicts = iter(judge.supports(pairs))
     return [{"text": s.text, "citations": {n: next(verdicts) for n in s.citations}} for s in shown]
 

@@ -75,10 +75,17 @@ def build_app(rag: RAG) -> gr.Blocks:
     defaults = rag.settings
 
     def respond(
-        message: str, history: list[dict[str, Any]], turns: Turns, top_k: float, min_score: float, min_support: float
+        message: str,
+        history: list[dict[str, Any]],
+        turns: Turns,
+        top_k: float,
+        min_score: float,
+        min_support: float,
+        min_check: float,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat; when it is checked, show it with chips and its passages."""
-        asker = rag.variant(top_k=int(top_k), min_retrieval_score=float(min_score), min_support=float(min_support))
+        asker = rag.variant(top_k=int(top_k), min_retrieval_score=float(min_score), min_support=float(min_support),
+                            min_answer_check=float(min_check))  # fmt: skip
         earlier = conversation_turns(history)  # this browser session's own conversation
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         turn, draft = len(history) - 1, ""
@@ -148,6 +155,8 @@ def build_app(rag: RAG) -> gr.Blocks:
                                   label="Abstain when the best passage scores below")  # fmt: skip
             min_support = gr.Slider(0.2, 0.8, value=defaults.min_support, step=0.01,
                                     label="Drop a sentence whose support is below (higher: stricter)")  # fmt: skip
+            min_check = gr.Slider(0.0, 0.9, value=defaults.min_answer_check, step=0.01,
+                                  label="Abstain when the model confirms its answer below (0: never ask)")  # fmt: skip
         with gr.Accordion("Documents", open=False):
             # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
             files = gr.File(label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple",
@@ -162,7 +171,7 @@ def build_app(rag: RAG) -> gr.Blocks:
                 remove_button = gr.Button("Remove", scale=1)
         info = gr.Markdown(elem_id="status")
 
-        knobs = [top_k, min_score, min_support]
+        knobs = [top_k, min_score, min_support, min_check]
         chat_out = [chat, sources, turns, question]
         for trigger in (question.submit, send.click):
             trigger(respond, [question, chat, turns, *knobs], chat_out, api_visibility="private")

@@ -1,0 +1,92 @@
+"""The answer check: the draft is put back to the model, which must confirm that the context says it.
+
+A scripted generator stands in for the model here, so each test fixes the model's reply and checks
+what the system does with it; the real model's check is measured by eval/fit_abstention.py and
+`rag eval` (README), and its prompt cache by tests/test_generate.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from rag.answer import ABSTAIN_TEXT, answer_stream, build_messages, check_messages
+from rag.embed import Embedder
+from rag.generate import Messages
+from rag.settings import Settings
+from rag.types import Answer, Chunk, Passage
+
+TEXT = "The capital of Freedonia is Mirabel. It lies on the river Ost."
+
+
+class ScriptedModel:
+    """Writes a fixed draft and gives a fixed P(Yes); records what it was asked."""
+
+    label = "scripted"
+
+    def __init__(self, draft: str, p_yes: float) -> None:
+        self.draft, self.p_yes, self.asked = draft, p_yes, []
+
+    def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
+        yield from self.draft.split(" ")
+
+    def yes_probability(self, messages: Messages) -> float:
+        self.asked.append(messages)
+        return self.p_yes
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder("minilm")
+
+
+def ask(model: ScriptedModel, embedder: Embedder, **settings: float) -> Answer:
+    passages = [Passage(Chunk(0, "freedonia.txt", "freedonia", TEXT, 0, len(TEXT)), 0.8)]
+    items = list(answer_stream("What is the capital of Freedonia?", passages, model, embedder,
+                               Settings(**settings), time.perf_counter(), 1.0))  # fmt: skip
+    assert isinstance(items[-1], Answer)
+    return items[-1]
+
+
+def test_a_confirmed_answer_is_shown_with_its_check(embedder):
+    answer = ask(ScriptedModel("Mirabel [1]", 0.9), embedder, min_answer_check=0.3)
+    assert not answer.abstained and answer.answer.startswith("Mirabel")
+    assert answer.answer_check == 0.9
+
+
+def test_an_unconfirmed_answer_abstains_and_says_why(embedder):
+    model = ScriptedModel("Mirabel [1]", 0.1)
+    answer = ask(model, embedder, min_answer_check=0.3)
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT
+    assert "did not confirm" in answer.abstain_reason and answer.answer_check == 0.1
+    assert answer.passages, "the closest passages are still shown"
+    # the draft, without its markers, was put to the model after the very prompt it answered
+    [asked] = model.asked
+    assert asked[-1]["content"].endswith("Proposed answer: Mirabel\n\nDoes the context say this? Reply Yes or No.")
+
+
+def test_check_off_asks_nothing(embedder):
+    model = ScriptedModel("Mirabel [1]", 0.1)
+    answer = ask(model, embedder, min_answer_check=0.0)
+    assert not answer.abstained and answer.answer_check is None and model.asked == []
+
+
+def test_check_prompt_extends_the_answer_prompt():
+    """Same system message and the same user text up to the question: a prompt cache reuses it all."""
+    passages = [Passage(Chunk(0, "freedonia.txt", "freedonia", TEXT, 0, len(TEXT)), 0.8)]
+    messages = build_messages("What is the capital of Freedonia?", passages)
+    checked = check_messages(messages, "Mirabel [1].")
+    assert checked[0] == messages[0]
+    assert checked[1]["content"].startswith(messages[1]["content"])
+
+
+@pytest.mark.parametrize(
+    ("question", "in_a_sentence"),
+    [("Why does China treat defectors as economic migrants?", True), ("How does Beijing regard the influx?", True),
+     ("How many defectors were returned?", False), ("Which agreement does Beijing honor?", False)],
+)  # fmt: skip
+def test_why_and_how_are_answered_in_a_sentence_others_in_a_few_words(question: str, in_a_sentence: bool):
+    system = build_messages(question, [])[0]["content"]
+    assert ("a few words" not in system) is in_a_sentence
