@@ -128,7 +128,8 @@ def answer_stream(
         checked.append(SentenceSupport(sentence.text, cited, round(sentence.support, 4), supported))
         if supported:
             shown.append(sentence.text + " " + "".join(f"[{n}]" for n in cited))
-    if shown and not answers_the_kind_asked(question, " ".join(shown)):
+    stated = " ".join(s.text for s in checked if s.supported)  # without the [n] markers, which hold digits
+    if shown and not answers_the_kind_asked(question, stated):
         timings["verify"] = round((time.perf_counter() - verify_started) * 1000, 1)
         yield finish(ABSTAIN_TEXT, True, "the answer does not state the date or quantity asked for", [], checked)
         return

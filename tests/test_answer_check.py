@@ -90,3 +90,13 @@ def test_check_prompt_extends_the_answer_prompt():
 def test_why_and_how_are_answered_in_a_sentence_others_in_a_few_words(question: str, in_a_sentence: bool):
     system = build_messages(question, [])[0]["content"]
     assert ("a few words" not in system) is in_a_sentence
+
+
+def test_a_when_question_answered_without_a_date_abstains_despite_its_citation_marker(embedder):
+    """The [1] after the sentence is a digit, but not a date."""
+    text = "The Ost bridge was rebuilt in 1932 after a flood. It carries the tram."
+    passages = [Passage(Chunk(0, "ost.txt", "ost", text, 0, len(text)), 0.8)]
+    model = ScriptedModel("The bridge carries the tram. [1]", 0.9)
+    items = list(answer_stream("When was the Ost bridge rebuilt?", passages, model, embedder, Settings(),
+                               time.perf_counter(), 1.0))  # fmt: skip
+    assert items[-1].abstained and "date or quantity" in items[-1].abstain_reason

@@ -25,6 +25,9 @@ class ScriptedGenerator:
         for word in self.reply.split(" ")[1:]:
             yield " " + word
 
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        return 1.0  # confirms any answer it is asked to check
+
 
 HISTORY = [("Which agreement does Beijing honor?", "A 1986 bilateral agreement with Pyongyang [1].")]
 

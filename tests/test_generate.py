@@ -79,7 +79,8 @@ def test_yes_probability_from_both_runtimes(runtime: str, tmp_path_factory: pyte
     generator = load_generator("smollm2", runtime, threads=2, dtype="float32", context_tokens=1024, cache_dir=cache)
     question = [{"role": "user", "content": "Is Paris in France? Answer Yes or No."}]
     p = generator.yes_probability(question)
-    assert 0.0 <= p <= 1.0 and p == generator.yes_probability(question)  # deterministic
+    # deterministic; transformers reads the repeat from its cached prompt, equal up to float rounding
+    assert 0.0 <= p <= 1.0 and p == pytest.approx(generator.yes_probability(question), abs=1e-5)
 
 
 def test_yes_share():
