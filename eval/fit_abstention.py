@@ -49,7 +49,9 @@ def features(rag: RAG, question: str, passages: list[Passage]) -> dict[str, floa
         "best_score": max((p.score for p in passages), default=-1.0),
         "support": max(supports, default=0.0),
         "check": answer.answer_check if answer.answer_check is not None else 0.0,
-        "refused": answer.abstained,  # with every threshold loose, only for reasons no threshold moves
+        # with every threshold loose, only for reasons no threshold moves (a P(Yes) of exactly 0 still abstains)
+        "refused": answer.abstained and answer.answer_check is None,
+        "abstain_reason": answer.abstain_reason,
         "answer": answer.answer,
     }
 
@@ -102,9 +104,11 @@ def main() -> None:
     abstained_share = abstain[..., ~answerable].mean(-1)
     floor = min(MIN_ANSWERED, float(answered_share.max()))
     # most abstentions among the triples answering enough; then more answered; then the loosest thresholds
-    candidates = [(float(abstained_share[i, j, k]), float(answered_share[i, j, k]), -i - j - k, (i, j, k))
+    # (fewest 0.01 steps in all, then the lowest score, support and check thresholds, in that order)
+    candidates = [(float(abstained_share[i, j, k]), float(answered_share[i, j, k]), -i - j - k, -i, -j, -k)
                   for i, j, k in zip(*np.nonzero(answered_share >= floor), strict=True)]  # fmt: skip
-    abstained, answered, _, best = max(candidates)
+    abstained, answered, _, *negated = max(candidates)
+    best = tuple(-n for n in negated)
     fitted = {name: round(float(GRID[n][best[n]]), 2) for n, name in enumerate(THRESHOLDS)}
     current = decide(rows, tuple(getattr(rag.settings, name) for name in THRESHOLDS))
     result = {

@@ -153,8 +153,8 @@ class TransformersGenerator:
         self.model.eval()
         self._lock = threading.Lock()
         # The KV cache of the last call and the token ids it holds: the next prompt reads only what
-        # differs from them (an answer check extends the conversation just answered; without prompt
-        # lookup, questions share the system prompt). Like llama.cpp's cache_prompt.
+        # differs from them (an answer check extends the prompt just answered; without prompt lookup,
+        # questions of one kind share the system prompt). Like llama.cpp's cache_prompt.
         self._cache = None
         self._cached_ids: list[int] = []
 
@@ -197,12 +197,14 @@ class TransformersGenerator:
             if old != new:
                 break
             shared += 1
-        if self._cache is None or shared == 0:
-            self._cache, self._cached_ids = None, []
+        cache, self._cache, self._cached_ids = self._cache, None, []  # in flux until the caller keeps it
+        if cache is None or shared == 0:
             return None
-        self._cache.crop(shared - self._cache.get_seq_length())  # a negative count: tokens to drop
-        self._cached_ids = self._cached_ids[:shared]
-        return self._cache
+        try:
+            cache.crop(shared - cache.get_seq_length())  # a negative count: tokens to drop
+        except (ValueError, NotImplementedError):  # a cache kind that cannot be cut back: read afresh
+            return None
+        return cache
 
     def _keep(self, cache, ids: list[int]) -> None:  # noqa: ANN001 - a transformers Cache
         self._cache = cache
@@ -225,10 +227,9 @@ class TransformersGenerator:
             try:
                 with self._lock, torch.inference_mode():
                     ids = input_ids[0].tolist()
-                    # transformers' prompt lookup re-reads the whole prompt into a cache it is given
-                    # (5.24), so with lookup on an answer starts afresh; what follows it still reuses it
+                    # transformers 5.24's prompt lookup re-reads the whole prompt into a cache it is given,
+                    # so with lookup on an answer starts afresh; what follows it (the check) still reuses it
                     cache = None if self._lookup else self._reusable_cache(ids)
-                    self._keep(None, [])  # until generate() returns, the cache is in flux
                     output = self.model.generate(
                         input_ids=input_ids, attention_mask=torch.ones_like(input_ids), cache=cache,
                         streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False, top_p=None, top_k=None,
@@ -263,8 +264,7 @@ class TransformersGenerator:
             if cache is None:
                 cache = DynamicCache(config=self.model.config)
             start = cache.get_seq_length()
-            self._keep(None, [])
-            logits = self.model(input_ids=input_ids[:, start:], cache=cache, use_cache=True).logits
+            logits = self.model(input_ids=input_ids[:, start:], cache=cache, use_cache=True, logits_to_keep=1).logits
             self._keep(cache, ids)
         probabilities = logits[0, -1].float().softmax(-1)
         top = probabilities.topk(10)

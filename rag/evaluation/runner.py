@@ -132,7 +132,8 @@ def statement(question: str, sentence: str) -> str:
     Articles") the claim that it answers the question."""
     if len(sentence.split()) >= BRIEF_WORDS:
         return sentence
-    return f'The answer to the question "{question}" is: {sentence.rstrip(".")}.'
+    answer = sentence.strip().rstrip(".")
+    return f'The answer to the question "{question}" is: {answer}' + ("" if answer[-1:] in "?!" else ".")
 
 
 def judge_citations(answer: Answer, judge: SupportJudge) -> list[dict[str, Any]]:
