@@ -2,8 +2,9 @@
 
 The small local models do not reliably refuse (MODELS.md), so the system decides to abstain when
 (1) no passage is close enough to the question, (2) the model says it does not know,
-(3) no sentence of the draft answer is supported by a passage, or (4) asked whether the context
-says its draft, the model does not confirm it. The thresholds are fitted on training material
+(3) no sentence of the draft answer is supported by a passage, (4) a when/how-many question gets no
+date or number, or (5) when switched on (`min_answer_check`), asked whether the context says the
+answer, the model does not confirm it. The thresholds are fitted on training material
 (eval/fit_abstention.py).
 """
 

@@ -85,7 +85,8 @@ def test_check_prompt_extends_the_answer_prompt():
 @pytest.mark.parametrize(
     ("question", "in_a_sentence"),
     [("Why does China treat defectors as economic migrants?", True), ("How does Beijing regard the influx?", True),
-     ("How many defectors were returned?", False), ("Which agreement does Beijing honor?", False)],
+     ("Describe the new law.", True), ("How many defectors were returned?", False),
+     ("How fast did the law pass?", False), ("Which agreement does Beijing honor?", False)],
 )  # fmt: skip
 def test_why_and_how_are_answered_in_a_sentence_others_in_a_few_words(question: str, in_a_sentence: bool):
     system = build_messages(question, [])[0]["content"]
@@ -100,3 +101,16 @@ def test_a_when_question_answered_without_a_date_abstains_despite_its_citation_m
     items = list(answer_stream("When was the Ost bridge rebuilt?", passages, model, embedder, Settings(),
                                time.perf_counter(), 1.0))  # fmt: skip
     assert items[-1].abstained and "date or quantity" in items[-1].abstain_reason
+
+
+@pytest.mark.parametrize(
+    ("sentence", "judged"),
+    [("1986.", 'The answer to the question "When?" is: 1986.'),
+     ("Is it Mirabel?", 'The answer to the question "When?" is: Is it Mirabel?'),
+     ("China returns defectors under a 1986 agreement with North Korea.",
+      "China returns defectors under a 1986 agreement with North Korea.")],
+)  # fmt: skip
+def test_a_brief_answer_is_judged_as_the_answer_to_its_question(sentence: str, judged: str):
+    from rag.evaluation.runner import statement
+
+    assert statement("When?", sentence) == judged
