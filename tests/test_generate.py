@@ -120,3 +120,19 @@ def test_transformers_reuses_the_prompt_it_just_read(tmp_path_factory: pytest.Te
     cached = generator.yes_probability(question)
     generator._keep(None, [])  # forget the cache: read everything
     assert generator.yes_probability(question) == pytest.approx(cached, abs=1e-4)
+
+
+def test_a_stream_left_early_leaves_a_consistent_cache(tmp_path_factory: pytest.TempPathFactory):
+    """A reader who leaves mid-answer (a closed page) stops generation; what is cached still matches its tokens."""
+    cache = tmp_path_factory.getbasetemp() / "model-cache"
+    generator = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024,
+                               cache_dir=cache)  # fmt: skip
+    assert isinstance(generator, TransformersGenerator)
+    pieces = generator.stream(MESSAGES, max_new_tokens=24)
+    next(pieces)
+    pieces.close()  # the reader leaves: generation is cancelled and joined
+    assert generator._cache is not None and len(generator._cached_ids) == generator._cache.get_seq_length()
+    question = [MESSAGES[0], {"role": "user", "content": MESSAGES[1]["content"] + "\n\nIs it Mirabel? Yes or No."}]
+    cached = generator.yes_probability(question)
+    generator._keep(None, [])
+    assert generator.yes_probability(question) == pytest.approx(cached, abs=1e-4)
