@@ -61,10 +61,10 @@ FEATURES = ("best_score", "support", "check")
 GRID = (np.arange(0.0, 0.61, 0.01), np.arange(0.30, 0.81, 0.01), np.arange(0.0, 0.61, 0.01))
 
 
-def decide(rows: list[dict], thresholds: tuple[float, float, float]) -> np.ndarray:
-    """Per answer: would the system abstain under these thresholds?"""
-    below = [np.array([r.get(f, 0.0) for r in rows]) < t for f, t in zip(FEATURES, thresholds, strict=True)]
-    return np.array([r["refused"] for r in rows]) | below[0] | below[1] | below[2]
+def decide(refused: np.ndarray, values: list[np.ndarray], thresholds: tuple) -> np.ndarray:
+    """Per answer (the last axis): would the system abstain under these thresholds? Thresholds may be
+    arrays shaped to broadcast, which decides for every combination of them at once."""
+    return refused | (values[0] < thresholds[0]) | (values[1] < thresholds[1]) | (values[2] < thresholds[2])
 
 
 def ask_twice(rag: RAG, evalset) -> list[dict]:
@@ -98,8 +98,8 @@ def main() -> None:
     refused = np.array([r["refused"] for r in rows])
     values = [np.array([r.get(f, 0.0) for r in rows]) for f in FEATURES]
     # every combination at once: abstain[i, j, k, row] for GRID[0][i], GRID[1][j], GRID[2][k]
-    abstain = (refused | (values[0] < GRID[0][:, None, None, None]) | (values[1] < GRID[1][None, :, None, None])
-               | (values[2] < GRID[2][None, None, :, None]))  # fmt: skip
+    grid = (GRID[0][:, None, None, None], GRID[1][None, :, None, None], GRID[2][None, None, :, None])
+    abstain = decide(refused, values, grid)
     answered_share = (~abstain[..., answerable]).mean(-1)
     abstained_share = abstain[..., ~answerable].mean(-1)
     floor = min(MIN_ANSWERED, float(answered_share.max()))
@@ -110,7 +110,7 @@ def main() -> None:
     abstained, answered, _, *negated = max(candidates)
     best = tuple(-n for n in negated)
     fitted = {name: round(float(GRID[n][best[n]]), 2) for n, name in enumerate(THRESHOLDS)}
-    current = decide(rows, tuple(getattr(rag.settings, name) for name in THRESHOLDS))
+    current = decide(refused, values, tuple(getattr(rag.settings, name) for name in THRESHOLDS))
     result = {
         "data": f"{DATA.name} tune split (articles 1-10), {len(evalset.questions)} questions (seed {args.seed}), "
         "each asked with and without its article",

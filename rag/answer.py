@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.cite import MARKER, align, answers_the_kind_asked, is_refusal
+from rag.cite import align, answers_the_kind_asked, is_refusal
 from rag.conflict import find_conflict
 from rag.embed import Embedder
 from rag.evidence import Evidence, select_evidence
@@ -39,7 +39,7 @@ EXPLAINS = re.compile(
 )
 BREVITY = {True: "Be brief.", False: "Be brief: answer in a few words taken from the context."}
 ABSTAIN_TEXT = "The documents don't say."
-# The draft, put to the model as someone else's proposal (asked about its own turn, it says yes to
+# The answer, put to the model as someone else's proposal (asked about its own turn, it says yes to
 # almost anything). It extends the answer prompt, so the model reads only these few tokens.
 CHECK_PROMPT = "Proposed answer: {answer}\n\nDoes the context say this? Reply Yes or No."
 
@@ -61,9 +61,10 @@ def build_messages(question: str, passages: list[Passage], evidence: list[Eviden
     ]
 
 
-def check_messages(messages: Messages, draft: str) -> Messages:
-    """The answer prompt with the draft appended for the model to confirm or not (see CHECK_PROMPT)."""
-    proposal = CHECK_PROMPT.format(answer=MARKER.sub("", draft).strip())
+def check_messages(messages: Messages, answer: str) -> Messages:
+    """The answer prompt with the answer (its sentences, without markers) appended for the model to
+    confirm or not (see CHECK_PROMPT)."""
+    proposal = CHECK_PROMPT.format(answer=answer.strip())
     return [*messages[:-1], {"role": "user", "content": f"{messages[-1]['content']}\n\n{proposal}"}]
 
 
