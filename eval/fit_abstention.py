@@ -2,15 +2,17 @@
 
     python eval/fit_abstention.py [--questions 120] [--seed 0] [--refit]
 
-Each sampled question is asked twice: as is (answerable), and with its whole article out of reach of
-retrieval (unanswerable: what is left is other articles, as when a user asks about something the
-documents do not cover). For each answer it records what the system decides on: the best passage's
-cosine (`min_retrieval_score`), the best support among the draft's sentences (`min_support`; a
-sentence stating a number the evidence does not state counts as 0), the model's P(Yes) when asked
-whether the context says its draft (`min_answer_check`), and whether it abstained for a reason no
-threshold moves (it refused; the answer lacks the date or number asked for). A grid search picks the
-thresholds that abstain most on the unanswerable questions among those that answer at least 95% of
-the answerable ones (or, when none does, as many as the loosest answer: answering comes first).
+Each sampled question is asked three times: as is (answerable); with its whole article out of reach of
+retrieval (unanswerable "elsewhere": what is left is other articles, as when a user asks about something
+the documents do not cover); and with only its paragraph, and any passage stating its answer, out of
+reach (unanswerable "nearby": the rest of its article, as when a user asks what the documents' subject
+suggests but they do not say). For each answer it records what the system decides on: the best cosine of a
+passage or of a sentence shown to the model (`min_retrieval_score`), the best support among the draft's
+sentences (`min_support`; a sentence stating a number or a name its evidence does not state counts as
+0), the model's P(Yes) when asked whether the context says its draft (`min_answer_check`), and whether
+it abstained for a reason no threshold moves (it refused; the answer lacks the date or number asked for).
+A grid search picks the thresholds that abstain most on the unanswerable questions among those that
+answer at least 95% of the answerable ones (or, when none does, as many as the loosest answer: answering comes first).
 `--refit` redoes the search on the saved answers.
 Writes eval/results/fit_abstention.{json,md}; the defaults in rag/settings.py are set from it.
 """
@@ -46,7 +48,7 @@ def features(rag: RAG, question: str, passages: list[Passage]) -> dict[str, floa
     assert answer is not None
     supports = [s.support if s.supported else 0.0 for s in answer.sentences]
     return {
-        "best_score": max((p.score for p in passages), default=-1.0),
+        "best_score": answer.relevance if answer.relevance is not None else -1.0,
         "support": max(supports, default=0.0),
         "check": answer.answer_check if answer.answer_check is not None else 0.0,
         # with every threshold loose, only for reasons no threshold moves (a P(Yes) of exactly 0 still abstains)
@@ -67,16 +69,22 @@ def decide(refused: np.ndarray, values: list[np.ndarray], thresholds: tuple) -> 
     return refused | (values[0] < thresholds[0]) | (values[1] < thresholds[1]) | (values[2] < thresholds[2])
 
 
-def ask_twice(rag: RAG, evalset) -> list[dict]:
-    """Each question with its passages, and with what retrieval returns once its article is out of reach."""
+def ask_each_way(rag: RAG, evalset) -> list[dict]:
+    """Each question with its passages; with what retrieval returns once its article is out of reach
+    ("elsewhere"); and once only its paragraph and any passage stating a gold answer are ("nearby": the
+    same subject, as when a user asks what the documents' topic suggests but they do not say)."""
     k, rows, started = rag.settings.top_k, [], time.time()
     _ = rag.generator  # loaded once here, then shared by the loose variant of each question
     for n, q in enumerate(evalset.questions, 1):
-        article = q.gold_sources[0].split("#")[0]
+        paragraph = q.gold_sources[0]
+        article = paragraph.split("#")[0]
         deep = rag.retrieve(q.question, k + 60)
         elsewhere = [p for p in deep if p.chunk.source.split("#")[0] != article][:k]
-        for answerable, passages in ((True, deep[:k]), (False, elsewhere)):
-            rows.append({"id": q.id, "answerable": answerable, **features(rag, q.question, passages)})
+        nearby = [p for p in deep if p.chunk.source != paragraph
+                  and not any(answer.lower() in p.chunk.text.lower() for answer in q.answers)][:k]  # fmt: skip
+        for condition, passages in (("answerable", deep[:k]), ("elsewhere", elsewhere), ("nearby", nearby)):
+            rows.append({"id": q.id, "answerable": condition == "answerable", "condition": condition,
+                         **features(rag, q.question, passages)})  # fmt: skip
         print(f"{n}/{len(evalset.questions)} ({time.time() - started:.0f} s)", flush=True)
     return rows
 
@@ -92,9 +100,10 @@ def main() -> None:
     if args.refit:
         rows = json.loads((OUT / "fit_abstention.json").read_text())["rows"]
     else:
-        rows = ask_twice(dataset_rag(rag, evalset), evalset)
+        rows = ask_each_way(dataset_rag(rag, evalset), evalset)
 
     answerable = np.array([r["answerable"] for r in rows])
+    conditions = np.array([r.get("condition", "answerable" if r["answerable"] else "elsewhere") for r in rows])
     refused = np.array([r["refused"] for r in rows])
     values = [np.array([r.get(f, 0.0) for r in rows]) for f in FEATURES]
     # every combination at once: abstain[i, j, k, row] for GRID[0][i], GRID[1][j], GRID[2][k]
@@ -107,34 +116,41 @@ def main() -> None:
     # (fewest 0.01 steps in all, then the lowest score, support and check thresholds, in that order)
     candidates = [(float(abstained_share[i, j, k]), float(answered_share[i, j, k]), -i - j - k, -i, -j, -k)
                   for i, j, k in zip(*np.nonzero(answered_share >= floor), strict=True)]  # fmt: skip
-    abstained, answered, _, *negated = max(candidates)
-    best = tuple(-n for n in negated)
+    best = tuple(-n for n in max(candidates)[3:])
     fitted = {name: round(float(GRID[n][best[n]]), 2) for n, name in enumerate(THRESHOLDS)}
-    current = decide(refused, values, tuple(getattr(rag.settings, name) for name in THRESHOLDS))
+
+    def shares(abstained: np.ndarray) -> dict[str, float]:
+        """Answered among the answerable; abstained among the unanswerable, in all and by condition."""
+        out = {"answered_when_answerable": float((~abstained[answerable]).mean()),
+               "abstained_when_unanswerable": float(abstained[~answerable].mean())}  # fmt: skip
+        for condition in ("elsewhere", "nearby"):
+            if (conditions == condition).any():
+                out[f"abstained_{condition}"] = float(abstained[conditions == condition].mean())
+        return {name: round(value, 4) for name, value in out.items()}
+
+    current = {name: getattr(rag.settings, name) for name in THRESHOLDS}
     result = {
         "data": f"{DATA.name} tune split (articles 1-10), {len(evalset.questions)} questions (seed {args.seed}), "
-        "each asked with and without its article",
-        "fitted": fitted,
-        "fitted_answered_when_answerable": round(answered, 4),
-        "fitted_abstained_when_unanswerable": round(abstained, 4),
-        "before": {
-            **{name: getattr(rag.settings, name) for name in THRESHOLDS},
-            "answered_when_answerable": round(float((~current[answerable]).mean()), 4),
-            "abstained_when_unanswerable": round(float(current[~answerable].mean()), 4),
-        },
+        "each asked as is, with its article out of reach (elsewhere) and with only its paragraph and any "
+        "passage stating its answer out of reach (nearby)",
+        "fitted": {**fitted, **shares(decide(refused, values, tuple(fitted.values())))},
+        "before": {**current, **shares(decide(refused, values, tuple(current.values())))},
         "rows": rows,
     }
     OUT.mkdir(exist_ok=True)
     (OUT / "fit_abstention.json").write_text(json.dumps(result, indent=1) + "\n")
-    before = ", ".join(f"{name} {result['before'][name]}" for name in THRESHOLDS)
-    after = ", ".join(f"{name} {value}" for name, value in fitted.items())
+    columns = [c for c in ("answered_when_answerable", "abstained_when_unanswerable", "abstained_elsewhere",
+                           "abstained_nearby") if c in result["fitted"]]  # fmt: skip
+
+    def line(label: str, row: dict) -> str:
+        thresholds = ", ".join(f"{name} {row[name]}" for name in THRESHOLDS)
+        return f"| {label}: {thresholds} | " + " | ".join(str(row[c]) for c in columns) + " |\n"
+
     (OUT / "fit_abstention.md").write_text(
         f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py "
         f"--questions {args.questions} --seed {args.seed}`: {result['data']}.\n\n"
-        "| thresholds | answered when answerable | abstained when unanswerable |\n|---|---|---|\n"
-        f"| before: {before} | {result['before']['answered_when_answerable']} | "
-        f"{result['before']['abstained_when_unanswerable']} |\n"
-        f"| fitted: {after} | {answered:.4f} | {abstained:.4f} |\n"
+        f"| thresholds | {' | '.join(c.replace('_', ' ') for c in columns)} |\n|---|{'---|' * len(columns)}\n"
+        + line("before", result["before"]) + line("fitted", result["fitted"])
     )
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
 

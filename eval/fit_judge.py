@@ -2,9 +2,12 @@
 
     python eval/fit_judge.py                 # score judge: fit on train, report train and validation
     python eval/fit_judge.py --llm 300       # also the llm judge: threshold fitted on 300 train pairs
+    python eval/fit_judge.py --brief 80      # also the llm judge on 80 SQuAD brief answers (tune split)
 
 Writes rag/evaluation/judge_fit.json, which `rag eval` prints in its report. Only claims_train is
-used to fit (eval-data rules); claims_validation is the held-out report.
+used to fit (eval-data rules); claims_validation is the held-out report. `rag eval` judges a brief
+answer ("1986") as the claim that it answers its question; --brief measures the llm judge, at its
+SciFact threshold, on such claims made from SQuAD's human answers, put that way and as the bare phrase.
 """
 
 from __future__ import annotations
@@ -19,18 +22,20 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from rag.embed import Embedder
-from rag.evaluation.claims import load_abstracts, load_pairs
+from rag.evaluation.claims import brief_answer_pairs, load_abstracts, load_pairs
 from rag.evaluation.judge import FEATURES, FIT_FILE, LLMJudge, ScoreJudge, agreement, load_fit
 
-CLAIMS = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data" / "scifact" / "claims"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+CLAIMS = SHARED / "scifact" / "claims"
+SQUAD = SHARED / "squad-v1.1" / "dev-v1.1.json"
 
 
 def accuracy_by_kind(predicted: list[bool], pairs: list) -> dict[str, float]:
-    """Agreement on each kind of pair: supported, contradicted, and on topic but silent."""
+    """Agreement on each kind of pair (SciFact: supported, contradicted, and on topic but silent)."""
     out = {}
-    for kind in ("SUPPORT", "CONTRADICT", "NEI"):
+    for kind in dict.fromkeys(pair.kind for pair in pairs):
         hits = [guess == pair.supported for guess, pair in zip(predicted, pairs, strict=True) if pair.kind == kind]
-        out[kind] = round(float(np.mean(hits)), 4) if hits else None
+        out[kind] = round(float(np.mean(hits)), 4)
     return out
 
 
@@ -49,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=Path, default=CLAIMS)
     parser.add_argument("--llm", type=int, default=0, help="fit the llm judge on N train pairs")
+    parser.add_argument("--brief", type=int, default=0, help="measure the llm judge on N SQuAD brief answers")
     parser.add_argument("--generator", default="qwen-1.5b")
     args = parser.parse_args()
 
@@ -102,6 +108,28 @@ def main() -> None:
             "agreement": measured,
         }
         print("llm judge:", json.dumps(fit["llm"], indent=1))
+
+    if args.brief:
+        from rag.evaluation.runner import statement
+        from rag.pipeline import RAG
+        from rag.settings import Settings
+
+        llm = LLMJudge(RAG(Settings(generator=args.generator)).generator)
+        forms = {"as the answer to its question": statement, "as the bare phrase": lambda question, answer: answer}
+        measured = {"threshold": llm.threshold, "data": f"{SQUAD.name} tune split, {args.brief} answers, seed 0"}
+        for name, form in forms.items():
+            pairs = brief_answer_pairs(SQUAD, args.brief, form)
+            probabilities = llm.probabilities([(p.statement, p.passage) for p in pairs])
+            predicted = [bool(p >= llm.threshold) for p in probabilities]
+            measured[name] = agreement(predicted, [p.supported for p in pairs])
+            measured[name]["accuracy_by_kind"] = accuracy_by_kind(predicted, pairs)
+            measured[name]["mean_p_yes_by_kind"] = {
+                kind: round(float(np.mean([p for p, pair in zip(probabilities, pairs, strict=True)
+                                           if pair.kind == kind])), 4)  # fmt: skip
+                for kind in dict.fromkeys(pair.kind for pair in pairs)
+            }
+        fit.setdefault("llm", {})["brief_answers"] = measured
+        print("llm judge on brief answers:", json.dumps(measured, indent=1))
 
     FIT_FILE.write_text(json.dumps(fit, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {FIT_FILE}")

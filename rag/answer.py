@@ -18,7 +18,7 @@ from pathlib import Path
 from rag.cite import align, answers_the_kind_asked, is_refusal
 from rag.conflict import find_conflict
 from rag.embed import Embedder
-from rag.evidence import Evidence, select_evidence
+from rag.evidence import Evidence, relevance, select_evidence
 from rag.generate import Generator, Messages
 from rag.settings import Settings
 from rag.types import Answer, Citation, Passage, SentenceSupport
@@ -86,18 +86,14 @@ def answer_stream(
     """Yield text deltas while the model writes, then one final Answer with checked citations."""
     timings = {"retrieve": round(retrieve_ms, 1), "evidence": 0.0, "generate": 0.0, "first_token": 0.0, "verify": 0.0}
     check: float | None = None
+    closest: float | None = None
 
     def finish(
         text: str, abstained: bool, reason: str, cites: list[Citation], checked: list[SentenceSupport]
     ) -> Answer:
         timings["total"] = round((time.perf_counter() - started) * 1000, 1)
-        return Answer(question, text, abstained, cites, checked, passages, timings, reason, answer_check=check)
-
-    best = max((p.score for p in passages), default=0.0)  # cosine; the order may come from fusion
-    if best < settings.min_retrieval_score:
-        yield ABSTAIN_TEXT
-        yield finish(ABSTAIN_TEXT, True, f"no passage is close to the question (best score {best:.2f})", [], [])
-        return
+        return Answer(question, text, abstained, cites, checked, passages, timings, reason, answer_check=check,
+                      relevance=closest)
 
     evidence_started = time.perf_counter()
     evidence = select_evidence(question, passages, embedder, settings.evidence_words, settings.withhold_instructions)
@@ -105,6 +101,11 @@ def answer_stream(
     for item in evidence:
         visible[item.passage] = item.spans
     timings["evidence"] = round((time.perf_counter() - evidence_started) * 1000, 1)
+    closest = round(relevance(passages, evidence), 4)
+    if closest < settings.min_retrieval_score:
+        yield ABSTAIN_TEXT
+        yield finish(ABSTAIN_TEXT, True, f"no passage is close to the question (best score {closest:.2f})", [], [])
+        return
 
     generate_started = time.perf_counter()
     draft = ""

@@ -3,7 +3,8 @@
 The model's own [n] markers are only a hint. Support of a sentence by a passage is the mean of
 (a) the best cosine similarity between the sentence and one of the passage's sentences and
 (b) the share of the sentence's content words that the passage contains.
-A sentence stating a number that its supporting passages do not state is unsupported.
+A sentence stating a number or a name that neither its supporting passages nor the question state is
+unsupported: the small models invent both.
 """
 
 from __future__ import annotations
@@ -43,6 +44,28 @@ _NUMBER = re.compile(r"\d[\d,.]*")
 def numbers(text: str) -> set[str]:
     """The numbers a text states, written plainly ("2,196." -> "2196")."""
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+_CAPITALISED = re.compile(r"(?<![.!?:;\n\s])(\s+)([A-Z][A-Za-z]+)|^\s*([A-Z][A-Za-z]+)")
+
+
+def names(text: str, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
+    """The words a text writes as names (content_words' spelling): capitalised inside a sentence, or
+    opening it when `known` (names seen elsewhere) has them. "Torture, forced labour" names nothing."""
+    found = set()
+    for match in _CAPITALISED.finditer(text):
+        word = match.group(2) or match.group(3)
+        normal = next(iter(content_words(word)), "")
+        if normal and (match.group(2) or normal in known):
+            found.add(normal)
+    return found
+
+
+def stated(name: str, words: set[str]) -> bool:
+    """Is the name among the words, allowing another ending ("Korea" is stated by "Korean")?"""
+    if name in words:
+        return True
+    return len(name) >= 4 and any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
 
 
 def is_refusal(text: str) -> bool:
@@ -101,6 +124,7 @@ def align(
     spans_of: list[tuple[int, int]] = []
     shown_words: list[set[str]] = []
     shown_numbers: list[set[str]] = []
+    known_names: set[str] = set()  # words the passages write as names inside a sentence
     for index, passage in enumerate(passages):
         text = passage.chunk.text
         spans = shown[index] if shown is not None else [(s.start, s.end) for s in sentences(text)]
@@ -111,7 +135,9 @@ def align(
         shown_text = " ".join(text[start:end] for start, end in spans)
         shown_words.append(content_words(shown_text))
         shown_numbers.append(numbers(shown_text))
+        known_names |= names(shown_text)
     claims = [f"{question} {t}" if question and len(content_words(t)) < 2 else t for t in texts]
+    asked = content_words(question)
     vectors = embedder.encode(claims + passage_sentences)
     similarity = vectors[: len(texts)] @ vectors[len(texts) :].T  # answer sentences × passage sentences
     owners = np.array(owner)
@@ -133,6 +159,9 @@ def align(
         chosen = [i for i in supporting if scores[i] >= best - 0.05][:2]
         if chosen and not numbers(text) <= set().union(*(shown_numbers[i] for i in chosen)):
             chosen = []  # a number the evidence does not state is the small model's invention
+        if chosen and not all(stated(name, asked | set().union(*(shown_words[i] for i in chosen)))
+                              for name in names(text, known_names)):  # fmt: skip
+            chosen = []  # so is a name that neither the evidence nor the question gives
         hinted = [h for h in hinted if 0 <= h < len(passages)]
         aligned.append(AlignedSentence(text, chosen, best, hinted, [closest[i] for i in chosen]))
     return aligned

@@ -50,6 +50,7 @@ class Evidence:
     passage: int  # index into the retrieved passages; the prompt numbers it passage + 1
     spans: list[tuple[int, int]]  # (start, end) in the passage text of the sentences shown, in text order
     withheld: list[tuple[int, int]] = field(default_factory=list)  # sentences read as instructions
+    closeness: float = 0.0  # the best cosine between the question and one of the sentences shown
 
     def text(self, passages: list[Passage]) -> str:
         chunk_text = passages[self.passage].chunk.text
@@ -74,12 +75,16 @@ def select_evidence(
             else:
                 candidates.append((index, (span.start, span.end), piece))
 
+    if not candidates:
+        return []
+    # each sentence's closeness to the question: it chooses the evidence, and the best of it says whether
+    # the passages bear on the question at all (a whole chunk's vector dilutes its one relevant sentence)
+    vectors = embedder.encode([question] + [c[2] for c in candidates])
+    similarity = vectors[1:] @ vectors[0]
     chosen: list[int]
-    if budget_words <= 0 or not candidates:
+    if budget_words <= 0:
         chosen = list(range(len(candidates)))
     else:
-        vectors = embedder.encode([question] + [c[2] for c in candidates])
-        similarity = vectors[1:] @ vectors[0]
         # a passage's rank still counts: an equally similar sentence from a better passage goes first
         rank_bonus = np.array([-0.01 * c[0] for c in candidates])
         chosen, used = [], 0
@@ -91,6 +96,14 @@ def select_evidence(
             used += words
 
     kept: dict[int, list[tuple[int, int]]] = {}
+    closeness: dict[int, float] = {}
     for i in sorted(chosen):
-        kept.setdefault(candidates[i][0], []).append(candidates[i][1])
-    return [Evidence(i, spans, withheld.get(i, [])) for i, spans in sorted(kept.items())]
+        passage = candidates[i][0]
+        kept.setdefault(passage, []).append(candidates[i][1])
+        closeness[passage] = max(closeness.get(passage, -1.0), float(similarity[i]))
+    return [Evidence(i, spans, withheld.get(i, []), closeness[i]) for i, spans in sorted(kept.items())]
+
+
+def relevance(passages: list[Passage], evidence: list[Evidence]) -> float:
+    """How close the documents come to the question: the best cosine of a passage or of a sentence shown."""
+    return max([p.score for p in passages] + [e.closeness for e in evidence], default=-1.0)

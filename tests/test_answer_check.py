@@ -114,3 +114,19 @@ def test_a_brief_answer_is_judged_as_the_answer_to_its_question(sentence: str, j
     from rag.evaluation.runner import statement
 
     assert statement("When?", sentence) == judged
+
+
+def test_the_gate_reads_the_closest_sentence_and_reports_it(embedder):
+    """A passage whose chunk scores low still answers when one of its sentences is close to the question;
+    a passage with no close sentence abstains before the model is asked, and says how close it came."""
+    filler = "Newsletters arrive every week. The weather was mild in spring. Trains ran on time all summer. "
+    relevant = Passage(Chunk(0, "freedonia.txt", "freedonia", filler + TEXT, 0, 200), 0.2)
+    unrelated = Passage(Chunk(0, "trains.txt", "trains", filler, 0, 100), 0.2)
+    question, settings = "What is the capital of Freedonia?", Settings(min_retrieval_score=0.41)
+    answered = list(answer_stream(question, [relevant], ScriptedModel("Mirabel [1]", 0.9), embedder, settings,
+                                  time.perf_counter(), 1.0))[-1]  # fmt: skip
+    model = ScriptedModel("Mirabel [1]", 0.9)
+    abstained = list(answer_stream(question, [unrelated], model, embedder, settings, time.perf_counter(), 1.0))[-1]
+    assert not answered.abstained and answered.relevance > 0.41
+    assert abstained.abstained and abstained.relevance < 0.41
+    assert f"best score {abstained.relevance:.2f}" in abstained.abstain_reason

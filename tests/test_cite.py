@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import align, answers_the_kind_asked, is_refusal
+from rag.cite import align, answers_the_kind_asked, is_refusal, names, stated
 from rag.embed import Embedder
 from rag.types import Chunk, Passage
 
@@ -84,3 +84,24 @@ def test_unsupported_sentence_gets_no_citation(embedder):
 )
 def test_refusal_detection(text: str, refusal: bool):
     assert is_refusal(text) is refusal
+
+
+def test_a_name_that_neither_the_passages_nor_the_question_give_is_unsupported(embedder):
+    # the 0.5B once named an official the article never mentions
+    question = "Who proposed the World's Fair tower?"
+    [invented] = align("General Secretary Gustave Lemaire proposed the Eiffel Tower.", passages(), embedder, 0.3,
+                       question=question)  # fmt: skip
+    [restated] = align("The Eiffel Tower was completed in 1889 in Paris.", passages(), embedder, 0.3,
+                       question=question)  # fmt: skip
+    assert invented.passages == [] and restated.passages == [1]
+
+
+def test_names_are_capitalised_words_inside_a_sentence_or_known_ones_opening_it():
+    assert names("Torture, forced labour and public execution.") == set()
+    assert names("India passed it in Paris.") == {"pari"}  # spelt as content_words spells it
+    assert names("India passed it in Paris.", known={"india"}) == {"india", "pari"}
+
+
+def test_a_name_is_stated_by_another_ending_of_it():
+    assert stated("korea", {"north", "korean"}) and stated("korean", {"korea"})
+    assert not stated("xi", {"xia"}) and not stated("india", {"indonesia"})

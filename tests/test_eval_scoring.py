@@ -158,3 +158,28 @@ def test_scifact_claim_pairs():
     assert all(p.supported == (p.kind == "SUPPORT") for p in pairs)
     first = next(p for p in pairs if p.claim_id == "5")  # "1/2000 in UK have abnormal PrP positivity." SUPPORT [4]
     assert first.passage == abstracts["13734012"][4]
+
+
+def test_brief_answer_pairs_from_squad(tmp_path: Path):
+    """Each brief answer with its paragraph (supported), another question's answer on that paragraph and
+    the answer with a paragraph of its article that lacks it (neither supported)."""
+    from rag.evaluation.claims import brief_answer_pairs
+
+    first = "Mirabel is the capital of Freedonia. It was founded in 1620 by river traders."
+    second = "Freedonia exports tin and wool to its neighbours."
+    qas = [{"id": "q1", "question": "What is the capital of Freedonia?", "answers": [{"text": "Mirabel"}]},
+           {"id": "q2", "question": "When was Mirabel founded?", "answers": [{"text": "1620"}]}]  # fmt: skip
+    long_answer = "tin and wool to its neighbours in every season of the year"
+    third = {"id": "q3", "question": "What does Freedonia export?", "answers": [{"text": long_answer}]}
+    data = {"data": [{"title": "Freedonia", "paragraphs": [{"context": first, "qas": qas},
+                                                           {"context": second, "qas": [third]}]}]}  # fmt: skip
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    pairs = brief_answer_pairs(path, 10, lambda question, answer: f"{question} -> {answer}")
+    by_question = {(p.statement, p.kind, p.supported, p.passage) for p in pairs if p.claim_id == "q1"}
+    assert by_question == {
+        ("What is the capital of Freedonia? -> Mirabel", "ANSWER", True, first),
+        ("What is the capital of Freedonia? -> 1620", "OTHER_ANSWER", False, first),
+        ("What is the capital of Freedonia? -> Mirabel", "OTHER_PARAGRAPH", False, second),
+    }
+    assert "q3" not in {p.claim_id for p in pairs}, "an answer of 8 words or more is not a brief answer"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.embed import Embedder
-from rag.evidence import is_instruction, select_evidence
+from rag.evidence import is_instruction, relevance, select_evidence
 from rag.load import load_file
 from rag.split import sentences
 from rag.types import Chunk, Passage
@@ -62,3 +62,16 @@ def test_the_budget_keeps_the_sentences_closest_to_the_question_in_text_order(em
     assert shown[0].startswith("Sea otters hold hands while they sleep.")
     assert sum(len(text.split()) for text in shown) <= 12
     assert all("Eiffel" not in text and "World's Fair" not in text for text in shown)
+
+
+def test_relevance_reads_the_closest_sentence_not_only_the_whole_passage(embedder):
+    # a long passage's vector dilutes its one relevant sentence: the seed question on punishments scored
+    # 0.28 as a chunk and 0.67 as a sentence
+    filler = "Newsletters arrive every week. The weather was mild in spring. Trains ran on time all summer."
+    relevant = "Defectors who are sent back face severe punishments, including torture and forced labour."
+    passages = [Passage(Chunk(0, "doc.txt", "", f"{filler} {relevant}", 0, 200), 0.1)]
+    question = "How severe are the punishments faced by defectors who are sent back?"
+    evidence = select_evidence(question, passages, embedder, budget_words=120)
+    assert relevance(passages, evidence) == pytest.approx(max(e.closeness for e in evidence))
+    assert relevance(passages, evidence) > 0.5 > passages[0].score
+    assert relevance(passages, []) == 0.1 and relevance([], []) == -1.0

@@ -1,4 +1,5 @@
-"""SciFact's human-labelled claims as (statement, passage, supported) pairs, to measure support judges.
+"""Human-labelled (statement, passage, supported) pairs, to measure support judges: SciFact's claims
+(below), and SQuAD's answers as brief-answer claims (brief_answer_pairs).
 
 - SUPPORT rows: the claim and its evidence sentences -> supported.
 - CONTRADICT rows: the claim and its evidence sentences -> not supported.
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import ast
 import csv
+import random
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,3 +87,39 @@ def training_queries(scifact: Path) -> EvalSet:
     chosen = list(questions.values())
     return EvalSet("scifact-train", "beir", scifact, chosen, test.corpus, test.sha256, retrieval_only=True,
                    total_questions=len(chosen))  # fmt: skip
+
+
+def brief_answer_pairs(
+    squad: Path, limit: int, form: Callable[[str, str], str], max_words: int = 8, seed: int = 0
+) -> list[LabelledPair]:
+    """SQuAD's human answers shorter than `max_words` as brief-answer claims, `form(question, answer)`, with
+    three kinds of passage:
+
+    - ANSWER: the answer with its own paragraph -> supported;
+    - OTHER_ANSWER: the answer to another question on the same paragraph -> not supported (the passage
+      holds the phrase, but it does not answer this question);
+    - OTHER_PARAGRAPH: the answer with another paragraph of its article that does not contain it -> not
+      supported (on topic, but silent).
+    Only the tune split (articles 1-10) is read: the test split stays for `rag eval`.
+    """
+    evalset = load_dataset(squad, None, split="tune")
+    paragraphs = {d.source: d.text for d in evalset.corpus}
+    by_paragraph: dict[str, list[Question]] = {}
+    for q in evalset.questions:
+        by_paragraph.setdefault(q.gold_sources[0], []).append(q)
+    brief = [q for q in evalset.questions if len(q.answers[0].split()) < max_words]
+    chosen = random.Random(seed).sample(brief, min(limit, len(brief)))
+    pairs: list[LabelledPair] = []
+    for q in chosen:
+        source, answer = q.gold_sources[0], q.answers[0]
+        article, said = source.split("#")[0], {a.lower() for a in q.answers}
+        pairs.append(LabelledPair(q.id, form(q.question, answer), paragraphs[source], True, "ANSWER"))
+        others = [o.answers[0] for o in by_paragraph[source] if len(o.answers[0].split()) < max_words
+                  and not any(a in o.answers[0].lower() or o.answers[0].lower() in a for a in said)]  # fmt: skip
+        if others:
+            pairs.append(LabelledPair(q.id, form(q.question, others[0]), paragraphs[source], False, "OTHER_ANSWER"))
+        silent = [t for s, t in paragraphs.items()
+                  if s.split("#")[0] == article and s != source and not any(a in t.lower() for a in said)]  # fmt: skip
+        if silent:
+            pairs.append(LabelledPair(q.id, form(q.question, answer), silent[0], False, "OTHER_PARAGRAPH"))
+    return pairs

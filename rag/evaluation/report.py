@@ -80,6 +80,7 @@ def run_config(
     measured_with = fit.get("generator" if judge == "llm" else "embedder")
     # figures measured with another model say nothing about this one
     agreement = fit.get("agreement") if measured_with == model else None
+    brief = fit.get("brief_answers") if measured_with == model else None
     return {
         "dataset": {
             "name": evalset.name,
@@ -99,6 +100,7 @@ def run_config(
             "model": model,
             "agreement_measured_with": measured_with,
             "agreement_with_scifact_labels": agreement,
+            "agreement_on_squad_brief_answers": brief,
         }
         if judge != "none"
         else None,  # fmt: skip
@@ -192,6 +194,14 @@ def _judge_trust(judge: dict[str, Any]) -> list[str]:
         lines.append(
             f"- {split} ({figures.get('n')} claim-passage pairs): accuracy {figures.get('accuracy')}, Cohen's kappa "
             f"{figures.get('kappa')}, precision {figures.get('precision')}, recall {figures.get('recall')}"
+        )
+    brief = judge.get("agreement_on_squad_brief_answers") or {}
+    if "as the answer to its question" in brief:  # how this report judges an answer of a few words
+        figures = brief["as the answer to its question"]
+        lines.append(
+            f"- brief answers, judged as the answer to their question (eval/fit_judge.py --brief; {brief.get('data')}, "
+            f"{figures.get('n')} pairs): accuracy {figures.get('accuracy')}, Cohen's kappa {figures.get('kappa')}, "
+            f"precision {figures.get('precision')}, recall {figures.get('recall')}"
         )
     if not agreement:
         model, measured = judge.get("model"), judge.get("agreement_measured_with")

@@ -152,7 +152,7 @@ def build_app(rag: RAG) -> gr.Blocks:
         with gr.Accordion("Settings", open=False):
             top_k = gr.Slider(1, 10, value=defaults.top_k, step=1, label="Passages given to the model")
             min_score = gr.Slider(0.0, 0.6, value=defaults.min_retrieval_score, step=0.01,
-                                  label="Abstain when the best passage scores below")  # fmt: skip
+                                  label="Abstain when the closest passage or sentence scores below")  # fmt: skip
             min_support = gr.Slider(0.2, 0.8, value=defaults.min_support, step=0.01,
                                     label="Drop a sentence whose support is below (higher: stricter)")  # fmt: skip
             min_check = gr.Slider(0.0, 0.9, value=defaults.min_answer_check, step=0.01,
