@@ -60,7 +60,7 @@ def features(rag: RAG, question: str, passages: list[Passage]) -> dict[str, floa
 
 THRESHOLDS = ("min_retrieval_score", "min_support", "min_answer_check")
 FEATURES = ("best_score", "support", "check")
-GRID = (np.arange(0.0, 0.61, 0.01), np.arange(0.30, 0.81, 0.01), np.arange(0.0, 0.61, 0.01))
+GRID = tuple(np.round(np.arange(low, high, 0.01), 2) for low, high in ((0.0, 0.61), (0.30, 0.81), (0.0, 0.61)))
 
 
 def decide(refused: np.ndarray, values: list[np.ndarray], thresholds: tuple) -> np.ndarray:

@@ -84,11 +84,14 @@ def main() -> None:
     }
     print("score judge:", json.dumps(fit["score"], indent=1))
 
-    if args.llm:
+    generator = None
+    if args.llm or args.brief:
         from rag.pipeline import RAG
         from rag.settings import Settings
 
-        llm = LLMJudge(RAG(Settings(generator=args.generator)).generator, threshold=0.5)
+        generator = RAG(Settings(generator=args.generator)).generator
+    if args.llm:
+        llm = LLMJudge(generator, threshold=0.5)
         train_sample = random.Random(0).sample(train, min(args.llm, len(train)))
         train_p = llm.probabilities([(p.statement, p.passage) for p in train_sample])
         threshold = best_threshold(train_p, [p.supported for p in train_sample])
@@ -111,10 +114,10 @@ def main() -> None:
 
     if args.brief:
         from rag.evaluation.runner import statement
-        from rag.pipeline import RAG
-        from rag.settings import Settings
 
-        llm = LLMJudge(RAG(Settings(generator=args.generator)).generator)
+        if fit.get("llm", {}).get("generator") != args.generator:
+            parser.error(f"the llm judge was fitted with another generator: run --llm with {args.generator} first")
+        llm = LLMJudge(generator, threshold=fit["llm"]["threshold"])  # as fitted above, or earlier
         forms = {"as the answer to its question": statement, "as the bare phrase": lambda question, answer: answer}
         measured = {"threshold": llm.threshold, "data": f"{SQUAD.name} tune split, {args.brief} answers, seed 0"}
         for name, form in forms.items():

@@ -1,11 +1,11 @@
 """Answer a question from retrieved passages: prompt the local model, stream, then check and cite.
 
 The small local models do not reliably refuse (MODELS.md), so the system decides to abstain when
-(1) no passage is close enough to the question, (2) the model says it does not know,
-(3) no sentence of the draft answer is supported by a passage, (4) a when/how-many question gets no
-date or number, or (5) when switched on (`min_answer_check`), asked whether the context says the
-answer, the model does not confirm it. The thresholds are fitted on training material
-(eval/fit_abstention.py).
+(1) no passage, nor any sentence the model would be shown, is close enough to the question, (2) the
+model says it does not know, (3) no sentence of the draft answer is supported by a passage, (4) a
+when/how-many question gets no date or number, or (5) asked whether the context says the answer, the
+model does not confirm it (`min_answer_check`; 0 switches it off). The thresholds are fitted together
+on training material (eval/fit_abstention.py).
 """
 
 from __future__ import annotations
@@ -103,8 +103,11 @@ def answer_stream(
     timings["evidence"] = round((time.perf_counter() - evidence_started) * 1000, 1)
     closest = round(relevance(passages, evidence), 4)
     if closest < settings.min_retrieval_score:
+        reason = (f"no passage is close to the question (best score {closest:.2f})" if evidence
+                  else "every sentence of the passages reads as an instruction, and was withheld" if passages
+                  else "no passage was found")  # fmt: skip
         yield ABSTAIN_TEXT
-        yield finish(ABSTAIN_TEXT, True, f"no passage is close to the question (best score {closest:.2f})", [], [])
+        yield finish(ABSTAIN_TEXT, True, reason, [], [])
         return
 
     generate_started = time.perf_counter()

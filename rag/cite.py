@@ -3,8 +3,8 @@
 The model's own [n] markers are only a hint. Support of a sentence by a passage is the mean of
 (a) the best cosine similarity between the sentence and one of the passage's sentences and
 (b) the share of the sentence's content words that the passage contains.
-A sentence stating a number or a name that neither its supporting passages nor the question state is
-unsupported: the small models invent both.
+A sentence stating a number its supporting passages do not state, or a name that neither they nor the
+question give, is unsupported: the small models invent both.
 """
 
 from __future__ import annotations
@@ -61,11 +61,35 @@ def names(text: str, known: set[str] | frozenset[str] = frozenset()) -> set[str]
     return found
 
 
+NAME_ENDINGS = ("n", "an", "ian", "ese", "i", "ish")  # Korea/Korean, Japan/Japanese, Israel/Israeli
+
+
 def stated(name: str, words: set[str]) -> bool:
-    """Is the name among the words, allowing another ending ("Korea" is stated by "Korean")?"""
+    """Is the name among the words, or another form of it ("Korea" is stated by "Korean", not "Indiana"
+    by "India")?"""
     if name in words:
         return True
-    return len(name) >= 4 and any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
+    for word in words:
+        short, long = sorted((name, word), key=len)
+        if long.startswith(short) and long[len(short) :] in NAME_ENDINGS:
+            return True
+    return False
+
+
+@dataclass
+class Facts:
+    """The numbers and names a sentence states; the question's words, which may give names."""
+
+    numbers: set[str]
+    names: set[str]
+    asked: set[str]
+
+    def stated_by(self, group: list[int], shown_numbers: list[set[str]], shown_words: list[set[str]]) -> bool:
+        """Do these passages (indexes into the shown numbers and words) state them all?"""
+        words = self.asked.union(*(shown_words[i] for i in group))
+        return self.numbers <= set().union(*(shown_numbers[i] for i in group)) and all(
+            stated(name, words) for name in self.names
+        )
 
 
 def is_refusal(text: str) -> bool:
@@ -132,10 +156,10 @@ def align(
             passage_sentences.append(text[start:end])
             owner.append(index)
             spans_of.append((start, end))
+            known_names |= names(text[start:end])
         shown_text = " ".join(text[start:end] for start, end in spans)
         shown_words.append(content_words(shown_text))
         shown_numbers.append(numbers(shown_text))
-        known_names |= names(shown_text)
     claims = [f"{question} {t}" if question and len(content_words(t)) < 2 else t for t in texts]
     asked = content_words(question)
     vectors = embedder.encode(claims + passage_sentences)
@@ -155,13 +179,14 @@ def align(
         ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
         supporting = [i for i in ranked if scores[i] >= min_support]
         best = scores[ranked[0]]
+        # A number or a name the evidence does not state is the small model's invention (a name the question
+        # gives is the user's). The passages that support a sentence must state its numbers and names.
+        facts = Facts(numbers(text), names(text, known_names), asked)
         # keep the best passage and any other close to it (several passages may say the same thing)
         chosen = [i for i in supporting if scores[i] >= best - 0.05][:2]
-        if chosen and not numbers(text) <= set().union(*(shown_numbers[i] for i in chosen)):
-            chosen = []  # a number the evidence does not state is the small model's invention
-        if chosen and not all(stated(name, asked | set().union(*(shown_words[i] for i in chosen)))
-                              for name in names(text, known_names)):  # fmt: skip
-            chosen = []  # so is a name that neither the evidence nor the question gives
+        if not facts.stated_by(chosen, shown_numbers, shown_words):
+            # a brief answer aligns by its question: the passage stating it may rank lower
+            chosen = next(([i] for i in supporting if facts.stated_by([i], shown_numbers, shown_words)), [])
         hinted = [h for h in hinted if 0 <= h < len(passages)]
         aligned.append(AlignedSentence(text, chosen, best, hinted, [closest[i] for i in chosen]))
     return aligned

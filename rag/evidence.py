@@ -105,5 +105,6 @@ def select_evidence(
 
 
 def relevance(passages: list[Passage], evidence: list[Evidence]) -> float:
-    """How close the documents come to the question: the best cosine of a passage or of a sentence shown."""
-    return max([p.score for p in passages] + [e.closeness for e in evidence], default=-1.0)
+    """How close what the model is shown comes to the question: the best cosine of a passage it is shown
+    sentences of, or of one of those sentences (-1 when it is shown nothing)."""
+    return max([max(passages[e.passage].score, e.closeness) for e in evidence], default=-1.0)

@@ -27,9 +27,10 @@ class ScriptedModel:
     label = "scripted"
 
     def __init__(self, draft: str, p_yes: float) -> None:
-        self.draft, self.p_yes, self.asked = draft, p_yes, []
+        self.draft, self.p_yes, self.asked, self.streamed = draft, p_yes, [], 0
 
     def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
+        self.streamed += 1
         yield from self.draft.split(" ")
 
     def yes_probability(self, messages: Messages) -> float:
@@ -128,5 +129,5 @@ def test_the_gate_reads_the_closest_sentence_and_reports_it(embedder):
     model = ScriptedModel("Mirabel [1]", 0.9)
     abstained = list(answer_stream(question, [unrelated], model, embedder, settings, time.perf_counter(), 1.0))[-1]
     assert not answered.abstained and answered.relevance > 0.41
-    assert abstained.abstained and abstained.relevance < 0.41
+    assert abstained.abstained and abstained.relevance < 0.41 and model.streamed == 0, "decided before generating"
     assert f"best score {abstained.relevance:.2f}" in abstained.abstain_reason

@@ -104,4 +104,14 @@ def test_names_are_capitalised_words_inside_a_sentence_or_known_ones_opening_it(
 
 def test_a_name_is_stated_by_another_ending_of_it():
     assert stated("korea", {"north", "korean"}) and stated("korean", {"korea"})
-    assert not stated("xi", {"xia"}) and not stated("india", {"indonesia"})
+    assert not stated("xi", {"xia"}) and not stated("india", {"indonesia"}) and not stated("indiana", {"india"})
+    assert not stated("johnson", {"john"})
+
+
+def test_a_one_word_name_is_cited_to_the_passage_that_names_it(embedder):
+    """A brief answer is aligned with its question, whose closest passage may not hold the name."""
+    texts = ["The tower was proposed for the World's Fair held in Paris in 1889.",
+             "The engineer who designed it was Gustave Eiffel, whose company built it."]  # fmt: skip
+    found = [Passage(Chunk(i, "doc.txt", "doc", t, 0, len(t)), 0.5) for i, t in enumerate(texts)]
+    [sentence] = align("Eiffel.", found, embedder, 0.41, question="Who designed the tower for the World's Fair?")
+    assert sentence.passages == [1]

@@ -31,7 +31,7 @@ class LabelledPair:
     statement: str
     passage: str
     supported: bool
-    kind: str  # SUPPORT, CONTRADICT or NEI
+    kind: str  # SciFact: SUPPORT, CONTRADICT or NEI; SQuAD brief answers: ANSWER, OTHER_ANSWER or OTHER_PARAGRAPH
 
 
 def parse_sentence_list(text: str) -> list[str]:
