@@ -30,13 +30,17 @@ CLAIMS = SHARED / "scifact" / "claims"
 SQUAD = SHARED / "squad-v1.1" / "dev-v1.1.json"
 
 
+def mean_by_kind(values: list, pairs: list) -> dict[str, float]:
+    """The mean of a value per pair over each kind of pair (SciFact: supported, contradicted, and on topic
+    but silent; SQuAD brief answers: the answer, another answer, another paragraph)."""
+    kinds = dict.fromkeys(pair.kind for pair in pairs)
+    return {kind: round(float(np.mean([v for v, pair in zip(values, pairs, strict=True) if pair.kind == kind])), 4)
+            for kind in kinds}  # fmt: skip
+
+
 def accuracy_by_kind(predicted: list[bool], pairs: list) -> dict[str, float]:
-    """Agreement on each kind of pair (SciFact: supported, contradicted, and on topic but silent)."""
-    out = {}
-    for kind in dict.fromkeys(pair.kind for pair in pairs):
-        hits = [guess == pair.supported for guess, pair in zip(predicted, pairs, strict=True) if pair.kind == kind]
-        out[kind] = round(float(np.mean(hits)), 4)
-    return out
+    """Agreement with the labels on each kind of pair."""
+    return mean_by_kind([guess == pair.supported for guess, pair in zip(predicted, pairs, strict=True)], pairs)
 
 
 def best_threshold(probabilities: np.ndarray, gold: list[bool]) -> float:
@@ -126,11 +130,7 @@ def main() -> None:
             predicted = [bool(p >= llm.threshold) for p in probabilities]
             measured[name] = agreement(predicted, [p.supported for p in pairs])
             measured[name]["accuracy_by_kind"] = accuracy_by_kind(predicted, pairs)
-            measured[name]["mean_p_yes_by_kind"] = {
-                kind: round(float(np.mean([p for p, pair in zip(probabilities, pairs, strict=True)
-                                           if pair.kind == kind])), 4)  # fmt: skip
-                for kind in dict.fromkeys(pair.kind for pair in pairs)
-            }
+            measured[name]["mean_p_yes_by_kind"] = mean_by_kind(list(probabilities), pairs)
         fit.setdefault("llm", {})["brief_answers"] = measured
         print("llm judge on brief answers:", json.dumps(measured, indent=1))
 

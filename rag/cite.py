@@ -46,7 +46,7 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
-_CAPITALISED = re.compile(r"(?<![.!?:;\n\s])(\s+)([A-Z][A-Za-z]+)|^\s*([A-Z][A-Za-z]+)")
+_CAPITALISED = re.compile(r"(?<![.!?:;\n\s])\s+([A-Z][A-Za-z]+)|^\s*([A-Z][A-Za-z]+)")  # inside | opening
 
 
 def names(text: str, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
@@ -54,9 +54,9 @@ def names(text: str, known: set[str] | frozenset[str] = frozenset()) -> set[str]
     opening it when `known` (names seen elsewhere) has them. "Torture, forced labour" names nothing."""
     found = set()
     for match in _CAPITALISED.finditer(text):
-        word = match.group(2) or match.group(3)
-        normal = next(iter(content_words(word)), "")
-        if normal and (match.group(2) or normal in known):
+        inside, opening = match.groups()
+        normal = next(iter(content_words(inside or opening)), "")
+        if normal and (inside or normal in known):
             found.add(normal)
     return found
 
