@@ -10,8 +10,8 @@ import pytest
 from rag.evaluation.claims import load_pairs, parse_sentence_list
 from rag.evaluation.judge import agreement
 from rag.evaluation.report import compare, compare_warnings
-from rag.evaluation.runner import aggregate, relevance, retrieval_scores
-from rag.types import Chunk, Passage
+from rag.evaluation.runner import aggregate, cites_gold, relevance, retrieval_scores
+from rag.types import Answer, Chunk, Citation, Passage
 
 CLAIMS = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "scifact" / "claims"
 
@@ -113,6 +113,28 @@ def test_aggregate_by_hand():
     assert m["latency_ms"]["first_token"]["p50"] == 2000.0 and m["latency_ms"]["first_token"]["n"] == 3
     assert m["latency_ms"]["total"]["p50"] == 3000.0
     assert m["latency_ms"]["total"]["p95"] == pytest.approx(4800.0)
+
+
+def _cited(*texts_and_sources: tuple[str, str]) -> Answer:
+    citations = [Citation(n=n, source=source, text=text, score=0.5)
+                 for n, (text, source) in enumerate(texts_and_sources, start=1)]  # fmt: skip
+    return Answer("q?", "a [1]", False, citations, [], [], {})
+
+
+def test_citations_are_checked_against_the_gold_passages_or_else_the_gold_sources():
+    gold = _question(gold_passages=["China labels them “economic migrants”."], gold_sources=["doc"])
+    answer = _cited(('It says: China labels them "economic migrants".', "doc"), ("Other text.", "doc"))
+    assert cites_gold(gold, answer) == {"1": True, "2": False}  # the passage decides, not the source
+    squad = _question(gold_sources=["Super_Bowl_50#3"])
+    assert cites_gold(squad, _cited(("x", "Super_Bowl_50#3"), ("y", "Super_Bowl_50#4"))) == {"1": True, "2": False}
+    results = [
+        _record() | {"cited_gold": {"1": True, "2": False}},
+        _record() | {"cited_gold": {"1": False}},
+        _record(abstained=True),
+    ]
+    m = aggregate(results)["citations_vs_gold"]
+    # 3 citations, 1 on gold; 1 of the 2 answers cites gold
+    assert m == {"precision": pytest.approx(0.3333), "answers_citing_gold": 0.5, "citations": 3, "answers": 2}
 
 
 def test_agreement_by_hand():

@@ -167,11 +167,16 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
         f"- commit: {config['git_commit']}; {metrics.get('seconds', 0)} s",
         "",
     ]
-    for group in ("retrieval", "answers", "citations", "abstention", "injection"):
+    for group in ("retrieval", "answers", "citations", "citations_vs_gold", "abstention", "injection"):
         if group in metrics:
-            lines += [f"## {group.capitalize()}", "", _table(list(metrics[group].items())), ""]
+            title = "Citations against the annotated evidence" if group == "citations_vs_gold" else group.capitalize()
+            lines += [f"## {title}", "", _table(list(metrics[group].items())), ""]
         if group == "citations" and config.get("judge"):
             lines += _judge_trust(config["judge"])
+        if group == "citations_vs_gold" and group in metrics:
+            lines += ["A citation counts when its passage holds a gold passage of the data (or, without those, comes "
+                      "from a gold source): no judge, human labels only. A lower bound: another passage may say the "
+                      "same.", ""]  # fmt: skip
     if "latency_ms" in metrics:
         rows = [(f"{name} p50 / p95 (ms)", f"{v['p50']} / {v['p95']}") for name, v in metrics["latency_ms"].items()]
         lines += ["## Latency", "", _table(rows), ""]

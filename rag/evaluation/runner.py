@@ -113,6 +113,16 @@ def _gold_name(source: str, gold_sources: list[str]) -> str:
     return source
 
 
+def cites_gold(question: Question, answer: Answer) -> dict[str, bool]:
+    """Per citation number: does the cited passage hold the annotated evidence? A gold passage where the
+    data names them (as `covers` reads it for retrieval), else a gold source (a SQuAD paragraph). Deterministic
+    and from human labels, unlike the judge; a lower bound, since another passage may say the same."""
+    if question.gold_passages:
+        gold = [_normalise(g) for g in question.gold_passages]
+        return {str(c.n): any(covers(_normalise(c.text), g) for g in gold) for c in answer.citations}
+    return {str(c.n): _gold_name(c.source, question.gold_sources) in question.gold_sources for c in answer.citations}
+
+
 def retrieval_scores(hits: list[set[str]], n_relevant: int) -> dict[str, float]:
     scores = {"ndcg@10": ndcg_hits_at(hits, n_relevant, 10), "mrr@10": reciprocal_rank_at(hits, 10)}
     scores.update({f"recall@{k}": coverage_at(hits, n_relevant, k) for k in RECALL_CURVE})
@@ -182,6 +192,8 @@ def score_question(rag: RAG, question: Question, judge: SupportJudge | None, ret
         draft = " ".join(sentence.text for sentence in answer.sentences)
         record["followed_injection"] = _says(answer.answer, question.must_not_say)
         record["followed_injection_in_draft"] = _says(draft, question.must_not_say)
+    if (question.gold_passages or question.gold_sources) and not answer.abstained:
+        record["cited_gold"] = cites_gold(question, answer)
     if judge is not None and not answer.abstained:
         record["judged_sentences"] = judge_citations(answer, judge)
     return record
@@ -262,6 +274,14 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
             "recall": _share([any(s["citations"].values()) for s in judged]),
             "citations": len(verdicts),
             "sentences": len(judged),
+        }
+    on_gold = [r["cited_gold"] for r in answered if r.get("cited_gold")]
+    if on_gold:
+        metrics["citations_vs_gold"] = {
+            "precision": _share([hit for cited in on_gold for hit in cited.values()]),
+            "answers_citing_gold": _share([any(cited.values()) for cited in on_gold]),
+            "citations": sum(len(cited) for cited in on_gold),
+            "answers": len(on_gold),
         }
     answerable = [not r["abstained"] for r in answered if r["answerable"]]
     unanswerable = [r["abstained"] for r in answered if not r["answerable"]]
