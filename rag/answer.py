@@ -5,7 +5,8 @@ The small local models do not reliably refuse (MODELS.md), so the system decides
 model says it does not know, (3) no sentence of the draft answer is supported by a passage, (4) a
 when/how-many question gets no date or number, or (5) asked whether the context says the answer, the
 model does not confirm it (`min_answer_check`; 0 switches it off). The thresholds are fitted together
-on training material (eval/fit_abstention.py).
+on training material (eval/fit_abstention.py). A bare "Yes" or "No" is replaced by the passage sentence
+it rests on: the model's verdicts are unreliable and hold nothing to check.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.cite import align, answers_the_kind_asked, is_refusal
+from rag.cite import align, answers_the_kind_asked, is_bare_verdict, is_refusal
 from rag.conflict import find_conflict
 from rag.embed import Embedder
 from rag.evidence import Evidence, relevance, select_evidence
@@ -152,6 +153,15 @@ def answer_stream(
             reason = f"asked whether the passages say its answer, the model did not confirm it (P(yes) {check:.2f})"
             yield finish(ABSTAIN_TEXT, True, reason, [], checked)
             return
+    if shown and is_bare_verdict(question, stated):
+        # Qwen 1.5B says "Yes" to most yes/no questions, those the passages answer "No" included (README), and a
+        # bare verdict holds nothing to check: the reader gets the passage sentence it rests on instead
+        sentence = next(s for s in aligned if s.passages)
+        index, span = sentence.passages[0], sentence.evidence[0]
+        quote = f'The documents say: "{passages[index].chunk.text[span[0] : span[1]].strip()}"'
+        numbers, highlights = {index: 1}, {index: {span}}
+        checked = [SentenceSupport(quote, [1], round(sentence.support, 4), True)]
+        shown = [f"{quote} [1]"]
     if shown:  # evidence that disagrees with itself is said so, both sides cited
         conflict = find_conflict(question, passages, evidence, embedder, highlights)
         if conflict is not None:

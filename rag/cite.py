@@ -96,6 +96,16 @@ def is_refusal(text: str) -> bool:
     return bool(REFUSAL.search(text))
 
 
+# A yes/no question, and an answer that is only the verdict ("Yes.", "No [1]")
+ASKS_YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|must)\b", re.I)
+_VERDICT = re.compile(r"^\W*(yes|no)\W*$", re.IGNORECASE)
+
+
+def is_bare_verdict(question: str, answer: str) -> bool:
+    """A yes/no question answered by "Yes" or "No" alone: nothing in it the passages can be checked against."""
+    return bool(ASKS_YES_NO.match(question) and _VERDICT.match(MARKER.sub("", answer)))
+
+
 # A question asking when, or how many/much/long, is answered only by an answer stating a number or date.
 ASKS_QUANTITY = re.compile(
     r"^\s*(when\b|(in |from )?(what|which) (year|date|month|day|time)\b|how (many|much|long|old|far|large|big)\b)",

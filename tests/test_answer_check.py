@@ -31,7 +31,8 @@ class ScriptedModel:
 
     def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
         self.streamed += 1
-        yield from self.draft.split(" ")
+        first, *rest = self.draft.split(" ")
+        yield from [first, *(" " + word for word in rest)]  # word by word, as a model streams
 
     def yes_probability(self, messages: Messages) -> float:
         self.asked.append(messages)
@@ -43,10 +44,11 @@ def embedder():
     return Embedder("minilm")
 
 
-def ask(model: ScriptedModel, embedder: Embedder, **settings: float) -> Answer:
+def ask(model: ScriptedModel, embedder: Embedder, question: str = "What is the capital of Freedonia?",
+        **settings: float) -> Answer:  # fmt: skip
     passages = [Passage(Chunk(0, "freedonia.txt", "freedonia", TEXT, 0, len(TEXT)), 0.8)]
-    items = list(answer_stream("What is the capital of Freedonia?", passages, model, embedder,
-                               Settings(**settings), time.perf_counter(), 1.0))  # fmt: skip
+    items = list(answer_stream(question, passages, model, embedder, Settings(**settings), time.perf_counter(),
+                               1.0))  # fmt: skip
     assert isinstance(items[-1], Answer)
     return items[-1]
 
@@ -72,6 +74,21 @@ def test_check_off_asks_nothing(embedder):
     model = ScriptedModel("Mirabel [1]", 0.1)
     answer = ask(model, embedder, min_answer_check=0.0)
     assert not answer.abstained and answer.answer_check is None and model.asked == []
+
+
+@pytest.mark.parametrize("verdict", ["Yes [1]", "No."])
+def test_a_bare_yes_or_no_is_replaced_by_the_passage_sentence_it_rests_on(embedder, verdict: str):
+    answer = ask(ScriptedModel(verdict, 0.9), embedder, "Is Mirabel the capital of Freedonia?")
+    assert not answer.abstained
+    assert answer.answer == 'The documents say: "The capital of Freedonia is Mirabel." [1]'
+    assert [c.n for c in answer.citations] == [1] and answer.citations[0].highlights == [(0, TEXT.index(" It"))]
+    assert [s.text for s in answer.sentences] == ['The documents say: "The capital of Freedonia is Mirabel."']
+
+
+def test_a_yes_with_its_reason_is_kept_as_written(embedder):
+    answer = ask(ScriptedModel("Yes, the capital of Freedonia is Mirabel. [1]", 0.9), embedder,
+                 "Is Mirabel the capital of Freedonia?")  # fmt: skip
+    assert answer.answer == "Yes, the capital of Freedonia is Mirabel. [1]"
 
 
 def test_check_prompt_extends_the_answer_prompt():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import align, answers_the_kind_asked, is_refusal, names, stated
+from rag.cite import align, answers_the_kind_asked, is_bare_verdict, is_refusal, names, stated
 from rag.embed import Embedder
 from rag.types import Chunk, Passage
 
@@ -115,3 +115,13 @@ def test_a_one_word_name_is_cited_to_the_passage_that_names_it(embedder):
     found = [Passage(Chunk(i, "doc.txt", "doc", t, 0, len(t)), 0.5) for i, t in enumerate(texts)]
     [sentence] = align("Eiffel.", found, embedder, 0.41, question="Who designed the tower for the World's Fair?")
     assert sentence.passages == [1]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "bare"),
+    [("Is Mirabel the capital?", "Yes [1]", True), ("Does it lie on the Ost?", " no. ", True),
+     ("Is Mirabel the capital?", "Yes, it is the capital [1]", False), ("What is the capital?", "No [1]", False),
+     ("Is Mirabel the capital?", "Mirabel [1]", False)],
+)  # fmt: skip
+def test_a_bare_verdict_is_yes_or_no_alone_to_a_yes_no_question(question: str, answer: str, bare: bool):
+    assert is_bare_verdict(question, answer) is bare
