@@ -125,6 +125,15 @@ def answers_the_kind_asked(question: str, answer: str) -> bool:
     return not ASKS_QUANTITY.search(question) or bool(_QUANTITY.search(answer))
 
 
+BRIEF_WORDS = 8  # an answer sentence shorter than this is a brief answer ("North Korean defectors", "In 1986")
+
+
+def is_brief(sentence: str) -> bool:
+    """A few words answering the question rather than a statement: a claim only together with the question
+    ("North Korean defectors" alone matches any sentence about them, whatever they face)."""
+    return len(sentence.split()) < BRIEF_WORDS
+
+
 @dataclass
 class AlignedSentence:
     text: str
@@ -144,7 +153,8 @@ def align(
 ) -> list[AlignedSentence]:
     """Split the answer into sentences and find, for each, the passages that support it.
     `shown`: per passage, the (start, end) of the sentences the model was shown; only these can support.
-    A sentence too short to stand alone ("Yes.", "1986.") is checked together with the `question`."""
+    A brief answer (under BRIEF_WORDS words: "1986.", "North Korean defectors") is checked together with the
+    `question`: alone, it matches any sentence that mentions it."""
     spans = sentences(answer)
     texts = [MARKER.sub("", answer[s.start : s.end]).strip() for s in spans]
     hints = [[int(n) - 1 for group in MARKER.findall(answer[s.start : s.end]) for n in group.split(",")] for s in spans]
@@ -170,7 +180,7 @@ def align(
         shown_text = " ".join(text[start:end] for start, end in spans)
         shown_words.append(content_words(shown_text))
         shown_numbers.append(numbers(shown_text))
-    claims = [f"{question} {t}" if question and len(content_words(t)) < 2 else t for t in texts]
+    claims = [f"{question} {t}" if question and is_brief(t) else t for t in texts]
     asked = content_words(question)
     vectors = embedder.encode(claims + passage_sentences)
     similarity = vectors[: len(texts)] @ vectors[len(texts) :].T  # answer sentences × passage sentences

@@ -90,9 +90,9 @@ class Settings(BaseSettings):
     # eval/results/fit_abstention.md):
     # below this cosine similarity between the question and the closest passage or sentence shown to the
     # model, the documents are taken not to answer;
-    min_retrieval_score: float = 0.45
+    min_retrieval_score: float = 0.44
     # a sentence whose best support is below this is unsupported (and left out of the answer);
-    min_support: float = 0.46
+    min_support: float = 0.45
     # asked whether the context says the answer's sentences, the model's P(Yes) below this abstains (0: not
     # asked; it reuses the answer's prompt cache, ~0.2 s)
     min_answer_check: float = Field(default=0.3, ge=0.0, le=1.0)

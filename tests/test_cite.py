@@ -117,6 +117,15 @@ def test_a_one_word_name_is_cited_to_the_passage_that_names_it(embedder):
     assert sentence.passages == [1]
 
 
+def test_a_brief_answer_is_cited_to_the_passage_that_answers_its_question_not_one_that_merely_mentions_it(embedder):
+    texts = ["North Korean defectors who are repatriated face severe punishments, including torture.",
+             "New border laws will present more severe challenges to North Korean defectors."]  # fmt: skip
+    found = [Passage(Chunk(i, "doc.txt", "doc", t, 0, len(t)), 0.5) for i, t in enumerate(texts)]
+    question = "Who will face more severe challenges because of the new border laws?"
+    [sentence] = align("North Korean defectors [1]", found, embedder, 0.46, question=question)
+    assert sentence.passages == [1]
+
+
 @pytest.mark.parametrize(
     ("question", "answer", "bare"),
     [("Is Mirabel the capital?", "Yes [1]", True), ("Does it lie on the Ost?", " no. ", True),

@@ -20,7 +20,7 @@ from typing import Any
 from tqdm import tqdm
 
 from rag.answer import answer_stream
-from rag.cite import MARKER
+from rag.cite import MARKER, is_brief
 from rag.errors import RagError
 from rag.evaluation.datasets import EvalSet, Question
 from rag.evaluation.judge import SupportJudge
@@ -134,13 +134,10 @@ def answer_text(answer: Answer) -> str:
     return "" if answer.abstained else MARKER.sub("", answer.answer).strip()
 
 
-BRIEF_WORDS = 8  # an answer sentence shorter than this is a brief answer, a claim only with its question
-
-
 def statement(question: str, sentence: str) -> str:
     """What a citation must support: the sentence, or for a brief answer ("1986", "In the Smalcald
     Articles") the claim that it answers the question."""
-    if len(sentence.split()) >= BRIEF_WORDS:
+    if not is_brief(sentence):
         return sentence
     answer = sentence.strip().rstrip(".")
     return f'The answer to the question "{question}" is: {answer}' + ("" if answer[-1:] in "?!" else ".")
