@@ -11,7 +11,7 @@ from rag.evaluation.claims import load_pairs, parse_sentence_list
 from rag.evaluation.judge import agreement
 from rag.evaluation.report import compare, compare_warnings
 from rag.evaluation.runner import aggregate, cites_gold, relevance, retrieval_scores
-from rag.types import Answer, Chunk, Citation, Passage
+from rag.types import Answer, Chunk, Citation, Passage, SentenceSupport
 
 CLAIMS = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "scifact" / "claims"
 
@@ -116,25 +116,31 @@ def test_aggregate_by_hand():
 
 
 def _cited(*texts_and_sources: tuple[str, str]) -> Answer:
+    """An answer of one sentence citing each given passage."""
     citations = [Citation(n=n, source=source, text=text, score=0.5)
                  for n, (text, source) in enumerate(texts_and_sources, start=1)]  # fmt: skip
-    return Answer("q?", "a [1]", False, citations, [], [], {})
+    sentence = SentenceSupport("It is so.", [c.n for c in citations], 0.8, True)
+    return Answer("q?", "It is so. [1]", False, citations, [sentence, SentenceSupport("Not shown.", [], 0.1, False)],
+                  [], {})  # fmt: skip
 
 
 def test_citations_are_checked_against_the_gold_passages_or_else_the_gold_sources():
     gold = _question(gold_passages=["China labels them “economic migrants”."], gold_sources=["doc"])
     answer = _cited(('It says: China labels them "economic migrants".', "doc"), ("Other text.", "doc"))
-    assert cites_gold(gold, answer) == {"1": True, "2": False}  # the passage decides, not the source
+    # the passage decides, not the source; an unsupported sentence is not shown, so not scored
+    assert cites_gold(gold, answer) == [{"text": "It is so.", "citations": {"1": True, "2": False}}]
     squad = _question(gold_sources=["Super_Bowl_50#3"])
-    assert cites_gold(squad, _cited(("x", "Super_Bowl_50#3"), ("y", "Super_Bowl_50#4"))) == {"1": True, "2": False}
+    [sentence] = cites_gold(squad, _cited(("x", "Super_Bowl_50#3"), ("y", "Super_Bowl_50#4")))
+    assert sentence["citations"] == {"1": True, "2": False}
     results = [
-        _record() | {"cited_gold": {"1": True, "2": False}},
-        _record() | {"cited_gold": {"1": False}},
+        _record() | {"cited_gold": [{"text": "a", "citations": {"1": True, "2": False}},
+                                    {"text": "b", "citations": {"2": False}}]},  # fmt: skip
+        _record() | {"cited_gold": [{"text": "c", "citations": {"1": False}}]},
         _record(abstained=True),
     ]
     m = aggregate(results)["citations_vs_gold"]
-    # 3 citations, 1 on gold; 1 of the 2 answers cites gold
-    assert m == {"precision": pytest.approx(0.3333), "answers_citing_gold": 0.5, "citations": 3, "answers": 2}
+    # 4 citations, 1 on gold; 1 of the 3 sentences cites gold
+    assert m == {"precision": 0.25, "recall": pytest.approx(0.3333), "citations": 4, "sentences": 3}
 
 
 def test_agreement_by_hand():

@@ -113,14 +113,18 @@ def _gold_name(source: str, gold_sources: list[str]) -> str:
     return source
 
 
-def cites_gold(question: Question, answer: Answer) -> dict[str, bool]:
-    """Per citation number: does the cited passage hold the annotated evidence? A gold passage where the
-    data names them (as `covers` reads it for retrieval), else a gold source (a SQuAD paragraph). Deterministic
-    and from human labels, unlike the judge; a lower bound, since another passage may say the same."""
+def cites_gold(question: Question, answer: Answer) -> list[dict[str, Any]]:
+    """Each shown sentence with, per citation, whether the cited passage holds the annotated evidence: a gold
+    passage where the data names them (as `covers` reads it for retrieval), else a gold source (a SQuAD
+    paragraph). The judge's record, with the data's labels in place of a judge: deterministic, and a lower
+    bound, since another passage may say the same."""
     if question.gold_passages:
         gold = [_normalise(g) for g in question.gold_passages]
-        return {str(c.n): any(covers(_normalise(c.text), g) for g in gold) for c in answer.citations}
-    return {str(c.n): _gold_name(c.source, question.gold_sources) in question.gold_sources for c in answer.citations}
+        hit = {c.n: any(covers(_normalise(c.text), g) for g in gold) for c in answer.citations}
+    else:
+        hit = {c.n: _gold_name(c.source, question.gold_sources) in question.gold_sources for c in answer.citations}
+    return [{"text": s.text, "citations": {str(n): hit[n] for n in s.citations}} for s in answer.sentences
+            if s.supported]  # fmt: skip
 
 
 def retrieval_scores(hits: list[set[str]], n_relevant: int) -> dict[str, float]:
@@ -272,13 +276,14 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
             "citations": len(verdicts),
             "sentences": len(judged),
         }
-    on_gold = [r["cited_gold"] for r in answered if r.get("cited_gold")]
-    if on_gold:
+    on_gold = [s for r in answered for s in r.get("cited_gold", [])]
+    if on_gold:  # the same definitions as `citations`, the data's evidence as the judge
+        hits = [hit for s in on_gold for hit in s["citations"].values()]
         metrics["citations_vs_gold"] = {
-            "precision": _share([hit for cited in on_gold for hit in cited.values()]),
-            "answers_citing_gold": _share([any(cited.values()) for cited in on_gold]),
-            "citations": sum(len(cited) for cited in on_gold),
-            "answers": len(on_gold),
+            "precision": _share(hits),
+            "recall": _share([any(s["citations"].values()) for s in on_gold]),
+            "citations": len(hits),
+            "sentences": len(on_gold),
         }
     answerable = [not r["abstained"] for r in answered if r["answerable"]]
     unanswerable = [r["abstained"] for r in answered if not r["answerable"]]
