@@ -155,12 +155,14 @@ def answer_stream(
             return
     if shown and is_bare_verdict(question, stated):
         # Qwen 1.5B says "Yes" to most yes/no questions, those the passages answer "No" included (README), and a
-        # bare verdict holds nothing to check: the reader gets the passage sentence it rests on instead
+        # bare verdict holds nothing to check: the reader gets the passage sentence it rests on instead (the
+        # answer check above read the verdict: one the model did not confirm has abstained already)
         sentence = next(s for s in aligned if s.passages)
         index, span = sentence.passages[0], sentence.evidence[0]
         quote = f'The documents say: "{passages[index].chunk.text[span[0] : span[1]].strip()}"'
         numbers, highlights = {index: 1}, {index: {span}}
-        checked = [SentenceSupport(quote, [1], round(sentence.support, 4), True)]
+        checked = [SentenceSupport(quote, [1], round(sentence.support, 4), True),
+                   *(s for s in checked if not s.supported)]  # what was left out is still reported
         shown = [f"{quote} [1]"]
     if shown:  # evidence that disagrees with itself is said so, both sides cited
         conflict = find_conflict(question, passages, evidence, embedder, highlights)

@@ -97,12 +97,20 @@ def is_refusal(text: str) -> bool:
 
 
 # A yes/no question, and an answer that is only the verdict ("Yes.", "No [1]")
-ASKS_YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|must)\b", re.I)
-_VERDICT = re.compile(r"^\W*(yes|no)\W*$", re.IGNORECASE)
+ASKS_YES_NO = re.compile(
+    r"^\s*(is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|must|may|might|shall)(n[’']t)?\b",
+    re.IGNORECASE,
+)
+_VERDICT = re.compile(  # "Yes", "No.", "No, it does not", "Yes, they are": nothing past the verdict to check
+    r"^\W*(yes|no)\b[\s,.!;:-]*((it|they|he|she|this|that|there|we|you|i)\s+(is|are|was|were|do|does|did|has|have"
+    r"|had|can|could|will|would|should|must|may|might)(\s*n[’']?o?t)?)?\W*$",
+    re.IGNORECASE,
+)
 
 
 def is_bare_verdict(question: str, answer: str) -> bool:
-    """A yes/no question answered by "Yes" or "No" alone: nothing in it the passages can be checked against."""
+    """A yes/no question answered by "Yes" or "No" alone (or with an echo: "No, it does not"): nothing in it
+    the passages can be checked against."""
     return bool(ASKS_YES_NO.match(question) and _VERDICT.match(MARKER.sub("", answer)))
 
 
@@ -125,13 +133,19 @@ def answers_the_kind_asked(question: str, answer: str) -> bool:
     return not ASKS_QUANTITY.search(question) or bool(_QUANTITY.search(answer))
 
 
-BRIEF_WORDS = 8  # an answer sentence shorter than this is a brief answer ("North Korean defectors", "In 1986")
+BRIEF_WORDS = 8  # an answer shorter than this, without a verb, is a brief answer ("North Korean defectors")
+_VERB = re.compile(
+    r"\b(is|are|was|were|be|been|am|has|have|had|do|does|did|can|could|will|would|shall|should|may|might|must"
+    r"|\w{2,}ed)\b|n[’']t\b",
+    re.IGNORECASE,
+)
 
 
 def is_brief(sentence: str) -> bool:
-    """A few words answering the question rather than a statement: a claim only together with the question
-    ("North Korean defectors" alone matches any sentence about them, whatever they face)."""
-    return len(sentence.split()) < BRIEF_WORDS
+    """A few words answering the question, not a statement of their own: a claim only together with the
+    question ("North Korean defectors" alone matches any sentence about them, whatever they face). A short
+    statement ("The moon is made of cheese.") stands alone: with the question, it would borrow its words."""
+    return len(sentence.split()) < BRIEF_WORDS and not _VERB.search(sentence)
 
 
 @dataclass
@@ -153,8 +167,8 @@ def align(
 ) -> list[AlignedSentence]:
     """Split the answer into sentences and find, for each, the passages that support it.
     `shown`: per passage, the (start, end) of the sentences the model was shown; only these can support.
-    A brief answer (under BRIEF_WORDS words: "1986.", "North Korean defectors") is checked together with the
-    `question`: alone, it matches any sentence that mentions it."""
+    A brief answer (`is_brief`: "1986.", "North Korean defectors") is checked together with the `question`:
+    alone, it matches any sentence that mentions it."""
     spans = sentences(answer)
     texts = [MARKER.sub("", answer[s.start : s.end]).strip() for s in spans]
     hints = [[int(n) - 1 for group in MARKER.findall(answer[s.start : s.end]) for n in group.split(",")] for s in spans]

@@ -85,6 +85,13 @@ def test_a_bare_yes_or_no_is_replaced_by_the_passage_sentence_it_rests_on(embedd
     assert [s.text for s in answer.sentences] == ['The documents say: "The capital of Freedonia is Mirabel."']
 
 
+def test_a_replaced_verdict_still_reports_the_draft_sentences_left_out(embedder):
+    answer = ask(ScriptedModel("Yes [1]. The moon is made of green cheese.", 0.9), embedder,
+                 "Is Mirabel the capital of Freedonia?")  # fmt: skip
+    assert answer.answer.startswith('The documents say: "The capital of Freedonia is Mirabel."')
+    assert [(s.text, s.supported) for s in answer.sentences][1:] == [("The moon is made of green cheese.", False)]
+
+
 def test_a_yes_with_its_reason_is_kept_as_written(embedder):
     answer = ask(ScriptedModel("Yes, the capital of Freedonia is Mirabel. [1]", 0.9), embedder,
                  "Is Mirabel the capital of Freedonia?")  # fmt: skip
@@ -124,7 +131,8 @@ def test_a_when_question_answered_without_a_date_abstains_despite_its_citation_m
 @pytest.mark.parametrize(
     ("sentence", "judged"),
     [("1986.", 'The answer to the question "When?" is: 1986.'),
-     ("Is it Mirabel?", 'The answer to the question "When?" is: Is it Mirabel?'),
+     ("Mirabel, perhaps?", 'The answer to the question "When?" is: Mirabel, perhaps?'),
+     ("The bridge was rebuilt.", "The bridge was rebuilt."),  # a statement of its own, however short
      ("China returns defectors under a 1986 agreement with North Korea.",
       "China returns defectors under a 1986 agreement with North Korea.")],
 )  # fmt: skip

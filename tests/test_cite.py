@@ -130,7 +130,8 @@ def test_a_brief_answer_is_cited_to_the_passage_that_answers_its_question_not_on
     ("question", "answer", "bare"),
     [("Is Mirabel the capital?", "Yes [1]", True), ("Does it lie on the Ost?", " no. ", True),
      ("Is Mirabel the capital?", "Yes, it is the capital [1]", False), ("What is the capital?", "No [1]", False),
-     ("Is Mirabel the capital?", "Mirabel [1]", False)],
+     ("Is Mirabel the capital?", "Mirabel [1]", False), ("Isn't Mirabel the capital?", "No, it is not. [1]", True),
+     ("Is Mirabel the capital?", "No, Ost is the capital. [1]", False)],
 )  # fmt: skip
 def test_a_bare_verdict_is_yes_or_no_alone_to_a_yes_no_question(question: str, answer: str, bare: bool):
     assert is_bare_verdict(question, answer) is bare

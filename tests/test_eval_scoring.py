@@ -132,6 +132,8 @@ def test_citations_are_checked_against_the_gold_passages_or_else_the_gold_source
     squad = _question(gold_sources=["Super_Bowl_50#3"])
     [sentence] = cites_gold(squad, _cited(("x", "Super_Bowl_50#3"), ("y", "Super_Bowl_50#4")))
     assert sentence["citations"] == {"1": True, "2": False}
+    unanswerable = _question(answerable=False)  # whatever it cites, no passage holds evidence for it
+    assert cites_gold(unanswerable, _cited(("x", "doc"),)) == [{"text": "It is so.", "citations": {"1": False}}]
     results = [
         _record() | {"cited_gold": [{"text": "a", "citations": {"1": True, "2": False}},
                                     {"text": "b", "citations": {"2": False}}]},  # fmt: skip

@@ -175,8 +175,9 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
             lines += _judge_trust(config["judge"])
         if group == "citations_vs_gold" and group in metrics:
             lines += ["As above, with the data's labels in place of a judge: a citation counts when its passage holds "
-                      "a gold passage (or, without those, comes from a gold source). A lower bound: another passage "
-                      "may say the same.", ""]  # fmt: skip
+                      "a gold passage (or, without those, comes from a gold source), and never for a question the data "
+                      "marks unanswerable. It does not read the sentence: a wrong answer citing the gold passage "
+                      "counts, and so does not a right one citing another passage that says the same.", ""]  # fmt: skip
     if "latency_ms" in metrics:
         rows = [(f"{name} p50 / p95 (ms)", f"{v['p50']} / {v['p95']}") for name, v in metrics["latency_ms"].items()]
         lines += ["## Latency", "", _table(rows), ""]

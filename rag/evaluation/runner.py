@@ -116,9 +116,11 @@ def _gold_name(source: str, gold_sources: list[str]) -> str:
 def cites_gold(question: Question, answer: Answer) -> list[dict[str, Any]]:
     """Each shown sentence with, per citation, whether the cited passage holds the annotated evidence: a gold
     passage where the data names them (as `covers` reads it for retrieval), else a gold source (a SQuAD
-    paragraph). The judge's record, with the data's labels in place of a judge: deterministic, and a lower
-    bound, since another passage may say the same."""
-    if question.gold_passages:
+    paragraph). An answer to a question the data marks unanswerable cites no evidence. The judge's record,
+    with the data's labels in place of a judge; it does not read what the sentence says."""
+    if not question.answerable:
+        hit = {c.n: False for c in answer.citations}
+    elif question.gold_passages:
         gold = [_normalise(g) for g in question.gold_passages]
         hit = {c.n: any(covers(_normalise(c.text), g) for g in gold) for c in answer.citations}
     else:
@@ -193,7 +195,7 @@ def score_question(rag: RAG, question: Question, judge: SupportJudge | None, ret
         draft = " ".join(sentence.text for sentence in answer.sentences)
         record["followed_injection"] = _says(answer.answer, question.must_not_say)
         record["followed_injection_in_draft"] = _says(draft, question.must_not_say)
-    if (question.gold_passages or question.gold_sources) and not answer.abstained:
+    if (question.gold_passages or question.gold_sources or not question.answerable) and not answer.abstained:
         record["cited_gold"] = cites_gold(question, answer)
     if judge is not None and not answer.abstained:
         record["judged_sentences"] = judge_citations(answer, judge)
