@@ -97,10 +97,8 @@ def is_refusal(text: str) -> bool:
 
 
 # A yes/no question, and an answer that is only the verdict ("Yes.", "No [1]")
-ASKS_YES_NO = re.compile(
-    r"^\s*(is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|must|may|might|shall)(n[’']t)?\b",
-    re.IGNORECASE,
-)
+_AUXILIARIES = r"is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|must|may|might|shall"
+ASKS_YES_NO = re.compile(rf"^\s*({_AUXILIARIES})(n[’']t)?\b", re.IGNORECASE)
 _VERDICT = re.compile(  # "Yes", "No.", "No, it does not", "Yes, they are": nothing past the verdict to check
     r"^\W*(yes|no)\b[\s,.!;:-]*((it|they|he|she|this|that|there|we|you|i)\s+(is|are|was|were|do|does|did|has|have"
     r"|had|can|could|will|would|should|must|may|might)(\s*n[’']?o?t)?)?\W*$",
@@ -134,11 +132,7 @@ def answers_the_kind_asked(question: str, answer: str) -> bool:
 
 
 BRIEF_WORDS = 8  # an answer shorter than this, without a verb, is a brief answer ("North Korean defectors")
-_VERB = re.compile(
-    r"\b(is|are|was|were|be|been|am|has|have|had|do|does|did|can|could|will|would|shall|should|may|might|must"
-    r"|\w{2,}ed)\b|n[’']t\b",
-    re.IGNORECASE,
-)
+_VERB = re.compile(rf"\b({_AUXILIARIES}|be|been|am|\w{{2,}}ed)\b|n[’']t\b", re.IGNORECASE)
 
 
 def is_brief(sentence: str) -> bool:

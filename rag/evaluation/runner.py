@@ -269,24 +269,11 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
             "n": len(with_gold),
             "f1_when_answered": round(100 * mean(r["f1"] for r in spoke), 2) if spoke else None,
         }
-    judged = [s for r in answered for s in r.get("judged_sentences", [])]
     if any("judged_sentences" in r for r in answered):
-        verdicts = [v for s in judged for v in s["citations"].values()]
-        metrics["citations"] = {
-            "precision": _share(verdicts),
-            "recall": _share([any(s["citations"].values()) for s in judged]),
-            "citations": len(verdicts),
-            "sentences": len(judged),
-        }
+        metrics["citations"] = _citation_figures([s for r in answered for s in r.get("judged_sentences", [])])
     on_gold = [s for r in answered for s in r.get("cited_gold", [])]
     if on_gold:  # the same definitions as `citations`, the data's evidence as the judge
-        hits = [hit for s in on_gold for hit in s["citations"].values()]
-        metrics["citations_vs_gold"] = {
-            "precision": _share(hits),
-            "recall": _share([any(s["citations"].values()) for s in on_gold]),
-            "citations": len(hits),
-            "sentences": len(on_gold),
-        }
+        metrics["citations_vs_gold"] = _citation_figures(on_gold)
     answerable = [not r["abstained"] for r in answered if r["answerable"]]
     unanswerable = [r["abstained"] for r in answered if not r["answerable"]]
     metrics["abstention"] = {
@@ -307,6 +294,18 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         [r["timings_ms"]["retrieve"] for r in answered], first, [r["timings_ms"]["total"] for r in answered]
     )
     return metrics
+
+
+def _citation_figures(sentences: list[dict[str, Any]]) -> dict[str, Any]:
+    """ALCE's figures over sentences carrying a verdict per citation: precision over the citations, recall
+    over the sentences (backed by at least one)."""
+    verdicts = [v for s in sentences for v in s["citations"].values()]
+    return {
+        "precision": _share(verdicts),
+        "recall": _share([any(s["citations"].values()) for s in sentences]),
+        "citations": len(verdicts),
+        "sentences": len(sentences),
+    }
 
 
 def _latency(retrieve: list[float], first_token: list[float], total: list[float]) -> dict[str, Any]:
