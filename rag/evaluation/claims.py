@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.cite import content_words
+from rag.cite import BRIEF_WORDS, content_words
 from rag.evaluation.datasets import EvalSet, Question, load_dataset
 
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -90,7 +90,7 @@ def training_queries(scifact: Path) -> EvalSet:
 
 
 def brief_answer_pairs(
-    squad: Path, limit: int, form: Callable[[str, str], str], max_words: int = 8, seed: int = 0
+    squad: Path, limit: int, form: Callable[[str, str], str], max_words: int = BRIEF_WORDS, seed: int = 0
 ) -> list[LabelledPair]:
     """SQuAD's human answers shorter than `max_words` as brief-answer claims, `form(question, answer)`, with
     three kinds of passage:
