@@ -35,8 +35,8 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--embedder", help="embedder: minilm, a folder, or a Hugging Face id")
     parser.add_argument("--generator", help="generator: qwen-1.5b, qwen-0.5b, smollm2, a .gguf, a folder or an id")
-    parser.add_argument("--runtime", choices=["llama.cpp", "transformers"])
-    parser.add_argument("--dtype", choices=["bfloat16", "float32"])
+    parser.add_argument("--runtime", choices=["auto", "llama.cpp", "transformers"])
+    parser.add_argument("--dtype", choices=["auto", "bfloat16", "float32"])
     parser.add_argument("--threads", type=int)
     parser.add_argument("--top-k", dest="top_k", type=int)
 

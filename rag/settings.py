@@ -6,13 +6,15 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from rag.cpu import native_bfloat16
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
@@ -40,11 +42,14 @@ class Settings(BaseSettings):
     # models: a short name (see rag.models), a Hugging Face id, a local folder or a .gguf path
     embedder: str = "minilm"
     generator: str = "qwen-1.5b"
-    # transformers bfloat16 with prompt lookup: seed question first token 0.99 s, answer 2.5 s, where llama.cpp
-    # reads the prompt ~2x slower (bench/generator_paths.py); same answers on the seed gold set. The GGUF
-    # is dequantised once (~1 min) and kept under cache_dir. With llama.cpp the app peaks at 2.5 GB, not 3.8.
-    runtime: Literal["llama.cpp", "transformers"] = "transformers"
-    dtype: Literal["bfloat16", "float32"] = "bfloat16"  # transformers runtime only
+    # auto: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 (AVX512-BF16, AMX):
+    # there, seed question first token 0.99 s against llama.cpp's ~2x slower prompt reading; elsewhere llama.cpp,
+    # because emulated bfloat16 is ~8x slower than llama.cpp (first token 30 s against 3.8 s on an AVX2-only CPU)
+    # and float32 ~1.4x (bench/generator_paths.py, README). The GGUF is dequantised for transformers once (~1 min)
+    # and kept under cache_dir. With llama.cpp the app peaks at 2.5 GB, not 3.8. Resolved when settings are made.
+    runtime: Literal["auto", "llama.cpp", "transformers"] = "auto"
+    # transformers runtime only; auto: bfloat16 where the CPU computes it natively, else float32
+    dtype: Literal["auto", "bfloat16", "float32"] = "auto"
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     # llama.cpp keeps past prompts in RAM so a repeated question skips prompt reading; bounded here
     prompt_cache_mb: int = Field(default=512, ge=0)
@@ -96,6 +101,16 @@ class Settings(BaseSettings):
     # asked whether the context says the answer's sentences, the model's P(Yes) below this abstains (0: not
     # asked; it reuses the answer's prompt cache, ~0.2 s)
     min_answer_check: float = Field(default=0.3, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _resolve_auto(self) -> Settings:
+        """'auto' runtime and dtype become what suits this CPU, so that reports name what ran."""
+        native = native_bfloat16()
+        if self.runtime == "auto":
+            self.runtime = "transformers" if native else "llama.cpp"
+        if self.dtype == "auto":
+            self.dtype = "bfloat16" if native else "float32"
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -48,11 +48,15 @@ def test_transformers_conversion_is_cached(tmp_path_factory: pytest.TempPathFact
     assert (folders[0] / "model.safetensors").is_file()
 
 
-def test_default_generator_is_qwen_on_transformers_with_prompt_lookup(seed_rag):
+def test_default_generator_is_qwen_on_the_runtime_this_cpu_runs_fastest(seed_rag):
+    from rag.cpu import native_bfloat16
+
     s = seed_rag.settings
-    assert (s.generator, s.runtime, s.dtype) == ("qwen-1.5b", "transformers", "bfloat16")
+    expected = ("transformers", "bfloat16") if native_bfloat16() else ("llama.cpp", "float32")
+    assert (s.generator, s.runtime, s.dtype) == ("qwen-1.5b", *expected)
     assert s.prompt_lookup_tokens > 0
-    assert isinstance(seed_rag.generator, TransformersGenerator)
+    kind = TransformersGenerator if native_bfloat16() else LlamaCppGenerator
+    assert isinstance(seed_rag.generator, kind)
 
 
 def test_not_a_gguf_for_llama_cpp(tmp_path: Path):

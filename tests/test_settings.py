@@ -29,3 +29,23 @@ def test_invalid_values_are_rejected():
         Settings(runtime="vllm")
     with pytest.raises(ValidationError):
         Settings(no_such_setting=1)
+
+
+@pytest.mark.parametrize(
+    ("native", "runtime", "dtype"), [(True, "transformers", "bfloat16"), (False, "llama.cpp", "float32")]
+)
+def test_auto_runtime_follows_the_cpu(monkeypatch: pytest.MonkeyPatch, native: bool, runtime: str, dtype: str):
+    monkeypatch.setattr("rag.settings.native_bfloat16", lambda: native)
+    settings = Settings()
+    assert (settings.runtime, settings.dtype) == (runtime, dtype)  # resolved: reports name what ran
+    chosen = Settings(runtime="transformers", dtype="float32")
+    assert (chosen.runtime, chosen.dtype) == ("transformers", "float32")  # a choice is kept as made
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path):
+    from rag.cpu import BFLOAT16_FLAGS, cpu_flags
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n\nprocessor\t: 1\nflags\t\t: fpu\n")
+    assert cpu_flags(info) & BFLOAT16_FLAGS == {"avx512_bf16"}
+    assert cpu_flags(tmp_path / "missing") == frozenset()
