@@ -8,7 +8,8 @@ evidence, generate, check citations). Before each timed answer another question 
 generator holds another prompt (as for a new question in real use); llama.cpp reuses only the shared
 system-prompt prefix, transformers nothing.
 Figures are medians: first token, complete answer, prompt tokens read per second and answer tokens
-per second, with the answer text. Writes bench/results/generator_paths.json.
+per second, with the answer text, and each path's first token and answer time as a ratio to the first
+path's. Writes bench/results/generator_paths.json (or --out), naming whether the CPU has native bfloat16.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from seed_questions import SEED, displace
 
 from rag import RAG
 from rag.answer import build_messages
+from rag.cpu import native_bfloat16
 from rag.evidence import select_evidence
 
 OUT = Path(__file__).with_name("results") / "generator_paths.json"
@@ -93,6 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--paths", nargs="+", default=PATHS)
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     rows = []
     for path in args.paths:
@@ -100,13 +103,20 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     print(f"\nseed question, warm, medians of {args.runs}; prompt tokens/s counts the whole prompt over the first "
           "token's wait (the cached system-prompt prefix makes it read fewer)")  # fmt: skip
-    print("| path | load s | first token ms | answer ms | prompt tok/s | answer tok/s | answer |")
-    print("|---|---|---|---|---|---|---|")
+    base = rows[0]
     for r in rows:
-        print(f"| {r['path']} | {r['load_s']} | {r['first_token_ms']} | {r['total_ms']} | {r['prompt_tokens_per_s']} "
-              f"| {r['answer_tokens_per_s']} | {r['answer'][:90]} |")  # fmt: skip
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps({"runs": args.runs, "question": SEED, "rows": rows}, indent=1))
+        r["first_token_x"] = round(r["first_token_ms"] / base["first_token_ms"], 2)
+        r["total_x"] = round(r["total_ms"] / base["total_ms"], 2)
+    print(f"CPU with native bfloat16: {native_bfloat16()}; ratios against {base['path']}")
+    print("| path | load s | first token ms | answer ms | first token x | answer x | prompt tok/s | answer tok/s "
+          "| answer |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    for r in rows:
+        cells = ("path", "load_s", "first_token_ms", "total_ms", "first_token_x", "total_x", "prompt_tokens_per_s",
+                 "answer_tokens_per_s")  # fmt: skip
+        print("| " + " | ".join(str(r[c]) for c in cells) + f" | {r['answer'][:90]} |")
+    args.out.parent.mkdir(exist_ok=True)
+    report = {"runs": args.runs, "question": SEED, "cpu_native_bfloat16": native_bfloat16(), "rows": rows}
+    args.out.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Fit the abstention thresholds on training material: SQuAD v1.1 dev articles 1-10 (the tune split).
 
-    python eval/fit_abstention.py [--questions 120] [--seed 0] [--refit]
+    python eval/fit_abstention.py [--questions 120] [--seed 0] [--refit] [--name fit_abstention]
 
 Each sampled question is asked three times: as is (answerable); with its whole article out of reach of
 retrieval (unanswerable "elsewhere": what is left is other articles, as when a user asks about something
@@ -13,8 +13,9 @@ sentences (`min_support`; a sentence stating a number or a name its evidence doe
 it abstained for a reason no threshold moves (it refused; the answer lacks the date or number asked for).
 A grid search picks the thresholds that abstain most on the unanswerable questions among those that
 answer at least 95% of the answerable ones (or, when none does, as many as the loosest answer: answering comes first).
-`--refit` redoes the search on the saved answers.
-Writes eval/results/fit_abstention.{json,md}; the defaults in rag/settings.py are set from it.
+`--refit` redoes the search on the saved answers. The generator runs on the runtime the settings choose for
+this CPU (`RAG_RUNTIME` picks another), and the report names it.
+Writes eval/results/NAME.{json,md}; the defaults in rag/settings.py are set from them.
 """
 
 from __future__ import annotations
@@ -94,11 +95,12 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=120)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--refit", action="store_true", help="search again on the answers saved by the last run")
+    parser.add_argument("--name", default="fit_abstention", help="eval/results/NAME.{json,md} (default fit_abstention)")
     args = parser.parse_args()
     evalset = load_dataset(DATA, args.questions, split="tune", seed=args.seed)
     rag = RAG()
     if args.refit:
-        rows = json.loads((OUT / "fit_abstention.json").read_text())["rows"]
+        rows = json.loads((OUT / f"{args.name}.json").read_text())["rows"]
     else:
         rows = ask_each_way(dataset_rag(rag, evalset), evalset)
 
@@ -132,13 +134,14 @@ def main() -> None:
     result = {
         "data": f"{DATA.name} tune split (articles 1-10), {len(evalset.questions)} questions (seed {args.seed}), "
         "each asked as is, with its article out of reach (elsewhere) and with only its paragraph and any "
-        "passage stating its answer out of reach (nearby)",
+        f"passage stating its answer out of reach (nearby); generator {rag.settings.generator} on "
+        f"{rag.settings.runtime}" + (f" ({rag.settings.dtype})" if rag.settings.runtime == "transformers" else ""),
         "fitted": {**fitted, **shares(decide(refused, values, tuple(fitted.values())))},
         "before": {**current, **shares(decide(refused, values, tuple(current.values())))},
         "rows": rows,
     }
     OUT.mkdir(exist_ok=True)
-    (OUT / "fit_abstention.json").write_text(json.dumps(result, indent=1) + "\n")
+    (OUT / f"{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
     columns = [c for c in ("answered_when_answerable", "abstained_when_unanswerable", "abstained_elsewhere",
                            "abstained_nearby") if c in result["fitted"]]  # fmt: skip
 
@@ -146,9 +149,9 @@ def main() -> None:
         thresholds = ", ".join(f"{name} {row[name]}" for name in THRESHOLDS)
         return f"| {label}: {thresholds} | " + " | ".join(str(row[c]) for c in columns) + " |\n"
 
-    (OUT / "fit_abstention.md").write_text(
+    (OUT / f"{args.name}.md").write_text(
         f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py "
-        f"--questions {args.questions} --seed {args.seed}`: {result['data']}.\n\n"
+        f"--questions {args.questions} --seed {args.seed} --name {args.name}`: {result['data']}.\n\n"
         f"| thresholds | {' | '.join(c.replace('_', ' ') for c in columns)} |\n|---|{'---|' * len(columns)}\n"
         + line("before", result["before"]) + line("fitted", result["fitted"])
     )
