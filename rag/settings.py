@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +24,13 @@ DEFAULT_INDEX = PROJECT_ROOT / "index"
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rag"
+
+
+# eval/results/fit_abstention.md (transformers, bfloat16) and fit_abstention-llama.cpp.md
+FITTED_THRESHOLDS = {
+    "transformers": {"min_retrieval_score": 0.44, "min_support": 0.45, "min_answer_check": 0.3},
+    "llama.cpp": {"min_retrieval_score": 0.44, "min_support": 0.41, "min_answer_check": 0.24},
+}
 
 
 class Settings(BaseSettings):
@@ -91,25 +98,33 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(default=160, ge=1)
     context_tokens: int = Field(default=2048, ge=256)
     # Abstention thresholds, fitted together on training material by eval/fit_abstention.py (SQuAD dev articles
-    # 1-10, each question asked as is, with its article out of reach and with only its answer out of reach;
-    # eval/results/fit_abstention.md):
-    # below this cosine similarity between the question and the closest passage or sentence shown to the
+    # 1-10, each question asked as is, with its article out of reach and with only its answer out of reach),
+    # for each runtime, as the model's numbers differ slightly between them (FITTED_THRESHOLDS); None: those.
+    # Below this cosine similarity between the question and the closest passage or sentence shown to the
     # model, the documents are taken not to answer;
-    min_retrieval_score: float = 0.44
+    min_retrieval_score: float | None = None
     # a sentence whose best support is below this is unsupported (and left out of the answer);
-    min_support: float = 0.45
+    min_support: float | None = None
     # asked whether the context says the answer's sentences, the model's P(Yes) below this abstains (0: not
     # asked; it reuses the answer's prompt cache, ~0.2 s)
-    min_answer_check: float = Field(default=0.3, ge=0.0, le=1.0)
+    min_answer_check: float | None = Field(default=None, ge=0.0, le=1.0)
+    _resolved: set[str] = PrivateAttr(default_factory=set)  # fields chosen here rather than given
 
     @model_validator(mode="after")
     def _resolve_auto(self) -> Settings:
-        """'auto' runtime and dtype become what suits this CPU, so that reports name what ran."""
+        """'auto' runtime and dtype become what suits this CPU, and unset thresholds those fitted for that
+        runtime, so that reports name what ran."""
         native = native_bfloat16()
         if self.runtime == "auto":
             self.runtime = "transformers" if native else "llama.cpp"
+            self._resolved.add("runtime")
         if self.dtype == "auto":
             self.dtype = "bfloat16" if native else "float32"
+            self._resolved.add("dtype")
+        for name, value in FITTED_THRESHOLDS[self.runtime].items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+                self._resolved.add(name)
         return self
 
     @classmethod
@@ -126,6 +141,9 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """A copy with the given fields replaced (None means: keep), validated like the rest."""
+        """A copy with the given fields replaced (None means: keep), validated like the rest. What was chosen
+        for this CPU or runtime is chosen again (another runtime brings its own fitted thresholds)."""
         changes = {k: v for k, v in overrides.items() if v is not None}
-        return self.model_validate({**self.model_dump(), **changes}) if changes else self
+        if not changes:
+            return self
+        return self.model_validate({**self.model_dump(exclude=self._resolved), **changes})

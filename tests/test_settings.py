@@ -49,3 +49,15 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path):
     info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n\nprocessor\t: 1\nflags\t\t: fpu\n")
     assert cpu_flags(info) & BFLOAT16_FLAGS == {"avx512_bf16"}
     assert cpu_flags(tmp_path / "missing") == frozenset()
+
+
+def test_unset_thresholds_are_those_fitted_for_the_runtime():
+    from rag.settings import FITTED_THRESHOLDS
+
+    for runtime, fitted in FITTED_THRESHOLDS.items():
+        settings = Settings(runtime=runtime)
+        assert {name: getattr(settings, name) for name in fitted} == fitted
+    llama = Settings(runtime="llama.cpp", min_support=0.5)
+    switched = llama.with_overrides(runtime="transformers")
+    assert switched.min_answer_check == FITTED_THRESHOLDS["transformers"]["min_answer_check"]  # chosen again
+    assert switched.min_support == 0.5  # a value given is kept
