@@ -110,9 +110,9 @@ def main() -> None:
     print(f"CPU with native bfloat16: {native_bfloat16()}; ratios against {base['path']}")
     print("| path | load s | first token ms | answer ms | first token x | answer x | prompt tok/s | answer tok/s "
           "| answer |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    cells = ("path", "load_s", "first_token_ms", "total_ms", "first_token_x", "total_x", "prompt_tokens_per_s",
+             "answer_tokens_per_s")  # fmt: skip
     for r in rows:
-        cells = ("path", "load_s", "first_token_ms", "total_ms", "first_token_x", "total_x", "prompt_tokens_per_s",
-                 "answer_tokens_per_s")  # fmt: skip
         print("| " + " | ".join(str(r[c]) for c in cells) + f" | {r['answer'][:90]} |")
     args.out.parent.mkdir(exist_ok=True)
     report = {"runs": args.runs, "question": SEED, "cpu_native_bfloat16": native_bfloat16(), "rows": rows}

@@ -1,7 +1,7 @@
 """What the processor can do natively, for choosing how to run the generator.
 
 transformers in bfloat16 is the fastest path on a CPU with native bfloat16 arithmetic (AVX512-BF16 or
-AMX), and ~30x slower than llama.cpp where the arithmetic is emulated (AVX2 only): measured on both
+AMX), and ~8x slower than llama.cpp where the arithmetic is emulated (AVX2 only): measured on both
 kinds of machine with bench/generator_paths.py (README, "Measured").
 """
 

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # auto: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 (AVX512-BF16, AMX):
     # there, seed question first token 0.99 s against llama.cpp's ~2x slower prompt reading; elsewhere llama.cpp,
     # because emulated bfloat16 is ~8x slower than llama.cpp (first token 30 s against 3.8 s on an AVX2-only CPU)
-    # and float32 ~1.4x (bench/generator_paths.py, README). The GGUF is dequantised for transformers once (~1 min)
+    # and float32 ~1.5x (bench/generator_paths.py, README). The GGUF is dequantised for transformers once (~1 min)
     # and kept under cache_dir. With llama.cpp the app peaks at 2.5 GB, not 3.8. Resolved when settings are made.
     runtime: Literal["auto", "llama.cpp", "transformers"] = "auto"
     # transformers runtime only; auto: bfloat16 where the CPU computes it natively, else float32
