@@ -41,9 +41,21 @@ def content_words(text: str) -> set[str]:
 _NUMBER = re.compile(r"\d[\d,.]*")
 
 
-def numbers(text: str) -> set[str]:
-    """The numbers a text states, written plainly ("2,196." -> "2196")."""
-    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())} | {word: str(10 * n) for n, word in enumerate(
+    "thirty forty fifty sixty seventy eighty ninety".split(), 3)}  # fmt: skip
+_NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
+
+
+def numbers(text: str, spelled: bool = False) -> set[str]:
+    """The numbers a text states, written plainly ("2,196." -> "2196"); with `spelled`, also those it spells
+    out ("four" -> "4"). Evidence is read with `spelled`: "4" answers "four years", and an answer's "one" (a
+    pronoun as often as a number) asks nothing of the evidence."""
+    found = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    if spelled:
+        found |= {_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text)}
+    return found
 
 
 _CAPITALISED = re.compile(r"(?<![.!?:;\n\s])\s+([A-Z][A-Za-z]+)|^\s*([A-Z][A-Za-z]+)")  # inside | opening
@@ -118,9 +130,9 @@ ASKS_QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _QUANTITY = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
-    r"|million|billion|dozen|several|few|january|february|march|april|may|june|july|august|september|october"
-    r"|november|december|spring|summer|autumn|fall|winter|century|decade|year|month|week|day|today|yesterday"
+    r"\d|\b(zero|none|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+    r"|(hundred|thousand|million|billion|dozen)s?|once|twice|thrice|several|few|while|january|february|march|april"
+    r"|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|winter|century|decade|year|month|week|day|today|yesterday"
     r"|ago|since|until|before|after|during)\b",
     re.IGNORECASE,
 )
@@ -187,7 +199,7 @@ def align(
             known_names |= names(text[start:end])
         shown_text = " ".join(text[start:end] for start, end in spans)
         shown_words.append(content_words(shown_text))
-        shown_numbers.append(numbers(shown_text))
+        shown_numbers.append(numbers(shown_text, spelled=True))
     claims = [f"{question} {t}" if question and is_brief(t) else t for t in texts]
     asked = content_words(question)
     vectors = embedder.encode(claims + passage_sentences)
