@@ -26,7 +26,7 @@ from rag.evidence import select_evidence
 
 WORDINGS = {
     "current": CHECK_PROMPT,
-    "answerable": "Does the context state the answer to this question? Reply Yes or No.",
+    "answerability": "Does the context state the answer to this question? Reply Yes or No.",
     "exact": "Proposed answer: {answer}\n\nIs this what the context gives as the answer to this exact question? "
     "Reply Yes or No.",
     "says_is": 'Does the context say that "{answer}" is the answer to the question "{question}"? Reply Yes or No.',
@@ -84,13 +84,13 @@ def main() -> None:
                 for name, wording in WORDINGS.items():
                     asked = f"{messages[-1]['content']}\n\n{wording.format(answer=answer, question=q.question)}"
                     row[name] = rag.generator.yes_probability([*messages[:-1], {"role": "user", "content": asked}])
-                row["mean_current_answerable"] = (row["current"] + row["answerable"]) / 2
+                row["mean_current_answerability"] = (row["current"] + row["answerability"]) / 2
             rows.append(row)
         print(f"{n}/{len(evalset.questions[: args.limit])}", flush=True)
 
     lines = ["| wording | AUC nearby | AUC elsewhere | answered | abstained nearby | abstained elsewhere |",
              "|---|---|---|---|---|---|"]  # fmt: skip
-    for name in [*WORDINGS, "mean_current_answerable"]:
+    for name in [*WORDINGS, "mean_current_answerability"]:
         scored = [r for r in rows if name in r]
         positive = [r[name] for r in scored if r["answerable"]]
         aucs = [auc(positive, [r[name] for r in scored if r["condition"] == c]) for c in ("nearby", "elsewhere")]
