@@ -15,7 +15,7 @@ import argparse
 import json
 
 import numpy as np
-from fit_abstention import DATA, FEATURES, GRID, MIN_ANSWERED, OUT, decide
+from fit_abstention import DATA, FEATURES, GRID, MIN_ANSWERED, OUT, conditions, decide
 
 from rag import RAG
 from rag.answer import CHECK_PROMPT, build_messages
@@ -63,17 +63,10 @@ def main() -> None:
     saved = json.loads((OUT / f"{args.name}.json").read_text())["rows"]
     evalset = load_dataset(DATA, args.questions, split="tune", seed=0)
     rag = dataset_rag(RAG(), evalset)
-    s, k = rag.settings, rag.settings.top_k
+    s = rag.settings
     rows = []
     for n, q in enumerate(evalset.questions[: args.limit], 1):
-        paragraph = q.gold_sources[0]
-        article = paragraph.split("#")[0]
-        deep = rag.retrieve(q.question, k + 60)  # the same three conditions as the fit
-        conditions = {"answerable": deep[:k],
-                      "nearby": [p for p in deep if p.chunk.source != paragraph
-                                 and not any(a.lower() in p.chunk.text.lower() for a in q.answers)][:k],
-                      "elsewhere": [p for p in deep if p.chunk.source.split("#")[0] != article][:k]}  # fmt: skip
-        for condition, passages in conditions.items():
+        for condition, passages in conditions(rag, q).items():  # the fit's three
             row = next(r for r in saved if r["id"] == q.id and r["condition"] == condition)
             row = {name: row[name] for name in ("id", "answerable", "condition", "refused", "answer", *FEATURES)}
             if not row["refused"]:

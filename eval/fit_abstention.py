@@ -29,7 +29,7 @@ import numpy as np
 
 from rag import RAG
 from rag.answer import answer_stream
-from rag.evaluation.datasets import load_dataset
+from rag.evaluation.datasets import Question, load_dataset
 from rag.evaluation.runner import dataset_rag
 from rag.types import Answer, Passage
 
@@ -70,20 +70,27 @@ def decide(refused: np.ndarray, values: list[np.ndarray], thresholds: tuple) -> 
     return refused | (values[0] < thresholds[0]) | (values[1] < thresholds[1]) | (values[2] < thresholds[2])
 
 
+def conditions(rag: RAG, q: Question) -> dict[str, list[Passage]]:
+    """The passages for the question as is ("answerable"), with its article out of reach ("elsewhere"),
+    and with only its paragraph and any passage stating a gold answer out of reach ("nearby")."""
+    k = rag.settings.top_k
+    paragraph = q.gold_sources[0]
+    article = paragraph.split("#")[0]
+    deep = rag.retrieve(q.question, k + 60)
+    elsewhere = [p for p in deep if p.chunk.source.split("#")[0] != article][:k]
+    nearby = [p for p in deep if p.chunk.source != paragraph
+              and not any(answer.lower() in p.chunk.text.lower() for answer in q.answers)][:k]  # fmt: skip
+    return {"answerable": deep[:k], "elsewhere": elsewhere, "nearby": nearby}
+
+
 def ask_each_way(rag: RAG, evalset) -> list[dict]:
     """Each question with its passages; with what retrieval returns once its article is out of reach
     ("elsewhere"); and once only its paragraph and any passage stating a gold answer are ("nearby": the
     same subject, as when a user asks what the documents' topic suggests but they do not say)."""
-    k, rows, started = rag.settings.top_k, [], time.time()
+    rows, started = [], time.time()
     _ = rag.generator  # loaded once here, then shared by the loose variant of each question
     for n, q in enumerate(evalset.questions, 1):
-        paragraph = q.gold_sources[0]
-        article = paragraph.split("#")[0]
-        deep = rag.retrieve(q.question, k + 60)
-        elsewhere = [p for p in deep if p.chunk.source.split("#")[0] != article][:k]
-        nearby = [p for p in deep if p.chunk.source != paragraph
-                  and not any(answer.lower() in p.chunk.text.lower() for answer in q.answers)][:k]  # fmt: skip
-        for condition, passages in (("answerable", deep[:k]), ("elsewhere", elsewhere), ("nearby", nearby)):
+        for condition, passages in conditions(rag, q).items():
             rows.append({"id": q.id, "answerable": condition == "answerable", "condition": condition,
                          **features(rag, q.question, passages)})  # fmt: skip
         print(f"{n}/{len(evalset.questions)} ({time.time() - started:.0f} s)", flush=True)

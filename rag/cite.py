@@ -132,8 +132,8 @@ ASKS_QUANTITY = re.compile(
 _QUANTITY = re.compile(
     r"\d|\b(zero|none|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
     r"|(hundred|thousand|million|billion|dozen)s?|once|twice|thrice|several|few|while|january|february|march|april"
-    r"|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|winter|century|decade|year|month|week|day|today|yesterday"
-    r"|ago|since|until|before|after|during)\b",
+    r"|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|winter|century|decade"
+    r"|year|month|week|day|today|yesterday|ago|since|until|before|after|during)\b",
     re.IGNORECASE,
 )
 
