@@ -9,7 +9,7 @@ reach (unanswerable "nearby": the rest of its article, as when a user asks what 
 suggests but they do not say). For each answer it records what the system decides on: the best cosine of a
 passage or of a sentence shown to the model (`min_retrieval_score`), the best support among the draft's
 sentences (`min_support`; a sentence stating a number or a name its evidence does not state counts as
-0), the model's P(Yes) when asked whether the context says its draft (`min_answer_check`), and whether
+0), the model's P(Yes) when asked whether the context states the answer (`min_answer_check`), and whether
 it abstained for a reason no threshold moves (it refused; the answer lacks the date or number asked for).
 A grid search picks the thresholds that abstain most on the unanswerable questions among those that
 answer at least 95% of the answerable ones (or, when none does, as many as the loosest answer: answering comes first).
@@ -70,6 +70,26 @@ def decide(refused: np.ndarray, values: list[np.ndarray], thresholds: tuple) -> 
     return refused | (values[0] < thresholds[0]) | (values[1] < thresholds[1]) | (values[2] < thresholds[2])
 
 
+def search(rows: list[dict], features: tuple[str, str, str] = FEATURES, floor: float = MIN_ANSWERED) -> dict:
+    """The thresholds abstaining most on the unanswerable rows among those answering at least `floor` of the
+    answerable ones (or as many as the loosest answer); then more answered; then the loosest thresholds
+    (fewest 0.01 steps in all, then the lowest score, support and check thresholds, in that order).
+    `features` names the rows' values the three thresholds read (another check's P(Yes) in place of "check")."""
+    answerable = np.array([r["answerable"] for r in rows])
+    refused = np.array([r["refused"] for r in rows])
+    values = [np.array([r.get(f, 0.0) for r in rows]) for f in features]
+    # every combination at once: abstain[i, j, k, row] for GRID[0][i], GRID[1][j], GRID[2][k]
+    grid = (GRID[0][:, None, None, None], GRID[1][None, :, None, None], GRID[2][None, None, :, None])
+    abstain = decide(refused, values, grid)
+    answered_share = (~abstain[..., answerable]).mean(-1)
+    abstained_share = abstain[..., ~answerable].mean(-1)
+    floor = min(floor, float(answered_share.max()))
+    candidates = [(float(abstained_share[i, j, k]), float(answered_share[i, j, k]), -i - j - k, -i, -j, -k)
+                  for i, j, k in zip(*np.nonzero(answered_share >= floor), strict=True)]  # fmt: skip
+    best = tuple(-n for n in max(candidates)[3:])
+    return {name: round(float(GRID[n][best[n]]), 2) for n, name in enumerate(THRESHOLDS)}
+
+
 def conditions(rag: RAG, q: Question) -> dict[str, list[Passage]]:
     """The passages for the question as is ("answerable"), with its article out of reach ("elsewhere"),
     and with only its paragraph and any passage stating a gold answer out of reach ("nearby")."""
@@ -112,29 +132,18 @@ def main() -> None:
         rows = ask_each_way(dataset_rag(rag, evalset), evalset)
 
     answerable = np.array([r["answerable"] for r in rows])
-    conditions = np.array([r.get("condition", "answerable" if r["answerable"] else "elsewhere") for r in rows])
+    condition_of = np.array([r.get("condition", "answerable" if r["answerable"] else "elsewhere") for r in rows])
     refused = np.array([r["refused"] for r in rows])
     values = [np.array([r.get(f, 0.0) for r in rows]) for f in FEATURES]
-    # every combination at once: abstain[i, j, k, row] for GRID[0][i], GRID[1][j], GRID[2][k]
-    grid = (GRID[0][:, None, None, None], GRID[1][None, :, None, None], GRID[2][None, None, :, None])
-    abstain = decide(refused, values, grid)
-    answered_share = (~abstain[..., answerable]).mean(-1)
-    abstained_share = abstain[..., ~answerable].mean(-1)
-    floor = min(MIN_ANSWERED, float(answered_share.max()))
-    # most abstentions among the triples answering enough; then more answered; then the loosest thresholds
-    # (fewest 0.01 steps in all, then the lowest score, support and check thresholds, in that order)
-    candidates = [(float(abstained_share[i, j, k]), float(answered_share[i, j, k]), -i - j - k, -i, -j, -k)
-                  for i, j, k in zip(*np.nonzero(answered_share >= floor), strict=True)]  # fmt: skip
-    best = tuple(-n for n in max(candidates)[3:])
-    fitted = {name: round(float(GRID[n][best[n]]), 2) for n, name in enumerate(THRESHOLDS)}
+    fitted = search(rows)
 
     def shares(abstained: np.ndarray) -> dict[str, float]:
         """Answered among the answerable; abstained among the unanswerable, in all and by condition."""
         out = {"answered_when_answerable": float((~abstained[answerable]).mean()),
                "abstained_when_unanswerable": float(abstained[~answerable].mean())}  # fmt: skip
         for condition in ("elsewhere", "nearby"):
-            if (conditions == condition).any():
-                out[f"abstained_{condition}"] = float(abstained[conditions == condition].mean())
+            if (condition_of == condition).any():
+                out[f"abstained_{condition}"] = float(abstained[condition_of == condition].mean())
         return {name: round(value, 4) for name, value in out.items()}
 
     current = {name: getattr(rag.settings, name) for name in THRESHOLDS}

@@ -29,7 +29,7 @@ def default_cache_dir() -> Path:
 # eval/results/fit_abstention.md (transformers, bfloat16) and fit_abstention-llama.cpp.md
 FITTED_THRESHOLDS = {
     "transformers": {"min_retrieval_score": 0.44, "min_support": 0.45, "min_answer_check": 0.3},
-    "llama.cpp": {"min_retrieval_score": 0.45, "min_support": 0.41, "min_answer_check": 0.35},
+    "llama.cpp": {"min_retrieval_score": 0.44, "min_support": 0.41, "min_answer_check": 0.33},
 }
 
 
@@ -105,8 +105,8 @@ class Settings(BaseSettings):
     min_retrieval_score: float | None = None
     # a sentence whose best support is below this is unsupported (and left out of the answer);
     min_support: float | None = None
-    # asked whether the context says the answer's sentences, the model's P(Yes) below this abstains (0: not
-    # asked; it reuses the answer's prompt cache, ~0.2 s)
+    # asked after a draft whether the context states the answer to the question, the model's P(Yes) below this
+    # abstains (0: not asked; it reuses the answer's prompt cache, ~0.2 s)
     min_answer_check: float | None = Field(default=None, ge=0.0, le=1.0)
     _resolved: set[str] = PrivateAttr(default_factory=set)  # fields chosen here rather than given
 

@@ -1,4 +1,4 @@
-"""The answer check: the draft is put back to the model, which must confirm that the context says it.
+"""The answer check: after a draft is written, the model must confirm that the context answers the question.
 
 A scripted generator stands in for the model here, so each test fixes the model's reply and checks
 what the system does with it; the real model's check is measured by eval/fit_abstention.py and
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.answer import ABSTAIN_TEXT, answer_stream, build_messages, check_messages
+from rag.answer import ABSTAIN_TEXT, CHECK_PROMPT, answer_stream, build_messages, check_messages
 from rag.embed import Embedder
 from rag.generate import Messages
 from rag.settings import Settings
@@ -65,9 +65,9 @@ def test_an_unconfirmed_answer_abstains_and_says_why(embedder):
     assert answer.abstained and answer.answer == ABSTAIN_TEXT
     assert "did not confirm" in answer.abstain_reason and answer.answer_check == 0.1
     assert answer.passages, "the closest passages are still shown"
-    # the draft, without its markers, was put to the model after the very prompt it answered
+    # asked after the very prompt the draft answered, so that a prompt cache reuses it
     [asked] = model.asked
-    assert asked[-1]["content"].endswith("Proposed answer: Mirabel\n\nDoes the context say this? Reply Yes or No.")
+    assert asked[-1]["content"].endswith("Question: What is the capital of Freedonia?\n\n" + CHECK_PROMPT)
 
 
 def test_check_off_asks_nothing(embedder):
@@ -102,7 +102,7 @@ def test_check_prompt_extends_the_answer_prompt():
     """Same system message and the same user text up to the question: a prompt cache reuses it all."""
     passages = [Passage(Chunk(0, "freedonia.txt", "freedonia", TEXT, 0, len(TEXT)), 0.8)]
     messages = build_messages("What is the capital of Freedonia?", passages)
-    checked = check_messages(messages, "Mirabel [1].")
+    checked = check_messages(messages)
     assert checked[0] == messages[0]
     assert checked[1]["content"].startswith(messages[1]["content"])
 
