@@ -54,6 +54,9 @@ def test_seed_gold_all_metric_groups(tmp_path: Path):
     assert metrics["latency_ms"]["total"]["p50"] <= metrics["latency_ms"]["total"]["p95"]
     records = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert len(records) == 5 and all("timings_ms" in r for r in records)
+    # what the abstention thresholds read, per question: relevance always, the check once a draft was checked
+    assert all(-1.0 <= r["relevance"] <= 1.0 for r in records)
+    assert all(r["answer_check"] is None or 0.0 <= r["answer_check"] <= 1.0 for r in records)
     summary = (tmp_path / "run" / "summary.md").read_text()
     assert "How far to trust these" in summary and "kappa" in summary
 

@@ -186,7 +186,9 @@ def score_question(rag: RAG, question: Question, judge: SupportJudge | None, ret
             answer = item
     assert answer is not None
     text = answer_text(answer)
+    # relevance and answer_check: what the abstention thresholds read, to see how near a question came to them
     record.update(answer=answer.answer, abstained=answer.abstained, abstain_reason=answer.abstain_reason,
+                  relevance=answer.relevance, answer_check=answer.answer_check,
                   timings_ms=answer.timings_ms)  # fmt: skip
     if question.answers:
         record["gold_answers"] = question.answers
