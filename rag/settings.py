@@ -26,9 +26,10 @@ def default_cache_dir() -> Path:
     return Path(base) / "rag"
 
 
-# eval/results/fit_abstention.md (transformers, bfloat16) and fit_abstention-llama.cpp.md
+# eval/results/fit_abstention.md (transformers, fitted in float32: bfloat16 was ~8x slower on the CPU it
+# ran on) and fit_abstention-llama.cpp.md
 FITTED_THRESHOLDS = {
-    "transformers": {"min_retrieval_score": 0.44, "min_support": 0.45, "min_answer_check": 0.3},
+    "transformers": {"min_retrieval_score": 0.44, "min_support": 0.41, "min_answer_check": 0.34},
     "llama.cpp": {"min_retrieval_score": 0.44, "min_support": 0.41, "min_answer_check": 0.33},
 }
 
