@@ -87,7 +87,7 @@ class Answer:
     timings_ms: dict[str, float]
     abstain_reason: str = ""
     rewritten_question: str = ""  # a follow-up as rewritten for retrieval; empty when asked as is
-    # P(Yes) when the model was asked whether the passages say the answer's sentences (None: not asked)
+    # P(Yes) when the model was asked whether the passages state the answer to the question (None: not asked)
     answer_check: float | None = None
     # the best cosine between the question and a passage or one of its sentences shown (min_retrieval_score)
     relevance: float | None = None
