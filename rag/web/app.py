@@ -156,7 +156,7 @@ def build_app(rag: RAG) -> gr.Blocks:
             min_support = gr.Slider(0.2, 0.8, value=defaults.min_support, step=0.01,
                                     label="Drop a sentence whose support is below (higher: stricter)")  # fmt: skip
             min_check = gr.Slider(0.0, 0.9, value=defaults.min_answer_check, step=0.01,
-                                  label="Abstain when P(yes) for the answer, asked of the model, is below")  # fmt: skip
+                                  label="Abstain when P(yes) that the passages state the answer is below")  # fmt: skip
         with gr.Accordion("Documents", open=False):
             # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
             files = gr.File(label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple",
