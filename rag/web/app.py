@@ -19,11 +19,13 @@ from rag.types import Answer
 from rag.web.render import CLICK_SCRIPT, CSS, answer_markdown, is_abstention, plain_answer, sources_html, sources_panel
 from rag.web.uploads import add_uploads
 
+# The why-question is not first: its answer check P(Yes) sits at 0.32-0.34, at llama.cpp's threshold 0.33,
+# so it abstains or not as the index grows (README); the others score 0.66-0.82
 EXAMPLES = [
-    "Why does China treat defectors as economic migrants?",
-    "Which agreement does Beijing honor?",
     "What punishments do repatriated defectors face?",
+    "Which agreement does Beijing honor?",
     "What does the new law say about territorial integrity?",
+    "Why does China treat defectors as economic migrants?",
 ]
 
 
