@@ -19,7 +19,7 @@ import json
 import sys
 
 import numpy as np
-from fit_abstention import DATA, FEATURES, MIN_ANSWERED, OUT, conditions, decide, search
+from fit_abstention import DATA, FEATURES, MIN_ANSWERED, OUT, conditions, decide, search, signals
 
 from rag import RAG
 from rag.answer import CHECK_PROMPT, build_messages
@@ -45,10 +45,8 @@ def auc(positive: list[float], negative: list[float]) -> float:
 def abstained_at_floor(rows: list[dict], signal: str) -> tuple[float, float, float]:
     """With `signal` in place of the check, at the thresholds the fit would choose: the shares abstained
     on the answerable, the nearby and the elsewhere questions."""
-    thresholds = tuple(search(rows, (*FEATURES[:2], signal)).values())
-    refused = np.array([r["refused"] for r in rows])
-    values = [np.array([r.get(f, 0.0) for r in rows]) for f in (*FEATURES[:2], signal)]
-    abstain = decide(refused, values, thresholds)
+    features = (*FEATURES[:2], signal)
+    abstain = decide(*signals(rows, features), tuple(search(rows, features).values()))
     conditions = np.array([r["condition"] for r in rows])
     return tuple(round(float(abstain[conditions == c].mean()), 4) for c in ("answerable", "nearby", "elsewhere"))
 
@@ -104,11 +102,11 @@ def main() -> None:
         shift = (f"\n\nThe check in use ({in_use}) against the check the fit saved, over {len(gaps)} answers: "
                  f"P(Yes) differs by {np.median(gaps):.4f} (median), {gaps.max():.4f} at most; {flips} fall on the "
                  f"other side of the fit's min_answer_check {fitted}.")  # fmt: skip
-    runtime = rag.settings.runtime + (f" ({s.dtype})" if s.runtime == "transformers" else "")
+    runtime = s.runtime + (f" ({s.dtype})" if s.runtime == "transformers" else "")
     (OUT / f"{args.out}.json").write_text(json.dumps({"fit": args.name, "rows": rows}, indent=1) + "\n")
     (OUT / f"{args.out}.md").write_text(
         f"# Answer-check wordings on the answers of {args.name}\n\n`python eval/compare_check_prompts.py "
-        f"{' '.join(sys.argv[1:])}`; generator {rag.settings.generator} on {runtime}; AUC over the "
+        f"{' '.join(sys.argv[1:])}`; generator {s.generator} on {runtime}; AUC over the "
         f"answers not refused; the shares at the fit's floor ({MIN_ANSWERED:.0%} answered, or the most reachable), "
         "with each wording in place of the check.\n\n" + "\n".join(lines) + shift + "\n"
     )

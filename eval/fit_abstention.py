@@ -70,14 +70,18 @@ def decide(refused: np.ndarray, values: list[np.ndarray], thresholds: tuple) -> 
     return refused | (values[0] < thresholds[0]) | (values[1] < thresholds[1]) | (values[2] < thresholds[2])
 
 
+def signals(rows: list[dict], features: tuple[str, str, str] = FEATURES) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per row: whether it abstained for a reason no threshold moves, and the values the thresholds read."""
+    return np.array([r["refused"] for r in rows]), [np.array([r.get(f, 0.0) for r in rows]) for f in features]
+
+
 def search(rows: list[dict], features: tuple[str, str, str] = FEATURES, floor: float = MIN_ANSWERED) -> dict:
     """The thresholds abstaining most on the unanswerable rows among those answering at least `floor` of the
     answerable ones (or as many as the loosest answer); then more answered; then the loosest thresholds
     (fewest 0.01 steps in all, then the lowest score, support and check thresholds, in that order).
     `features` names the rows' values the three thresholds read (another check's P(Yes) in place of "check")."""
     answerable = np.array([r["answerable"] for r in rows])
-    refused = np.array([r["refused"] for r in rows])
-    values = [np.array([r.get(f, 0.0) for r in rows]) for f in features]
+    refused, values = signals(rows, features)
     # every combination at once: abstain[i, j, k, row] for GRID[0][i], GRID[1][j], GRID[2][k]
     grid = (GRID[0][:, None, None, None], GRID[1][None, :, None, None], GRID[2][None, None, :, None])
     abstain = decide(refused, values, grid)
@@ -133,8 +137,7 @@ def main() -> None:
 
     answerable = np.array([r["answerable"] for r in rows])
     condition_of = np.array([r.get("condition", "answerable" if r["answerable"] else "elsewhere") for r in rows])
-    refused = np.array([r["refused"] for r in rows])
-    values = [np.array([r.get(f, 0.0) for r in rows]) for f in FEATURES]
+    refused, values = signals(rows)
     fitted = search(rows)
 
     def shares(abstained: np.ndarray) -> dict[str, float]:
