@@ -124,6 +124,22 @@ def is_bare_verdict(question: str, answer: str) -> bool:
     return bool(ASKS_YES_NO.match(question) and _VERDICT.match(MARKER.sub("", answer)))
 
 
+_LEADING_VERDICT = re.compile(
+    r"^\W*(yes|no)\b[\s,.!;:-]*(\[\d+\][\s,.!;:-]*)*((the )?(context|passages?|documents?) (states?|says?|mentions?"
+    r"|shows?) (that )?)?",
+    re.IGNORECASE,
+)
+
+
+def without_verdict(answer: str) -> str:
+    """The reason after a "Yes"/"No" ("Yes, the context states that China is a signatory…" -> "China is a
+    signatory…"), capitalised; "" when there is none."""
+    if _VERDICT.match(MARKER.sub("", answer)):  # "Yes, they are [1]": nothing past the verdict
+        return ""
+    rest = _LEADING_VERDICT.sub("", answer, count=1).strip()
+    return rest[:1].upper() + rest[1:] if rest != answer.strip() else ""
+
+
 # A question asking when, or how many/much/long, is answered only by an answer stating a number or date.
 ASKS_QUANTITY = re.compile(
     r"^\s*(when\b|(in |from )?(what|which) (year|date|month|day|time)\b|how (many|much|long|old|far|large|big)\b)",

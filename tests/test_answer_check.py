@@ -85,17 +85,19 @@ def test_a_bare_yes_or_no_is_replaced_by_the_passage_sentence_it_rests_on(embedd
     assert [s.text for s in answer.sentences] == ['The documents say: "The capital of Freedonia is Mirabel."']
 
 
-def test_a_replaced_verdict_still_reports_the_draft_sentences_left_out(embedder):
+def test_a_verdict_whose_reason_nothing_supports_abstains_and_reports_the_reason(embedder):
     answer = ask(ScriptedModel("Yes [1]. The moon is made of green cheese.", 0.9), embedder,
                  "Is Mirabel the capital of Freedonia?")  # fmt: skip
-    assert answer.answer.startswith('The documents say: "The capital of Freedonia is Mirabel."')
-    assert [(s.text, s.supported) for s in answer.sentences][1:] == [("The moon is made of green cheese.", False)]
+    assert answer.abstained
+    assert [(s.text, s.supported) for s in answer.sentences] == [("The moon is made of green cheese.", False)]
 
 
-def test_a_yes_with_its_reason_is_kept_as_written(embedder):
-    answer = ask(ScriptedModel("Yes, the capital of Freedonia is Mirabel. [1]", 0.9), embedder,
-                 "Is Mirabel the capital of Freedonia?")  # fmt: skip
-    assert answer.answer == "Yes, the capital of Freedonia is Mirabel. [1]"
+def test_a_yes_with_its_reason_keeps_the_reason_alone(embedder):
+    """The verdict is unreliable and checks nothing; the reason is checked and cited."""
+    answer = ask(ScriptedModel("Yes, the context states that the capital of Freedonia is Mirabel. [1]", 0.9),
+                 embedder, "Is Mirabel the capital of Freedonia?")  # fmt: skip
+    assert answer.answer == "The capital of Freedonia is Mirabel. [1]"
+    assert not answer.abstained
 
 
 def test_check_prompt_extends_the_answer_prompt():
@@ -116,6 +118,11 @@ def test_check_prompt_extends_the_answer_prompt():
 def test_why_and_how_are_answered_in_a_sentence_others_in_a_few_words(question: str, in_a_sentence: bool):
     system = build_messages(question, [])[0]["content"]
     assert ("a few words" not in system) is in_a_sentence
+
+
+@pytest.mark.parametrize("question", ["Is Beijing likely to comply?", "Does China recognise them as refugees?"])
+def test_a_yes_no_question_asks_for_the_reason(question: str):
+    assert "then the reason" in build_messages(question, [])[0]["content"]
 
 
 def test_a_when_question_answered_without_a_date_abstains_despite_its_citation_marker(embedder):

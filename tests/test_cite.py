@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import align, answers_the_kind_asked, is_bare_verdict, is_refusal, names, stated
+from rag.cite import align, answers_the_kind_asked, is_bare_verdict, is_refusal, names, stated, without_verdict
 from rag.embed import Embedder
 from rag.types import Chunk, Passage
 
@@ -148,3 +148,14 @@ def test_a_brief_answer_is_cited_to_the_passage_that_answers_its_question_not_on
 )  # fmt: skip
 def test_a_bare_verdict_is_yes_or_no_alone_to_a_yes_no_question(question: str, answer: str, bare: bool):
     assert is_bare_verdict(question, answer) is bare
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [("Yes The context states that Beijing is not likely to comply.", "Beijing is not likely to comply."),
+     ("No, repatriated defectors face torture. [1]", "Repatriated defectors face torture. [1]"),
+     ("Yes [1]. The moon is made of cheese.", "The moon is made of cheese."),
+     ("Yes [1]", ""), ("No, it is not.", ""), ("Nobody knows.", ""), ("Beijing is not likely to.", "")],
+)  # fmt: skip
+def test_without_verdict_keeps_only_the_reason(answer: str, reason: str):
+    assert without_verdict(answer) == reason
