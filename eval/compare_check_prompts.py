@@ -34,6 +34,8 @@ WORDINGS = {  # "proposal" was the check until the answerability question replac
     "exact": "Proposed answer: {answer}\n\nIs this what the context gives as the answer to this exact question? "
     "Reply Yes or No.",
     "says_is": 'Does the context say that "{answer}" is the answer to the question "{question}"? Reply Yes or No.',
+    "quoted": 'Does the context answer the question "{question}"? Reply Yes or No.',
+    "specific": "Does the context state exactly what this question asks for? Reply Yes or No.",
 }
 
 
@@ -78,14 +80,15 @@ def main() -> None:
                 for name, wording in wordings.items():
                     asked = f"{messages[-1]['content']}\n\n{wording.format(answer=answer, question=q.question)}"
                     row[name] = rag.generator.yes_probability([*messages[:-1], {"role": "user", "content": asked}])
-                if "proposal" in row and "answerability" in row:
-                    row["mean_proposal_answerability"] = (row["proposal"] + row["answerability"]) / 2
+                for other in ("proposal", "quoted", "specific"):
+                    if other in row and "answerability" in row:
+                        row[f"mean_{other}_answerability"] = (row[other] + row["answerability"]) / 2
             rows.append(row)
         print(f"{n}/{len(evalset.questions[: args.limit])}", flush=True)
 
     lines = ["| wording | AUC nearby | AUC elsewhere | answered | abstained nearby | abstained elsewhere |",
              "|---|---|---|---|---|---|"]  # fmt: skip
-    for name in [*wordings, "mean_proposal_answerability"]:
+    for name in [*wordings, *(f"mean_{other}_answerability" for other in ("proposal", "quoted", "specific"))]:
         scored = [r for r in rows if name in r]
         if not scored:
             continue

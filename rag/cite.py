@@ -170,6 +170,37 @@ def is_brief(sentence: str) -> bool:
     return len(sentence.split()) < BRIEF_WORDS and not _VERB.search(sentence)
 
 
+def _word_sequence(text: str) -> list[str]:
+    """content_words in text order, repeats kept."""
+    return [w for w in (next(iter(content_words(word)), "") for word in _WORD.findall(text.lower())) if w]
+
+
+def puts_asked_name_in_place_of_another(sentence: str, evidence: str, asked: set[str], known: set[str]) -> bool:
+    """Is the sentence the evidence sentence's claim with a name from the question in the place of the name it
+    gives? "India passed a new Land Borders Law." (asked what India said of it), resting on "Beijing passed
+    a new Land Borders Law": the small model writes the question's subject into the passage's claim. In the
+    same place means: next to the same word, and every other word of the sentence is the evidence's."""
+    sentence_words, evidence_words = content_words(sentence), content_words(evidence)
+    borrowed = {n for n in names(sentence, known) if stated(n, asked) and not stated(n, evidence_words)}
+    # the evidence's opening word counts: a name is often the subject ("Beijing passed…")
+    replaced = {n for n in names(evidence, evidence_words) if not stated(n, sentence_words)}
+    if not (borrowed and replaced) or not sentence_words - borrowed <= evidence_words:
+        return False
+
+    def neighbours(words: list[str], name: set[str]) -> set[tuple[int, str]]:
+        """The words just before (-1) and after (+1) each run of the name's words."""
+        found = set()
+        for i, word in enumerate(words):
+            if word in name:
+                if i > 0 and words[i - 1] not in name:
+                    found.add((-1, words[i - 1]))
+                if i + 1 < len(words) and words[i + 1] not in name:
+                    found.add((1, words[i + 1]))
+        return found
+
+    return bool(neighbours(_word_sequence(sentence), borrowed) & neighbours(_word_sequence(evidence), replaced))
+
+
 @dataclass
 class AlignedSentence:
     text: str
@@ -243,6 +274,10 @@ def align(
         if not facts.stated_by(chosen, shown_numbers, shown_words):
             # a brief answer aligns by its question: the passage stating it may rank lower
             chosen = next(([i] for i in supporting if facts.stated_by([i], shown_numbers, shown_words)), [])
+        if chosen and not is_brief(text) and puts_asked_name_in_place_of_another(
+            text, passages[chosen[0]].chunk.text[slice(*closest[chosen[0]])], asked, known_names
+        ):
+            chosen = []
         hinted = [h for h in hinted if 0 <= h < len(passages)]
         aligned.append(AlignedSentence(text, chosen, best, hinted, [closest[i] for i in chosen]))
     return aligned

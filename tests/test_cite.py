@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import align, answers_the_kind_asked, is_bare_verdict, is_refusal, names, stated, without_verdict
+from rag.cite import (
+    align,
+    answers_the_kind_asked,
+    content_words,
+    is_bare_verdict,
+    is_refusal,
+    names,
+    puts_asked_name_in_place_of_another,
+    stated,
+    without_verdict,
+)
 from rag.embed import Embedder
 from rag.types import Chunk, Passage
 
@@ -107,6 +117,33 @@ def test_a_name_that_neither_the_passages_nor_the_question_give_is_unsupported(e
     [restated] = align("The Eiffel Tower was completed in 1889 in Paris.", passages(), embedder, 0.3,
                        question=question)  # fmt: skip
     assert invented.passages == [] and restated.passages == [1]
+
+
+def test_the_question_s_subject_written_into_the_passage_s_claim_is_unsupported(embedder):
+    """Seed-042: asked what India said of the law, the model wrote "India passed a new Land Borders Law"."""
+    texts = ["Beijing passed a new Land Borders Law in response to territorial disputes.",
+             "The law's main focus is on disputes with neighbouring countries like India.",
+             "Instead, Beijing has chosen to honour a bilateral agreement."]  # fmt: skip
+    found = [Passage(Chunk(0, "doc.txt", "doc", " ".join(texts), 0, len(" ".join(texts))), 0.6)]
+    question = "What did India say about China's new Land Borders Law?"
+    [swapped] = align("India passed a new Land Borders Law.", found, embedder, 0.3, question=question)
+    [faithful] = align("Beijing passed a new Land Borders Law.", found, embedder, 0.3, question=question)
+    assert swapped.passages == [] and faithful.passages == [0]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "evidence", "swapped"),
+    [("India passed the law.", "Beijing passed the law.", True),
+     ("India passed the law.", "India and Beijing passed the law.", False),  # the evidence names India
+     ("Why, India passed the law.", "Then Beijing passed the law.", True),
+     ("The Land Borders Law covers migrants.", "The law, aimed at India, covers migrants.", False),  # not its place
+     ("Land Borders Law passed.", "The law passed.", False)],  # the evidence names no one else
+)  # fmt: skip
+def test_a_name_in_place_of_another_is_the_evidence_s_claim_with_only_the_name_changed(
+    sentence: str, evidence: str, swapped: bool
+):
+    asked = content_words("What did India say about the Land Borders Law?")
+    assert puts_asked_name_in_place_of_another(sentence, evidence, asked, {"india", "beijing"}) is swapped
 
 
 def test_names_are_capitalised_words_inside_a_sentence_or_known_ones_opening_it():
