@@ -39,6 +39,9 @@ WORDINGS = {  # "proposal" was the check until the answerability question replac
 }
 
 
+PAIRED = ("proposal", "quoted", "specific")  # each also averaged with the answerability check
+
+
 def auc(positive: list[float], negative: list[float]) -> float:
     p, n = np.array(positive)[:, None], np.array(negative)[None, :]
     return float((p > n).mean() + 0.5 * (p == n).mean())
@@ -80,7 +83,7 @@ def main() -> None:
                 for name, wording in wordings.items():
                     asked = f"{messages[-1]['content']}\n\n{wording.format(answer=answer, question=q.question)}"
                     row[name] = rag.generator.yes_probability([*messages[:-1], {"role": "user", "content": asked}])
-                for other in ("proposal", "quoted", "specific"):
+                for other in PAIRED:
                     if other in row and "answerability" in row:
                         row[f"mean_{other}_answerability"] = (row[other] + row["answerability"]) / 2
             rows.append(row)
@@ -88,7 +91,7 @@ def main() -> None:
 
     lines = ["| wording | AUC nearby | AUC elsewhere | answered | abstained nearby | abstained elsewhere |",
              "|---|---|---|---|---|---|"]  # fmt: skip
-    for name in [*wordings, *(f"mean_{other}_answerability" for other in ("proposal", "quoted", "specific"))]:
+    for name in [*wordings, *(f"mean_{other}_answerability" for other in PAIRED)]:
         scored = [r for r in rows if name in r]
         if not scored:
             continue

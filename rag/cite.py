@@ -33,9 +33,13 @@ REFUSAL = re.compile(
 )
 
 
+def content_word_sequence(text: str) -> list[str]:
+    """The words that carry content, in text order, repeats kept; a plural "s" dropped ("laws" -> "law")."""
+    return [w[:-1] if w.endswith("s") and len(w) > 3 else w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
 def content_words(text: str) -> set[str]:
-    words = _WORD.findall(text.lower())
-    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words if w not in STOPWORDS}
+    return set(content_word_sequence(text))
 
 
 _NUMBER = re.compile(r"\d[\d,.]*")
@@ -111,8 +115,9 @@ def is_refusal(text: str) -> bool:
 # A yes/no question, and an answer that is only the verdict ("Yes.", "No [1]")
 _AUXILIARIES = r"is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|must|may|might|shall"
 ASKS_YES_NO = re.compile(rf"^\s*({_AUXILIARIES})(n[’']t)?\b", re.IGNORECASE)
+_VERDICT_WORD = r"^\W*(yes|no)\b[\s,.!;:-]*"
 _VERDICT = re.compile(  # "Yes", "No.", "No, it does not", "Yes, they are": nothing past the verdict to check
-    r"^\W*(yes|no)\b[\s,.!;:-]*((it|they|he|she|this|that|there|we|you|i)\s+(is|are|was|were|do|does|did|has|have"
+    _VERDICT_WORD + r"((it|they|he|she|this|that|there|we|you|i)\s+(is|are|was|were|do|does|did|has|have"
     r"|had|can|could|will|would|should|must|may|might)(\s*n[’']?o?t)?)?\W*$",
     re.IGNORECASE,
 )
@@ -125,8 +130,8 @@ def is_bare_verdict(question: str, answer: str) -> bool:
 
 
 _LEADING_VERDICT = re.compile(
-    r"^\W*(yes|no)\b[\s,.!;:-]*(\[\d+\][\s,.!;:-]*)*((the )?(context|passages?|documents?) (states?|says?|mentions?"
-    r"|shows?) (that )?)?",
+    _VERDICT_WORD + r"(\[\d+\][\s,.!;:-]*)*((the )?(context|passages?|documents?) (states?|says?|mentions?|shows?) "
+    r"(that )?)?",
     re.IGNORECASE,
 )
 
@@ -170,17 +175,13 @@ def is_brief(sentence: str) -> bool:
     return len(sentence.split()) < BRIEF_WORDS and not _VERB.search(sentence)
 
 
-def _word_sequence(text: str) -> list[str]:
-    """content_words in text order, repeats kept."""
-    return [w for w in (next(iter(content_words(word)), "") for word in _WORD.findall(text.lower())) if w]
-
-
 def puts_asked_name_in_place_of_another(sentence: str, evidence: str, asked: set[str], known: set[str]) -> bool:
     """Is the sentence the evidence sentence's claim with a name from the question in the place of the name it
     gives? "India passed a new Land Borders Law." (asked what India said of it), resting on "Beijing passed
     a new Land Borders Law": the small model writes the question's subject into the passage's claim. In the
     same place means: next to the same word, and every other word of the sentence is the evidence's."""
-    sentence_words, evidence_words = content_words(sentence), content_words(evidence)
+    sentence_sequence, evidence_sequence = content_word_sequence(sentence), content_word_sequence(evidence)
+    sentence_words, evidence_words = set(sentence_sequence), set(evidence_sequence)
     borrowed = {n for n in names(sentence, known) if stated(n, asked) and not stated(n, evidence_words)}
     # the evidence's opening word counts: a name is often the subject ("Beijing passed…")
     replaced = {n for n in names(evidence, evidence_words) if not stated(n, sentence_words)}
@@ -198,7 +199,7 @@ def puts_asked_name_in_place_of_another(sentence: str, evidence: str, asked: set
                     found.add((1, words[i + 1]))
         return found
 
-    return bool(neighbours(_word_sequence(sentence), borrowed) & neighbours(_word_sequence(evidence), replaced))
+    return bool(neighbours(sentence_sequence, borrowed) & neighbours(evidence_sequence, replaced))
 
 
 @dataclass
