@@ -2,9 +2,10 @@
 
 The small local models do not reliably refuse (MODELS.md), so the system decides to abstain when
 (1) no passage, nor any sentence the model would be shown, is close enough to the question, (2) the
-model says it does not know, (3) no sentence of the draft answer is supported by a passage, (4) a
-when/how-many question gets no date or number, or (5) asked whether the context states the answer to
-the question, the model does not confirm it (`min_answer_check`; 0 switches it off). The thresholds are
+model says it does not know, (3) no sentence of the draft answer is supported by a passage, (4) the answer
+is not the kind asked for: a when/how-many question gets no date or number, or a question asking for a
+person or an organisation gets only a place (rag/answer_type.py), or (5) asked whether the context states
+the answer to the question, the model does not confirm it (`min_answer_check`; 0 switches it off). The thresholds are
 fitted together on training material (eval/fit_abstention.py). A bare "Yes" or "No" is replaced by the
 passage sentence it rests on: the model's verdicts are unreliable and hold nothing to check.
 """
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from rag.answer_type import ARTICLE, place_instead_of
 from rag.cite import ASKS_YES_NO, align, answers_the_kind_asked, is_bare_verdict, is_refusal, without_verdict
 from rag.conflict import find_conflict
 from rag.embed import Embedder
@@ -146,11 +148,13 @@ def answer_stream(
     highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences
     checked: list[SentenceSupport] = []
     shown: list[str] = []
+    supporting: list[str] = []  # the evidence sentences the answer rests on
     for sentence in aligned:
         supported = bool(sentence.passages)
         cited = [numbers.setdefault(i, len(numbers) + 1) for i in sentence.passages] if supported else []
         for i, span in zip(sentence.passages, sentence.evidence, strict=True):
             highlights.setdefault(i, set()).add(span)
+            supporting.append(passages[i].chunk.text[span[0] : span[1]])
         checked.append(SentenceSupport(sentence.text, cited, round(sentence.support, 4), supported))
         if supported:
             shown.append(sentence.text + " " + "".join(f"[{n}]" for n in cited))
@@ -158,6 +162,12 @@ def answer_stream(
     if shown and not answers_the_kind_asked(question, stated):
         timings["verify"] = round((time.perf_counter() - verify_started) * 1000, 1)
         yield finish(ABSTAIN_TEXT, True, "the answer does not state the date or quantity asked for", [], checked)
+        return
+    asked = place_instead_of(question, stated, supporting) if shown else None
+    if asked:
+        timings["verify"] = round((time.perf_counter() - verify_started) * 1000, 1)
+        reason = f"the answer names a place where the question asks for {ARTICLE[asked]}"
+        yield finish(ABSTAIN_TEXT, True, reason, [], checked)
         return
     if shown and settings.min_answer_check > 0:
         check_started = time.perf_counter()
