@@ -42,16 +42,28 @@ EXPLAINS = re.compile(
 )
 # A yes/no question is answered with the reason after the verdict: asked for a few words, Qwen 1.5B said "I don't
 # know" to two of the eight answerable ones in eval/yes_no_gold.jsonl, asked for the reason, to none (README)
+# "Is it A or B?" starts like a yes/no question but names its answers: it is asked for the one the context states
+# (half of SQuAD dev's 45 questions that start with an auxiliary are such, and their gold answers are a few words)
 BREVITY = {
     "explains": "Be brief.",
     "yes_no": "Be brief: answer Yes or No, then the reason from the context.",
+    "choice": "Be brief: answer with the one the context states, in a few words taken from the context.",
     "other": "Be brief: answer in a few words taken from the context.",
 }
+_OR = re.compile(r"\bor\b", re.IGNORECASE)
+
+
+def question_kind(question: str) -> str:
+    """Which answer the question asks for: one of BREVITY's keys."""
+    if EXPLAINS.match(question):
+        return "explains"
+    if ASKS_YES_NO.match(question):
+        return "choice" if _OR.search(question) else "yes_no"
+    return "other"
 
 
 def brevity(question: str) -> str:
-    kind = "explains" if EXPLAINS.match(question) else "yes_no" if ASKS_YES_NO.match(question) else "other"
-    return BREVITY[kind]
+    return BREVITY[question_kind(question)]
 
 
 ABSTAIN_TEXT = "The documents don't say."
@@ -140,7 +152,7 @@ def answer_stream(
         yield finish(ABSTAIN_TEXT, True, "the model found no answer in the passages", [], [])
         return
 
-    if ASKS_YES_NO.match(question):
+    if question_kind(question) == "yes_no":
         draft = without_verdict(draft) or draft  # the verdict is unreliable (README); its reason can be checked
     verify_started = time.perf_counter()
     aligned = align(draft, passages, embedder, settings.min_support, visible, question)

@@ -125,6 +125,16 @@ def test_a_yes_no_question_asks_for_the_reason(question: str):
     assert "then the reason" in build_messages(question, [])[0]["content"]
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Is fertilization internal or external in most species?", "Did the plague reach Scandinavia or Germany first?"],
+)
+def test_a_question_naming_its_answers_asks_for_the_one_stated_not_yes_or_no(question: str):
+    system = build_messages(question, [])[0]["content"]
+    assert "the one the context states" in system and "Yes or No" not in system
+
+
+
 def test_a_when_question_answered_without_a_date_abstains_despite_its_citation_marker(embedder):
     """The [1] after the sentence is a digit, but not a date."""
     text = "The Ost bridge was rebuilt in 1932 after a flood. It carries the tram."
