@@ -5,8 +5,8 @@ when the passages say only "Beijing passed the law": the city standing for its g
 for (1) a question naming the kind of thing it wants ("which Mongol general", "the name of the body"),
 (2) an answer whose names the named-entity tagger reads, in the evidence sentence, as places, and (3) each
 of them in a list of well-known places (rag/data/places.txt). The tagger alone reads rare people's names as
-places ("Subutai", "Chagatai"): on SQuAD's gold answers it would have rejected 5 of 195 right people, and
-the list alone would reject "Washington" for a president.
+places ("Subutai", "Chagatai": 5 of SQuAD dev's gold answers to such questions), and the list alone would
+reject "Washington" for a president. Together they reject none of those gold answers (eval/answer_type_gold.py).
 
 The tagger (spaCy's en_core_web_sm) loads only for a question that names a person or organisation.
 """
