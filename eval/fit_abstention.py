@@ -10,7 +10,8 @@ suggests but they do not say). For each answer it records what the system decide
 passage or of a sentence shown to the model (`min_retrieval_score`), the best support among the draft's
 sentences (`min_support`; a sentence stating a number or a name its evidence does not state counts as
 0), the model's P(Yes) when asked whether the context states the answer (`min_answer_check`), and whether
-it abstained for a reason no threshold moves (it refused; the answer lacks the date or number asked for).
+it abstained for a reason no threshold moves (it refused; the answer lacks the date or number asked for, or gives
+only a place for a person or an organisation).
 A grid search picks the thresholds that abstain most on the unanswerable questions among those that
 answer at least 95% of the answerable ones (or, when none does, as many as the loosest answer: answering comes first).
 `--refit` redoes the search on the saved answers. The generator runs on the runtime the settings choose for
