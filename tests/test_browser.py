@@ -165,6 +165,16 @@ def test_strictness_setting_is_applied(page: Page):
     strictness = page.tab.get_by_label(label)
     strictness.fill("0.6")
     strictness.press("Enter")
+    strictness.blur()
+    # the slider takes the number on change or blur, a moment later: ask only once it holds it (asked at once,
+    # a fresh-clone run once got the default's answer)
+    block = strictness.locator("xpath=ancestor::div[contains(@class, 'wrap')][1]")
+    slider = block.locator('[data-testid="range-input"]')
+    for _ in range(50):
+        if slider.input_value() == "0.6":
+            break
+        page.tab.wait_for_timeout(100)
+    assert slider.input_value() == "0.6", "the slider did not take the typed value"
     page.ask(SEED_QUESTION)  # its closest sentence scores ~0.55: too low for this strictness
     assert page.last_answer().locator(".abstain").count() == 1
     status = page.tab.locator("#status").inner_text()
