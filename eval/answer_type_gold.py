@@ -10,24 +10,16 @@ many questions the check reads as asking for a person or an organisation, and th
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from rag.answer_type import asked_kind, names_only_places
 from rag.evaluation.datasets import SQUAD_TUNE_ARTICLES
+from rag.split import sentences
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "squad-v1.1" / "dev-v1.1.json"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
 def sentence_around(context: str, start: int) -> str:
-    """The sentence of `context` that holds the character at `start`."""
-    begin = 0
-    for end in (m.end() for m in _SENTENCE_END.finditer(context)):
-        if end > start:
-            return context[begin:end]
-        begin = end
-    return context[begin:]
+    """The sentence of `context` (as rag splits it) that holds the character at `start`."""
+    return next((context[s.start : s.end] for s in sentences(context) if s.start <= start < s.end), context)
 
 
 def main() -> None:
