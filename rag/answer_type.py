@@ -19,10 +19,11 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from rag.cite import answers_the_kind_asked
 from rag.errors import ModelNotFoundError
 
 Kind = Literal["person", "organisation"]
-ARTICLE: dict[Kind, str] = {"person": "a person", "organisation": "an organisation"}
+_ARTICLE: dict[Kind, str] = {"person": "a person", "organisation": "an organisation"}
 
 PERSON = (
     "official|person|people|man|men|woman|women|leader|minister|president|king|queen|emperor|general|author"
@@ -105,3 +106,12 @@ def place_instead_of(question: str, answer: str, evidence: list[str]) -> Kind | 
     """The kind asked for, when the answer gives only places instead (see the module's note); else None."""
     kind = asked_kind(question)
     return kind if kind and names_only_places(answer, evidence) else None
+
+
+def not_the_kind_asked(question: str, answer: str, evidence: list[str]) -> str | None:
+    """Why the answer is not the kind the question asks for (no date or quantity for when/how many, a place
+    for a person or an organisation), or None when it is."""
+    if not answers_the_kind_asked(question, answer):
+        return "the answer does not state the date or quantity asked for"
+    kind = place_instead_of(question, answer, evidence)
+    return f"the answer names a place where the question asks for {_ARTICLE[kind]}" if kind else None
