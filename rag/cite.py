@@ -49,6 +49,9 @@ _NUMBER_WORDS = {word: str(n) for n, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())} | {word: str(10 * n) for n, word in enumerate(
     "thirty forty fifty sixty seventy eighty ninety".split(), 3)}  # fmt: skip
+_NUMBER_WORDS |= {word: str(n) for n, word in enumerate(  # ordinals: "the tenth century" states "10th"
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(), 1)}
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
 
 
@@ -112,7 +115,7 @@ def is_refusal(text: str) -> bool:
     return bool(REFUSAL.search(text))
 
 
-# A yes/no question, and an answer that is only the verdict ("Yes.", "No [1]")
+# A yes/no question, and an answer that is only its verdict ("Yes.", "No [1]")
 _AUXILIARIES = r"is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|must|may|might|shall"
 ASKS_YES_NO = re.compile(rf"^\s*({_AUXILIARIES})(n[’']t)?\b", re.IGNORECASE)
 _VERDICT_WORD = r"^\W*(yes|no)\b[\s,.!;:-]*"
@@ -123,12 +126,6 @@ _VERDICT = re.compile(  # "Yes", "No.", "No, it does not", "Yes, they are": noth
 )
 
 
-def is_bare_verdict(question: str, answer: str) -> bool:
-    """A yes/no question answered by "Yes" or "No" alone (or with an echo: "No, it does not"): nothing in it
-    the passages can be checked against."""
-    return bool(ASKS_YES_NO.match(question) and _VERDICT.match(MARKER.sub("", answer)))
-
-
 _LEADING_VERDICT = re.compile(
     _VERDICT_WORD + r"(\[\d+\][\s,.!;:-]*)*((the )?(context|passages?|documents?) (states?|says?|mentions?|shows?) "
     r"(that )?)?",
@@ -137,12 +134,12 @@ _LEADING_VERDICT = re.compile(
 
 
 def without_verdict(answer: str) -> str:
-    """The reason after a "Yes"/"No" ("Yes, the context states that China is a signatory…" -> "China is a
-    signatory…"), capitalised; "" when there is none."""
+    """The answer without its leading "Yes"/"No" ("Yes, the context states that China is a signatory…" ->
+    "China is a signatory…"), capitalised; "" when the verdict is all there is; unchanged without one."""
     if _VERDICT.match(MARKER.sub("", answer)):  # "Yes, they are [1]": nothing past the verdict
         return ""
     rest = _LEADING_VERDICT.sub("", answer, count=1).strip()
-    return rest[:1].upper() + rest[1:] if rest != answer.strip() else ""
+    return rest[:1].upper() + rest[1:]
 
 
 # A question asking when, or how many/much/long, is answered only by an answer stating a number or date.
@@ -173,33 +170,6 @@ def is_brief(sentence: str) -> bool:
     question ("North Korean defectors" alone matches any sentence about them, whatever they face). A short
     statement ("The moon is made of cheese.") stands alone: with the question, it would borrow its words."""
     return len(sentence.split()) < BRIEF_WORDS and not _VERB.search(sentence)
-
-
-def puts_asked_name_in_place_of_another(sentence: str, evidence: str, asked: set[str], known: set[str]) -> bool:
-    """Is the sentence the evidence sentence's claim with a name from the question in the place of the name it
-    gives? "India passed a new Land Borders Law." (asked what India said of it), resting on "Beijing passed
-    a new Land Borders Law": the small model writes the question's subject into the passage's claim. In the
-    same place means: next to the same word, and every other word of the sentence is the evidence's."""
-    sentence_sequence, evidence_sequence = content_word_sequence(sentence), content_word_sequence(evidence)
-    sentence_words, evidence_words = set(sentence_sequence), set(evidence_sequence)
-    borrowed = {n for n in names(sentence, known) if stated(n, asked) and not stated(n, evidence_words)}
-    # the evidence's opening word counts: a name is often the subject ("Beijing passed…")
-    replaced = {n for n in names(evidence, evidence_words) if not stated(n, sentence_words)}
-    if not (borrowed and replaced) or not sentence_words - borrowed <= evidence_words:
-        return False
-
-    def neighbours(words: list[str], name: set[str]) -> set[tuple[int, str]]:
-        """The words just before (-1) and after (+1) each run of the name's words."""
-        found = set()
-        for i, word in enumerate(words):
-            if word in name:
-                if i > 0 and words[i - 1] not in name:
-                    found.add((-1, words[i - 1]))
-                if i + 1 < len(words) and words[i + 1] not in name:
-                    found.add((1, words[i + 1]))
-        return found
-
-    return bool(neighbours(sentence_sequence, borrowed) & neighbours(evidence_sequence, replaced))
 
 
 @dataclass
@@ -275,10 +245,6 @@ def align(
         if not facts.stated_by(chosen, shown_numbers, shown_words):
             # a brief answer aligns by its question: the passage stating it may rank lower
             chosen = next(([i] for i in supporting if facts.stated_by([i], shown_numbers, shown_words)), [])
-        if chosen and not is_brief(text) and puts_asked_name_in_place_of_another(
-            text, passages[chosen[0]].chunk.text[slice(*closest[chosen[0]])], asked, known_names
-        ):
-            chosen = []
         hinted = [h for h in hinted if 0 <= h < len(passages)]
         aligned.append(AlignedSentence(text, chosen, best, hinted, [closest[i] for i in chosen]))
     return aligned

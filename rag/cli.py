@@ -63,11 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report", type=Path, help="write results, metrics, config and a summary here")
     evaluate.add_argument("--limit", type=int, help="evaluate a fixed, seeded sample of N questions")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
-    evaluate.add_argument("--split", choices=["test", "tune", "all"], default="test",
-                          help="SQuAD articles: test = 11-48 (default), tune = 1-10, all")  # fmt: skip
+    evaluate.add_argument("--split", choices=["test", "tune", "all"], default=None,
+                          help="SQuAD articles: test = 11-48, tune = 1-10, all (default test; v2.0: all)")  # fmt: skip
     evaluate.add_argument("--judge", choices=["llm", "score", "none"], default="llm",
                           help="support judge behind the citation metrics (default: llm)")  # fmt: skip
     evaluate.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only")
+    evaluate.add_argument("--every-check", action="store_true",
+                          help="run every answer check even after one fails, recording each (fitting)")  # fmt: skip
     evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
                           help="two runs' metrics side by side (report folders or metrics.json files)")  # fmt: skip
     _add_settings_flags(evaluate)
@@ -92,6 +94,8 @@ def _pipeline(args: argparse.Namespace):  # noqa: ANN202
 
     fields = ("index_dir", "embedder", "generator", "runtime", "dtype", "threads", "top_k")
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in fields}
+    if getattr(args, "every_check", False):
+        overrides["every_check"] = True
     try:
         return RAG(Settings().with_overrides(**overrides))
     except ValidationError as error:

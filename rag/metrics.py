@@ -84,6 +84,13 @@ def f1(prediction: str, gold: Sequence[str]) -> float:
     return max((single(prediction, g) for g in gold), default=0.0)
 
 
+def contains(prediction: str, gold: Sequence[str]) -> float:
+    """Does the prediction hold a gold answer, as whole words, both SQuAD-normalised? The answer metric for
+    sentence answers: "China labels them illegal economic migrants." holds "illegal economic migrants"."""
+    said = f" {normalize_answer(prediction)} "
+    return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in said for g in gold))
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (q in 0..100), as numpy's default."""
     if not values:

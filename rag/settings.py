@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from pydantic_settings import (
 
 from rag.cpu import native_bfloat16
 
+# the named checks of rag/checks.py, in the order they run
+CHECKS = ("retrieval", "answered", "supported", "kind", "question_facts", "answer_check")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
 DEFAULT_INDEX = PROJECT_ROOT / "index"
@@ -26,11 +29,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "rag"
 
 
-# eval/results/fit_abstention.md (transformers, fitted in float32: bfloat16 was ~8x slower on the CPU it
-# ran on) and fit_abstention-llama.cpp.md
-FITTED_THRESHOLDS = {
-    "transformers": {"min_retrieval_score": 0.44, "min_support": 0.41, "min_answer_check": 0.34},
-    "llama.cpp": {"min_retrieval_score": 0.44, "min_support": 0.41, "min_answer_check": 0.33},
+# Per runtime, as the model's numbers differ slightly between them: written by eval/fit_abstention.py --write
+THRESHOLDS_FILE = Path(__file__).resolve().parent / "data" / "thresholds.json"
+FITTED_THRESHOLDS: dict[str, dict[str, float]] = {
+    runtime: {name: value for name, value in fitted.items() if name.startswith("min_")}
+    for runtime, fitted in json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8")).items()
 }
 
 
@@ -98,9 +101,8 @@ class Settings(BaseSettings):
     withhold_instructions: bool = True
     max_new_tokens: int = Field(default=160, ge=1)
     context_tokens: int = Field(default=2048, ge=256)
-    # Abstention thresholds, fitted together on training material by eval/fit_abstention.py (SQuAD dev articles
-    # 1-10, each question asked as is, with its article out of reach and with only its answer out of reach),
-    # for each runtime, as the model's numbers differ slightly between them (FITTED_THRESHOLDS); None: those.
+    # Abstention thresholds (rag/checks.py), fitted on training material by eval/fit_abstention.py from the checks
+    # a `rag eval --every-check` run recorded, for each runtime (rag/data/thresholds.json); None: those.
     # Below this cosine similarity between the question and the closest passage or sentence shown to the
     # model, the documents are taken not to answer;
     min_retrieval_score: float | None = None
@@ -109,6 +111,10 @@ class Settings(BaseSettings):
     # asked after a draft whether the context states the answer to the question, the model's P(Yes) below this
     # abstains (0: not asked; it reuses the answer's prompt cache, ~0.2 s)
     min_answer_check: float | None = Field(default=None, ge=0.0, le=1.0)
+    # checks (rag/checks.py) named here are run and recorded but do not decide: to see what one is worth
+    advisory_checks: list[str] = Field(default_factory=list)
+    # run every check even after one failed, recording what each read (eval/fit_abstention.py fits on these)
+    every_check: bool = False
     _resolved: set[str] = PrivateAttr(default_factory=set)  # fields chosen here rather than given
 
     @model_validator(mode="after")
@@ -126,6 +132,9 @@ class Settings(BaseSettings):
             if getattr(self, name) is None:
                 setattr(self, name, value)
                 self._resolved.add(name)
+        unknown = set(self.advisory_checks) - set(CHECKS)
+        if unknown:
+            raise ValueError(f"unknown check {sorted(unknown)[0]!r} (the checks: {', '.join(CHECKS)})")
         return self
 
     @classmethod

@@ -77,6 +77,19 @@ class SentenceSupport:
 
 
 @dataclass
+class Check:
+    """One named check on the way to an answer (rag/checks.py), as it came out: the answer is shown only
+    when every check passed, and an abstention gives the first failed check's reason."""
+
+    name: str
+    passed: bool
+    value: float | None = None  # what the check measured, where it measures a number
+    threshold: float | None = None  # the setting it was compared with
+    reason: str = ""  # why it failed; empty when it passed
+    advisory: bool = False  # recorded, but not deciding (Settings.advisory_checks)
+
+
+@dataclass
 class Answer:
     question: str
     answer: str
@@ -91,6 +104,8 @@ class Answer:
     answer_check: float | None = None
     # the best cosine between the question and a passage or one of its sentences shown (min_retrieval_score)
     relevance: float | None = None
+    # every check that ran, in order (rag/checks.py)
+    checks: list[Check] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -7,11 +7,8 @@ import pytest
 from rag.cite import (
     align,
     answers_the_kind_asked,
-    content_words,
-    is_bare_verdict,
     is_refusal,
     names,
-    puts_asked_name_in_place_of_another,
     stated,
     without_verdict,
 )
@@ -119,33 +116,6 @@ def test_a_name_that_neither_the_passages_nor_the_question_give_is_unsupported(e
     assert invented.passages == [] and restated.passages == [1]
 
 
-def test_the_question_s_subject_written_into_the_passage_s_claim_is_unsupported(embedder):
-    """Seed-042: asked what India said of the law, the model wrote "India passed a new Land Borders Law"."""
-    texts = ["Beijing passed a new Land Borders Law in response to territorial disputes.",
-             "The law's main focus is on disputes with neighbouring countries like India.",
-             "Instead, Beijing has chosen to honour a bilateral agreement."]  # fmt: skip
-    found = [Passage(Chunk(0, "doc.txt", "doc", " ".join(texts), 0, len(" ".join(texts))), 0.6)]
-    question = "What did India say about China's new Land Borders Law?"
-    [swapped] = align("India passed a new Land Borders Law.", found, embedder, 0.3, question=question)
-    [faithful] = align("Beijing passed a new Land Borders Law.", found, embedder, 0.3, question=question)
-    assert swapped.passages == [] and faithful.passages == [0]
-
-
-@pytest.mark.parametrize(
-    ("sentence", "evidence", "swapped"),
-    [("India passed the law.", "Beijing passed the law.", True),
-     ("India passed the law.", "India and Beijing passed the law.", False),  # the evidence names India
-     ("Why, India passed the law.", "Then Beijing passed the law.", True),
-     ("The Land Borders Law covers migrants.", "The law, aimed at India, covers migrants.", False),  # not its place
-     ("Land Borders Law passed.", "The law passed.", False)],  # the evidence names no one else
-)  # fmt: skip
-def test_a_name_in_place_of_another_is_the_evidence_s_claim_with_only_the_name_changed(
-    sentence: str, evidence: str, swapped: bool
-):
-    asked = content_words("What did India say about the Land Borders Law?")
-    assert puts_asked_name_in_place_of_another(sentence, evidence, asked, {"india", "beijing"}) is swapped
-
-
 def test_names_are_capitalised_words_inside_a_sentence_or_known_ones_opening_it():
     assert names("Torture, forced labour and public execution.") == set()
     assert names("India passed it in Paris.") == {"pari"}  # spelt as content_words spells it
@@ -177,22 +147,12 @@ def test_a_brief_answer_is_cited_to_the_passage_that_answers_its_question_not_on
 
 
 @pytest.mark.parametrize(
-    ("question", "answer", "bare"),
-    [("Is Mirabel the capital?", "Yes [1]", True), ("Does it lie on the Ost?", " no. ", True),
-     ("Is Mirabel the capital?", "Yes, it is the capital [1]", False), ("What is the capital?", "No [1]", False),
-     ("Is Mirabel the capital?", "Mirabel [1]", False), ("Isn't Mirabel the capital?", "No, it is not. [1]", True),
-     ("Is Mirabel the capital?", "No, Ost is the capital. [1]", False)],
-)  # fmt: skip
-def test_a_bare_verdict_is_yes_or_no_alone_to_a_yes_no_question(question: str, answer: str, bare: bool):
-    assert is_bare_verdict(question, answer) is bare
-
-
-@pytest.mark.parametrize(
     ("answer", "reason"),
     [("Yes The context states that Beijing is not likely to comply.", "Beijing is not likely to comply."),
      ("No, repatriated defectors face torture. [1]", "Repatriated defectors face torture. [1]"),
      ("Yes [1]. The moon is made of cheese.", "The moon is made of cheese."),
-     ("Yes [1]", ""), ("No, it is not.", ""), ("Nobody knows.", ""), ("Beijing is not likely to.", "")],
+     ("Yes [1]", ""), ("No, it is not.", ""), ("Nobody knows.", "Nobody knows."),
+     ("beijing is not likely to.", "Beijing is not likely to.")],
 )  # fmt: skip
-def test_without_verdict_keeps_only_the_reason(answer: str, reason: str):
+def test_without_verdict_keeps_only_the_reason_or_the_answer_without_one(answer: str, reason: str):
     assert without_verdict(answer) == reason

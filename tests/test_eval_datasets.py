@@ -185,3 +185,24 @@ def test_squad_v2_unanswerable_questions(tmp_path: Path):
     questions = {q.id: q for q in load_dataset(path).questions}
     assert questions["a11q1"].answerable and not questions["impossible"].answerable
     assert questions["impossible"].gold_sources == []
+
+
+def test_a_squad_v2_file_is_read_whole_by_default(tmp_path: Path):
+    """SQuAD 2.0's tune and test splits are files of their own: each is read whole unless a split is named."""
+    path = make_squad(tmp_path / "tune-v2.0.json", articles=3)
+    data = json.loads(path.read_text()) | {"version": "v2.0"}
+    data["data"][0]["paragraphs"][0]["qas"].append(
+        {"id": "impossible", "question": "What is the moon made of?", "answers": [], "is_impossible": True}
+    )
+    path.write_text(json.dumps(data))
+    evalset = load_dataset(path)
+    assert evalset.name == "tune-v2.0-all" and len(evalset.questions) == evalset.total_questions
+    assert {q.id for q in evalset.questions if not q.answerable} == {"impossible"}
+    with pytest.raises(DatasetError, match="no questions in split 'test'"):
+        load_dataset(path, split="test")  # articles 11-48 of a file of 3
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "squad-v2.0").is_dir(), reason="needs ../shared/eval-data/squad-v2.0")
+def test_the_shared_squad_v2_test_file():
+    evalset = load_dataset(SHARED_DATA / "squad-v2.0" / "test-v2.0.json")
+    assert len(evalset.questions) == 2624 and sum(not q.answerable for q in evalset.questions) == 1411

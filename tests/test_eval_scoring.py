@@ -74,11 +74,19 @@ def _question(**fields):
     return Question("q", "question?", **fields)
 
 
-def _record(answerable=True, abstained=False, f1=None, em=None, judged=None, first=1000.0, total=2000.0):
+def _record(answerable=True, abstained=False, f1=None, em=None, judged=None, first=1000.0, total=2000.0,
+            contains=None, words=None, failed=None):  # fmt: skip
     record = {"answerable": answerable, "abstained": abstained,
               "timings_ms": {"retrieve": 10.0, "first_token": first, "total": total}}  # fmt: skip
     if f1 is not None:
         record.update(f1=f1, em=em)
+    if contains is not None:
+        record["contains"] = contains
+    if words is not None:
+        record["answer_words"] = words
+    if failed is not None:  # the first check failed (none: all passed), after a passed retrieval check
+        record["checks"] = [{"name": "retrieval", "passed": True}] + ([{"name": failed, "passed": False}]
+                                                                      if failed else [])  # fmt: skip
     if judged is not None:
         record["judged_sentences"] = judged
     return record
@@ -86,17 +94,22 @@ def _record(answerable=True, abstained=False, f1=None, em=None, judged=None, fir
 
 def test_aggregate_by_hand():
     results = [
-        _record(f1=1.0, em=1.0, judged=[{"text": "s1", "citations": {"1": True, "2": False}}], first=1000, total=3000),
+        _record(f1=1.0, em=1.0, judged=[{"text": "s1", "citations": {"1": True, "2": False}}], first=1000, total=3000,
+                contains=1.0, words=4, failed=""),
         _record(
             f1=0.5,
             em=0.0,
             judged=[{"text": "s2", "citations": {"1": False}}, {"text": "s3", "citations": {"1": True}}],
             first=2000,
             total=5000,
+            contains=0.0,
+            words=12,
+            failed="",
         ),  # fmt: skip
-        _record(abstained=True, f1=0.0, em=0.0, first=0.0, total=50),  # abstained on an answerable question
-        _record(answerable=False, abstained=True, first=0.0, total=40),
-        _record(answerable=False, abstained=False, judged=[], first=3000, total=4000),
+        _record(abstained=True, f1=0.0, em=0.0, first=0.0, total=50, contains=0.0,
+                failed="answer_check"),  # abstained on an answerable question
+        _record(answerable=False, abstained=True, first=0.0, total=40, failed="question_facts"),
+        _record(answerable=False, abstained=False, judged=[], first=3000, total=4000, words=6, failed=""),
     ]
     results[0]["retrieval"] = retrieval_scores([{"g"}, set()], 1)
     results[1]["retrieval"] = retrieval_scores([set(), {"g"}], 1)
@@ -104,7 +117,12 @@ def test_aggregate_by_hand():
     assert m["questions"] == 6 and m["errors"] == 1  # a failed question is counted, not scored
     assert m["retrieval"]["mrr@10"] == pytest.approx(0.75) and m["retrieval"]["n"] == 2
     assert m["retrieval"]["recall@1"] == 0.5 and m["recall_curve"]["2"] == 1.0
-    assert m["answers"] == {"em": pytest.approx(33.33), "f1": 50.0, "n": 3, "f1_when_answered": 75.0}
+    assert m["answers"] == {"em": pytest.approx(33.33), "f1": 50.0, "n": 3, "f1_when_answered": 75.0,
+                            "contains": pytest.approx(33.33), "contains_when_answered": 50.0,
+                            "words_when_answered": 6.0}  # fmt: skip
+    # which check decided: the first failed one, counted apart for answerable and unanswerable questions
+    assert m["checks"]["answer_check"] == {"decided_answerable": 1, "decided_unanswerable": 0, "failed": 1, "ran": 1}
+    assert m["checks"]["question_facts"]["decided_unanswerable"] == 1 and m["checks"]["retrieval"]["failed"] == 0
     # citations: 4 judged, 2 support -> precision 0.5; sentences s1, s3 backed of s1, s2, s3 -> recall 2/3
     assert m["citations"]["precision"] == 0.5 and m["citations"]["recall"] == pytest.approx(0.6667)
     assert m["abstention"]["answered_when_answerable"] == pytest.approx(0.6667)

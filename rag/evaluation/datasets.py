@@ -4,7 +4,8 @@
   `history`, `must_not_say`);
   answered from an existing index.
 - BEIR folder (`corpus.jsonl`, `queries.jsonl`, `qrels/test.tsv`): retrieval only; its corpus is indexed.
-- SQuAD v1.1 json: paragraphs are the corpus, questions and answer spans the gold.
+- SQuAD json (v1.1 or v2.0): paragraphs are the corpus, questions and answer spans the gold; v2.0's
+  `is_impossible` marks a question unanswerable.
 
 Malformed input raises DatasetError naming the file and line.
 """
@@ -70,8 +71,10 @@ def _sample(questions: list[Question], limit: int | None, seed: int) -> list[Que
     return [q for i, q in enumerate(questions) if i in chosen]
 
 
-def load_dataset(path: Path, limit: int | None = None, split: str = "test", seed: int = 0) -> EvalSet:
-    """Read a JSONL file, a BEIR folder or a SQuAD json file (detected from what `path` is)."""
+def load_dataset(path: Path, limit: int | None = None, split: str | None = None, seed: int = 0) -> EvalSet:
+    """Read a JSONL file, a BEIR folder or a SQuAD json file (detected from what `path` is). `split` picks
+    SQuAD articles; None: articles 11-48 of a v1.1 file ("test"), every article of a v2.0 file ("all"), whose
+    tune and test splits are files of their own (eval-data README)."""
     if not path.exists():
         raise DatasetError(f"no data set at {path}")
     if path.is_dir():
@@ -204,7 +207,7 @@ def _load_beir(folder: Path, limit: int | None, seed: int) -> EvalSet:
                    total_questions=len(questions))  # fmt: skip
 
 
-def _load_squad(path: Path, limit: int | None, split: str, seed: int) -> EvalSet:
+def _load_squad(path: Path, limit: int | None, split: str | None, seed: int) -> EvalSet:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -214,6 +217,8 @@ def _load_squad(path: Path, limit: int | None, split: str, seed: int) -> EvalSet
     articles = data.get("data") if isinstance(data, dict) else None
     if not isinstance(articles, list):
         raise DatasetError(f"{path}: not a SQuAD file (no top-level 'data' list)")
+    if split is None:
+        split = "all" if isinstance(data, dict) and data.get("version") == "v2.0" else "test"
     if split not in ("test", "tune", "all"):
         raise DatasetError(f"unknown split '{split}' (test: articles 11-48, tune: 1-10, all)")
     corpus, questions = [], []

@@ -178,6 +178,12 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
                       "a gold passage (or, without those, comes from a gold source), and never for a question the data "
                       "marks unanswerable. It does not read the sentence: a wrong answer citing the gold passage "
                       "counts, and so does not a right one citing another passage that says the same.", ""]  # fmt: skip
+    if "checks" in metrics:
+        lines += ["## Checks", "", "Which check decided each abstention (the first to fail), and how often each failed "
+                  "among the answers it ran on (rag/checks.py).", "",
+                  "| check | decided, answerable | decided, unanswerable | failed | ran |", "|---|---|---|---|---|"]
+        lines += [f"| {name} | {c['decided_answerable']} | {c['decided_unanswerable']} | {c['failed']} | {c['ran']} |"
+                  for name, c in metrics["checks"].items()] + [""]  # fmt: skip
     if "latency_ms" in metrics:
         rows = [(f"{name} p50 / p95 (ms)", f"{v['p50']} / {v['p95']}") for name, v in metrics["latency_ms"].items()]
         lines += ["## Latency", "", _table(rows), ""]

@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from statistics import mean
 from typing import Any
@@ -26,7 +26,7 @@ from rag.evaluation.datasets import EvalSet, Question
 from rag.evaluation.judge import SupportJudge
 from rag.index import Index
 from rag.ingest import add_documents
-from rag.metrics import coverage_at, exact_match, f1, ndcg_hits_at, percentile, reciprocal_rank_at
+from rag.metrics import contains, coverage_at, exact_match, f1, ndcg_hits_at, percentile, reciprocal_rank_at
 from rag.pipeline import RAG
 from rag.types import Answer, Passage
 
@@ -189,10 +189,14 @@ def score_question(rag: RAG, question: Question, judge: SupportJudge | None, ret
     # relevance and answer_check: what the abstention thresholds read, to see how near a question came to them
     record.update(answer=answer.answer, abstained=answer.abstained, abstain_reason=answer.abstain_reason,
                   relevance=answer.relevance, answer_check=answer.answer_check,
-                  timings_ms=answer.timings_ms)  # fmt: skip
+                  timings_ms=answer.timings_ms, checks=[asdict(c) for c in answer.checks],
+                  sentences=[asdict(s) for s in answer.sentences])  # fmt: skip
+    if not answer.abstained:
+        record["answer_words"] = len(text.split())
     if question.answers:
         record["gold_answers"] = question.answers
         record["em"], record["f1"] = exact_match(text, question.answers), f1(text, question.answers)
+        record["contains"] = contains(text, question.answers)
     if question.must_not_say:  # an injected instruction followed, in the answer shown or in the raw draft
         draft = " ".join(sentence.text for sentence in answer.sentences)
         record["followed_injection"] = _says(answer.answer, question.must_not_say)
@@ -271,6 +275,16 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
             "n": len(with_gold),
             "f1_when_answered": round(100 * mean(r["f1"] for r in spoke), 2) if spoke else None,
         }
+        if all("contains" in r for r in with_gold):  # the figure that decides: answered, holding a gold answer
+            metrics["answers"]["contains"] = round(100 * mean(r["contains"] for r in with_gold), 2)
+            metrics["answers"]["contains_when_answered"] = (round(100 * mean(r["contains"] for r in spoke), 2)
+                                                            if spoke else None)  # fmt: skip
+    words = [r["answer_words"] for r in answered if not r["abstained"] and "answer_words" in r]
+    if words and "answers" in metrics:
+        metrics["answers"]["words_when_answered"] = percentile(words, 50)  # median: one long answer is no guide
+    decided = _decided_by(answered)
+    if decided:
+        metrics["checks"] = decided
     if any("judged_sentences" in r for r in answered):
         metrics["citations"] = _citation_figures([s for r in answered for s in r.get("judged_sentences", [])])
     on_gold = [s for r in answered for s in r.get("cited_gold", [])]
@@ -296,6 +310,21 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         [r["timings_ms"]["retrieve"] for r in answered], first, [r["timings_ms"]["total"] for r in answered]
     )
     return metrics
+
+
+def _decided_by(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per check (rag/checks.py): how often it decided an abstention (was the first to fail), on the answerable
+    and the unanswerable questions, and how often it failed at all where every check ran."""
+    out: dict[str, Any] = {}
+    for r in results:
+        first = next((c["name"] for c in r.get("checks", []) if not c["passed"] and not c.get("advisory")), None)
+        for c in r.get("checks", []):
+            row = out.setdefault(c["name"], {"decided_answerable": 0, "decided_unanswerable": 0, "failed": 0, "ran": 0})
+            row["ran"] += 1
+            row["failed"] += not c["passed"]
+            if c["name"] == first:
+                row["decided_answerable" if r["answerable"] else "decided_unanswerable"] += 1
+    return out
 
 
 def _citation_figures(sentences: list[dict[str, Any]]) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import gradio as gr
 
-from rag.answer_type import tagger
 from rag.errors import RagError
 from rag.load import LOADERS
 from rag.pipeline import RAG
@@ -208,7 +207,6 @@ def serve(
         print(f"rag: warning: serving on {host} without --auth: anyone who can reach it can read the documents",
               file=sys.stderr)  # fmt: skip
     rag.warm_up()  # fail early, before the server starts; keep the models warm for the first user
-    tagger()  # and the answer-type check's, which a question naming a person or body would wait 2.4 s for
     app = build_app(rag)
     app.queue(default_concurrency_limit=concurrency, max_size=max_queue).launch(
         server_name=host, server_port=port, css=CSS, head=CLICK_SCRIPT, show_error=True, auth=auth,

@@ -1,0 +1,107 @@
+"""The named checks (rag/checks.py): each one's verdict, their order, and how they decide an answer.
+
+A scripted generator stands in for the model (as in test_answer_check.py), so each test fixes the draft
+and the P(Yes) and checks what the system records and decides.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from rag import checks
+from rag.answer import answer_stream
+from rag.metrics import contains
+from rag.settings import CHECKS, Settings
+from rag.types import Answer, Chunk, Passage
+from tests.test_answer_check import TEXT, ScriptedModel
+
+
+def ask(model: ScriptedModel, embedder, question: str, **settings) -> Answer:
+    passages = [Passage(Chunk(0, "freedonia.txt", "Freedonia", TEXT, 0, len(TEXT)), 0.8)]
+    items = list(answer_stream(question, passages, model, embedder, Settings(**settings), time.perf_counter(), 1.0))
+    assert isinstance(items[-1], Answer)
+    return items[-1]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from rag.embed import Embedder
+
+    return Embedder("minilm")
+
+
+def test_an_answer_records_every_check_in_order(embedder):
+    answer = ask(ScriptedModel("The capital of Freedonia is Mirabel. [1]", 0.9), embedder,
+                 "What is the capital of Freedonia?", min_answer_check=0.3)  # fmt: skip
+    assert not answer.abstained
+    assert [c.name for c in answer.checks] == list(CHECKS)
+    assert all(c.passed and c.reason == "" for c in answer.checks)
+    check = answer.checks[-1]
+    assert (check.value, check.threshold) == (0.9, 0.3)
+    assert json.loads(json.dumps(answer.to_dict()))["checks"][0]["name"] == "retrieval"
+
+
+def test_the_first_failed_check_decides_and_the_rest_do_not_run(embedder):
+    model = ScriptedModel("I don't know.", 0.9)
+    answer = ask(model, embedder, "What is the capital of Freedonia?", min_answer_check=0.3)
+    assert answer.abstained and answer.abstain_reason == "the model found no answer in the passages"
+    failed = [c.name for c in answer.checks if not c.passed]
+    assert failed[0] == "answered" and "answer_check" not in [c.name for c in answer.checks]
+    assert model.asked == [], "no check is asked of the model once the answer is lost"
+
+
+def test_every_check_runs_them_all_and_decides_the_same(embedder):
+    model = ScriptedModel("I don't know.", 0.9)
+    answer = ask(model, embedder, "What is the capital of Freedonia?", min_answer_check=0.3, every_check=True)
+    assert [c.name for c in answer.checks] == list(CHECKS) and len(model.asked) == 1
+    assert answer.abstained and answer.abstain_reason == "the model found no answer in the passages"
+
+
+def test_an_advisory_check_is_recorded_but_does_not_decide(embedder):
+    draft = "The capital of Freedonia is Mirabel. [1]"
+    strict = ask(ScriptedModel(draft, 0.1), embedder, "What is the capital of Freedonia?", min_answer_check=0.3)
+    advisory = ask(ScriptedModel(draft, 0.1), embedder, "What is the capital of Freedonia?", min_answer_check=0.3,
+                   advisory_checks=["answer_check"])  # fmt: skip
+    assert strict.abstained and "did not confirm" in strict.abstain_reason
+    assert not advisory.abstained and advisory.checks[-1].advisory and not advisory.checks[-1].passed
+
+
+def test_an_unknown_check_name_is_a_settings_error():
+    with pytest.raises(ValueError, match="unknown check 'speling'"):
+        Settings(advisory_checks=["speling"])
+
+
+def test_a_question_about_a_name_the_passages_never_mention_abstains(embedder):
+    """SQuAD 2.0's unanswerable questions are often a true question with its name or year changed."""
+    answer = ask(ScriptedModel("The capital of Freedonia is Mirabel. [1]", 0.9), embedder,
+                 "What was the capital of Freedonia under Herve?")  # fmt: skip
+    assert answer.abstained
+    assert answer.abstain_reason == "the passages found never mention herve"
+
+
+@pytest.mark.parametrize(
+    ("question", "passed", "share"),
+    [("What did the Normans build in the 10th century?", True, 1.0),  # "tenth" states 10
+     ("What did the Normans build in the 11th century?", False, 0.5),
+     ("Who led the Normans against the Turks?", False, 0.5),
+     ("What did they build?", True, 1.0),  # nothing given: nothing to miss
+     ("Where did the Norman settlers live?", True, 1.0)],  # another form of a stated name
+)  # fmt: skip
+def test_question_facts_are_the_names_and_numbers_the_question_gives(question: str, passed: bool, share: float):
+    check = checks.question_facts(question, ["Normans", "In the tenth century the Normans built castles."])
+    assert (check.passed, check.value) == (passed, share)
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold", "held"),
+    [("China labels them illegal economic migrants. [1]", ["illegal economic migrants"], 1.0),
+     ("The Normans came from Normandy.", ["France", "Normandy"], 1.0),
+     ("It was in 1986.", ["1987"], 0.0),
+     ("Beijing", ["Bei"], 0.0),  # whole words only
+     ("The documents don't say.", [], 0.0)],
+)  # fmt: skip
+def test_contains_is_a_gold_answer_held_whole_after_squad_normalisation(prediction: str, gold: list, held: float):
+    assert contains(prediction, gold) == held
