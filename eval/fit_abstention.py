@@ -29,7 +29,7 @@ OUT = ROOT / "eval" / "results"
 THRESHOLDS_FILE = ROOT / "rag" / "data" / "thresholds.json"
 FITTED = {"retrieval": "min_retrieval_score", "answer_check": "min_answer_check"}  # check -> its setting
 GRID = {"retrieval": np.round(np.arange(0.0, 0.61, 0.01), 2), "answer_check": np.round(np.arange(0.0, 0.81, 0.01), 2)}
-SWITCHABLE = ("question_facts", "kind")
+SWITCHABLE = ("question_facts", "informative", "kind")
 
 
 def table(rows: list[dict]) -> dict[str, np.ndarray]:

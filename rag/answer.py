@@ -2,7 +2,7 @@
 
 The small local models do not reliably refuse (MODELS.md), so the system decides: the draft is aligned
 to the evidence (rag/cite.py), then it passes the named checks of rag/checks.py in order (retrieval,
-answered, supported, kind, question_facts, answer_check), each recorded on `Answer.checks`; the first
+answered, supported, informative, kind, question_facts, answer_check), each recorded on `Answer.checks`; the first
 that fails makes the answer "The documents don't say." with its reason, and the closest passages.
 The answer is one or two complete sentences that name what was asked: a chatbot's reader needs the
 claim, not a span, and a whole sentence can be checked against the sentence it rests on.
@@ -153,6 +153,7 @@ def answer_stream(
             shown.append(sentence.text + " " + "".join(f"[{n}]" for n in cited))
     stated = " ".join(s.text for s in checked if s.supported)  # without the [n] markers, which hold digits
     done.append(checks.supported(max((s.support for s in aligned), default=0.0), bool(shown), settings.min_support))
+    done.append(checks.informative(question, stated))
     done.append(checks.kind(question, stated))
     # all the passages retrieved, with their titles: only the cited ones failed answerable questions that name
     # a thing by another of its names there ("China" for "Beijing"; SQuAD 2.0 tune split: README)

@@ -10,6 +10,7 @@ these records. A check named in `Settings.advisory_checks` is still run and reco
 | retrieval | no passage, nor a sentence shown to the model, is close enough to the question |
 | answered | the model says the context does not answer |
 | supported | no sentence of the draft is supported by the evidence shown (rag/cite.py) |
+| informative | what the supported sentences say, the question already said ("Robert led against Dyrrachium") |
 | kind | a when / how-many question is answered without a date or a number |
 | question_facts | a name or number the question gives is in none of the passages retrieved |
 | answer_check | asked whether the context states the answer, the model does not confirm it |
@@ -17,9 +18,14 @@ these records. A check named in `Settings.advisory_checks` is still run and reco
 
 from __future__ import annotations
 
-from rag.cite import answers_the_kind_asked, is_refusal, names, numbers, stated
-from rag.cite import content_words as words_of
+from difflib import SequenceMatcher
+
+import Stemmer
+
+from rag.cite import answers_the_kind_asked, content_words, is_refusal, names, numbers, stated
 from rag.types import Check
+
+_STEM = Stemmer.Stemmer("english").stemWord
 
 
 def retrieval(closeness: float, threshold: float, shown_anything: bool, found_anything: bool) -> Check:
@@ -42,6 +48,18 @@ def supported(best_support: float, any_supported: bool, threshold: float) -> Che
     return Check("supported", any_supported, round(best_support, 4), threshold, reason)
 
 
+def informative(question: str, answer: str) -> Check:
+    """The answer must say something the question did not: a content word of its own (stems compared, and a
+    word spelt nearly as one of the question's, "led" for "lead", is the question's). A sentence made of the
+    question's words is supported by any passage that the question matches, and answers nothing."""
+    asked = {_STEM(w) for w in content_words(question)}
+    new = {w for w in {_STEM(w) for w in content_words(answer)} - asked
+           if w.isdigit() or not any(SequenceMatcher(None, w, a).ratio() >= 0.8 for a in asked)}  # fmt: skip
+    passed = bool(new) or not answer.strip()
+    return Check("informative", passed, float(len(new)), 1.0,
+                 "" if passed else "the answer only repeats the question")  # fmt: skip
+
+
 def kind(question: str, answer: str) -> Check:
     passed = answers_the_kind_asked(question, answer)
     return Check("kind", passed, reason="" if passed else "the answer does not state the date or quantity asked for")
@@ -53,11 +71,12 @@ def question_facts(question: str, evidence: list[str]) -> Check:
     the rest of it comes (SQuAD 2.0's unanswerable questions are often a true one with a name or date changed).
     value: the share of them stated (1.0 when the question gives none)."""
     text = " ".join(evidence)
-    words, stated_numbers = words_of(text), numbers(text, spelled=True)
+    words, stated_numbers = content_words(text), numbers(text, spelled=True)
+    stems = {_STEM(w) for w in words}  # "Marry" (a capitalised verb) is stated by "married"
     asked_numbers = numbers(question)  # as digits: a question's "one" is a pronoun as often as a number
     asked_names = names(question)
     missing = sorted(n for n in asked_numbers if n not in stated_numbers)
-    missing += sorted(n for n in asked_names if not stated(n, words))
+    missing += sorted(n for n in asked_names if not stated(n, words) and _STEM(n) not in stems)
     given = len(asked_numbers) + len(asked_names)
     share = 1.0 - len(missing) / given if given else 1.0
     reason = "" if not missing else f"the passages found never mention {', '.join(missing)}"

@@ -18,7 +18,7 @@ from pydantic_settings import (
 from rag.cpu import native_bfloat16
 
 # the named checks of rag/checks.py, in the order they run
-CHECKS = ("retrieval", "answered", "supported", "kind", "question_facts", "answer_check")
+CHECKS = ("retrieval", "answered", "supported", "informative", "kind", "question_facts", "answer_check")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
 DEFAULT_INDEX = PROJECT_ROOT / "index"

@@ -105,3 +105,17 @@ def test_question_facts_are_the_names_and_numbers_the_question_gives(question: s
 )  # fmt: skip
 def test_contains_is_a_gold_answer_held_whole_after_squad_normalisation(prediction: str, gold: list, held: float):
     assert contains(prediction, gold) == held
+
+
+@pytest.mark.parametrize(
+    ("answer", "passed"),
+    [("Robert led against Dyrrachium in 1107.", False),  # the question's own words
+     ("Robert Guiscard led the Normans against Dyrrachium in 1107.", True),
+     ("", True)],  # nothing shown: the supported check speaks for it
+)  # fmt: skip
+def test_an_answer_must_say_something_the_question_did_not(answer: str, passed: bool):
+    assert checks.informative("Who did Robert lead against Dyrrachium in 1107?", answer).passed is passed
+
+
+def test_a_capitalised_word_the_passages_state_in_another_form_is_stated():
+    assert checks.question_facts("Who did Emma Marry?", ["Emma married King Ethelred."]).passed
