@@ -13,7 +13,7 @@ the mean of (a) the answerable questions answered with an answer holding a gold 
 unanswerable ones abstained on; ties go to the values nearest those in use. Each check without a threshold is
 also reported switched off (advisory), refitted, to show what it is worth.
 `--write` stores the fitted values for the run's runtime in rag/data/thresholds.json, which the settings read.
-Writes eval/results/fit_abstention.{json,md}.
+Writes eval/results/fit_abstention-RUNTIME.{json,md}.
 """
 
 from __future__ import annotations
@@ -87,7 +87,13 @@ def main() -> None:
     rows = [r for r in rows if "checks" in r]
     if not any(c["name"] == "answer_check" for r in rows for c in r["checks"]):
         raise SystemExit(f"{args.report}: not a run with every check recorded (rag eval --every-check)")
-    config = json.loads((args.report / "config.json").read_text())
+    if (args.report / "config.json").is_file():
+        config = json.loads((args.report / "config.json").read_text())
+    else:  # a run stopped before it wrote its report: the settings are today's defaults
+        from rag.settings import Settings
+
+        config = {"settings": Settings().model_dump(mode="json"), "git_commit": "unknown (run stopped early)",
+                  "dataset": {"path": str(args.report / "results.jsonl")}}  # fmt: skip
     settings = config["settings"]
     current = {name: settings[setting] for name, setting in FITTED.items()}
     t = table(rows)
@@ -101,11 +107,12 @@ def main() -> None:
               "answerable": int(t["answerable"].sum()), "fitted": {FITTED[k]: v for k, v in fitted.items()},
               "table": lines}  # fmt: skip
     OUT.mkdir(exist_ok=True)
-    (OUT / "fit_abstention.json").write_text(json.dumps(result, indent=1) + "\n")
+    name = f"fit_abstention-{settings['runtime']}"
+    (OUT / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     head = "| checks | retrieval | answer_check | contains | answered | abstained (unanswerable) | balanced |\n"
     body = "".join(f"| {r['checks']} | {r['retrieval']} | {r['answer_check']} | {r['contains']} | {r['answered']} "
                    f"| {r['abstained']} | {r['balanced']} |\n" for r in lines)  # fmt: skip
-    (OUT / "fit_abstention.md").write_text(
+    (OUT / f"{name}.md").write_text(
         f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py {args.report}` on "
         f"`{config['dataset']['path']}`, {len(rows)} questions ({result['answerable']} answerable), generator "
         f"{settings['generator']} on {settings['runtime']}, commit {config['git_commit']}.\n\n"

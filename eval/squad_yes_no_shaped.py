@@ -4,7 +4,7 @@ kept as the corpus, so that `rag eval` can measure how they are answered.
     python eval/squad_yes_no_shaped.py /tmp/squad-yes-no-shaped.json
     rag eval /tmp/squad-yes-no-shaped.json --split all --judge none
 
-Of the 45, about half name their answers ("Is it A or B?"); rag.answer.question_kind tells them apart.
+Of the 45, about half name their answers ("Is it A or B?"), which rag.answer.question_kind does not take for yes/no.
 """
 
 from __future__ import annotations

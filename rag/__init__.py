@@ -3,16 +3,16 @@
 import rag
 pipeline = rag.RAG()                 # the shipped corpus and index/, default models
 answer = pipeline.ask("Why does China treat defectors as economic migrants?")
-answer.answer, answer.citations, answer.timings_ms
+answer.answer, answer.citations, answer.checks, answer.timings_ms
 """
 
 from rag.errors import RagError
 from rag.pipeline import RAG
 from rag.settings import Settings
-from rag.types import Answer, Chunk, Citation, Document, IndexReport, Passage, SentenceSupport
+from rag.types import Answer, Check, Chunk, Citation, Document, IndexReport, Passage, SentenceSupport
 
 __all__ = [
-    "RAG", "Settings", "RagError", "Answer", "Chunk", "Citation", "Document", "IndexReport", "Passage",
+    "RAG", "Settings", "RagError", "Answer", "Check", "Chunk", "Citation", "Document", "IndexReport", "Passage",
     "SentenceSupport", "open_index", "ask",
 ]  # fmt: skip
 

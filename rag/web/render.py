@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-from rag.types import Answer, Citation
+from rag.types import Answer, Check, Citation
 
 ABSTAIN_CLASS = "abstain"
 CHIP = re.compile(r"\s*\[\[\d+\]\]\(#cite-[\d-]+\)")
@@ -110,6 +110,17 @@ def _citation(turn: int, c: Citation) -> str:
                     marked(c.text, c.highlights))  # fmt: skip
 
 
+def checks_line(answer: Answer) -> str:
+    """Each check the answer went through, passed ✓ or failed ✗, with the number it read against its threshold."""
+    def one(c: Check) -> str:
+        figure = f" {c.value:.2f}" + (f" (≥ {c.threshold:.2f})" if c.threshold is not None else "") \
+            if c.value is not None and c.name in ("retrieval", "supported", "answer_check") else ""
+        mark = "✓" if c.passed else ("✗ (advisory)" if c.advisory else "✗")
+        return html.escape(f"{c.name}{figure} {mark}")
+
+    return " · ".join(one(c) for c in answer.checks)
+
+
 def sources_html(answer: Answer, turn: int) -> str:
     """The passages behind one answer (for an abstention, the closest ones), each opened by its chip."""
     parts = []
@@ -129,6 +140,8 @@ def sources_html(answer: Answer, turn: int) -> str:
         dropped = sum(not s.supported for s in answer.sentences)
         if dropped:
             parts.append(f"<p class='timing'>{dropped} sentence(s) of the draft had no support and were left out.</p>")
+    if answer.checks:
+        parts.append(f"<p class='checks'>Checks: {checks_line(answer)}</p>")
     timing = answer.timings_ms
     parts.append(f"<p class='timing'>first token {timing['first_token']:.0f} ms · total {timing['total']:.0f} ms</p>")
     return "".join(parts)
