@@ -8,10 +8,11 @@ SQuAD 2.0's tune split is the training material (eval-data README): half its que
 written to look answerable from their paragraph. Every answer of such a run carries every check of
 rag/checks.py with the value it read, so the decision under any thresholds is recomputed here without asking
 the model again: an answer is shown when every check passes, the two with a threshold (retrieval,
-answer_check) re-read at the candidate values. The search keeps the thresholds with the best balanced score,
-the mean of (a) the answerable questions answered with an answer holding a gold answer (`contains`) and (b) the
-unanswerable ones abstained on; ties go to the values nearest those in use. Each check without a threshold is
-also reported switched off (advisory), refitted, to show what it is worth.
+answer_check) re-read at the candidate values. The search keeps the thresholds that abstain most on the
+unanswerable questions while keeping at least 95% (`--keep`) of the right answers (answerable questions
+answered with an answer holding a gold answer: `contains`) that the loosest thresholds give; ties go to the
+values nearest those in use. Each check without a threshold is also reported switched off (advisory),
+refitted, to show what it is worth.
 `--write` stores the fitted values for the run's runtime in rag/data/thresholds.json, which the settings read.
 Writes eval/results/fit_abstention-RUNTIME.{json,md}.
 """
@@ -30,6 +31,7 @@ THRESHOLDS_FILE = ROOT / "rag" / "data" / "thresholds.json"
 FITTED = {"retrieval": "min_retrieval_score", "answer_check": "min_answer_check"}  # check -> its setting
 GRID = {"retrieval": np.round(np.arange(0.0, 0.61, 0.01), 2), "answer_check": np.round(np.arange(0.0, 0.81, 0.01), 2)}
 SWITCHABLE = ("question_facts", "informative", "kind")
+KEEP = 0.95  # of the right answers the loosest thresholds give
 
 
 def table(rows: list[dict]) -> dict[str, np.ndarray]:
@@ -65,13 +67,19 @@ def outcome(t: dict[str, np.ndarray], thresholds: dict[str, float], off: tuple[s
     return {k: round(float(v), 4) for k, v in figures.items()}
 
 
-def search(t: dict[str, np.ndarray], current: dict[str, float], off: tuple[str, ...] = ()) -> dict[str, float]:
-    """The thresholds with the best balanced score; among equals, the nearest the current ones."""
+def search(t: dict[str, np.ndarray], current: dict[str, float], off: tuple[str, ...] = (),
+           keep: float = KEEP) -> dict[str, float]:  # fmt: skip
+    """The thresholds abstaining most on the unanswerable questions among those that keep at least `keep` of
+    the right answers the loosest thresholds give (a right answer lost costs the reader more than a wrong
+    one abstained on gains); among equals, the nearest the current ones."""
+    floor = keep * outcome(t, {"retrieval": -1.0, "answer_check": 0.0}, off)["contains"] - 1e-9
     best: tuple | None = None
     for r in GRID["retrieval"]:
         for c in GRID["answer_check"]:
-            score = outcome(t, {"retrieval": r, "answer_check": c}, off)["balanced"]
-            key = (score, -abs(r - current["retrieval"]) - abs(c - current["answer_check"]))
+            figures = outcome(t, {"retrieval": r, "answer_check": c}, off)
+            if figures["contains"] < floor:
+                continue
+            key = (figures["abstained"], -abs(r - current["retrieval"]) - abs(c - current["answer_check"]))
             if best is None or key > best[0]:
                 best = (key, {"retrieval": float(r), "answer_check": float(c)})
     assert best is not None
@@ -82,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("report", type=Path, help="a `rag eval --every-check` report folder on training material")
     parser.add_argument("--write", action="store_true", help="store the fitted thresholds in rag/data/thresholds.json")
+    parser.add_argument("--keep", type=float, default=KEEP, help="share of the right answers to keep (0.95)")
     args = parser.parse_args()
     rows = [json.loads(line) for line in (args.report / "results.jsonl").read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "checks" in r]
@@ -97,11 +106,11 @@ def main() -> None:
     settings = config["settings"]
     current = {name: settings[setting] for name, setting in FITTED.items()}
     t = table(rows)
-    fitted = search(t, current)
+    fitted = search(t, current, keep=args.keep)
     lines = [{"checks": "in use", **current, **outcome(t, current)}, {"checks": "all, fitted", **fitted,
              **outcome(t, fitted)}]  # fmt: skip
     for name in SWITCHABLE:
-        thresholds = search(t, current, off=(name,))
+        thresholds = search(t, current, off=(name,), keep=args.keep)
         lines.append({"checks": f"without {name}, fitted", **thresholds, **outcome(t, thresholds, off=(name,))})
     result = {"data": config["dataset"], "runtime": settings["runtime"], "questions": len(rows),
               "answerable": int(t["answerable"].sum()), "fitted": {FITTED[k]: v for k, v in fitted.items()},
