@@ -17,8 +17,8 @@ def row(answerable: bool, contains: bool, relevance: float, p_yes: float, facts:
         {"name": "answer_check", "passed": True, "value": p_yes}]}  # fmt: skip
 
 
-ROWS = [row(True, True, 0.7, 0.6), row(True, True, 0.6, 0.5), row(True, False, 0.5, 0.4),
-        row(False, False, 0.6, 0.3), row(False, False, 0.4, 0.55), row(False, False, 0.7, 0.6, facts=False)]  # fmt: skip
+ROWS = [row(True, True, 0.7, 0.6), row(True, True, 0.6, 0.5), row(True, False, 0.5, 0.4), row(False, False, 0.6, 0.3),
+        row(False, False, 0.4, 0.55), row(False, False, 0.7, 0.6, facts=False)]  # fmt: skip
 
 
 def test_the_decision_is_recomputed_from_the_recorded_checks():
