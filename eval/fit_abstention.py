@@ -2,17 +2,19 @@
 
     rag eval ../shared/eval-data/squad-v2.0/tune-v2.0.json --split all --limit 240 --every-check \
         --judge none --report eval/results/squad2-tune
-    python eval/fit_abstention.py eval/results/squad2-tune [--write]
+    rag eval eval/seed_gold.jsonl --every-check --judge none --report eval/results/seed
+    python eval/fit_abstention.py eval/results/squad2-tune eval/results/seed [--write]
 
 SQuAD 2.0's tune split is the training material (eval-data README): half its questions are unanswerable,
 written to look answerable from their paragraph. Every answer of such a run carries every check of
 rag/checks.py with the value it read, so the decision under any thresholds is recomputed here without asking
 the model again: an answer is shown when every check passes, the two with a threshold (retrieval,
 answer_check) re-read at the candidate values. The search keeps the thresholds that abstain most on the
-unanswerable questions while keeping at least 95% (`--keep`) of the right answers (answerable questions
-answered with an answer holding a gold answer: `contains`) that the loosest thresholds give; ties go to the
-values nearest those in use. Each check without a threshold is also reported switched off (advisory),
-refitted, to show what it is worth.
+unanswerable questions of all the sets together while keeping, in each set, at least 95% (`--keep`) of the
+right answers (answerable questions answered with an answer holding a gold answer: `contains`) that the
+loosest thresholds give; ties go to the values nearest those in use. The seed gold set is the second set: a
+development set of the shipped article (its mission question among it), not held-out data. Each check without
+a threshold is also reported switched off (advisory), refitted, to show what it is worth.
 `--write` stores the fitted values for the run's runtime in rag/data/thresholds.json, which the settings read.
 Writes eval/results/fit_abstention-RUNTIME.{json,md}.
 """
@@ -24,6 +26,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+from rag.metrics import contains
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "eval" / "results"
@@ -48,7 +52,10 @@ def table(rows: list[dict]) -> dict[str, np.ndarray]:
     names = dict.fromkeys(c["name"] for r in rows for c in r["checks"] if c["name"] not in FITTED)
     out |= {f"passed:{name}": np.array([passed(r, name) for r in rows]) for name in names}
     out["answerable"] = np.array([r["answerable"] for r in rows])
-    out["contains"] = np.array([bool(r.get("contains", 0.0)) for r in rows])
+    # whether the answer the checks would let through holds a gold answer: its supported sentences, also where
+    # the run abstained (its shown text is then "The documents don't say.", whatever looser thresholds would show)
+    out["contains"] = np.array([bool(contains(" ".join(s["text"] for s in r.get("sentences", []) if s["supported"]),
+                                              r.get("gold_answers", []))) for r in rows])  # fmt: skip
     return out
 
 
@@ -67,72 +74,87 @@ def outcome(t: dict[str, np.ndarray], thresholds: dict[str, float], off: tuple[s
     return {k: round(float(v), 4) for k, v in figures.items()}
 
 
-def search(t: dict[str, np.ndarray], current: dict[str, float], off: tuple[str, ...] = (),
+def search(tables: list[dict[str, np.ndarray]], current: dict[str, float], off: tuple[str, ...] = (),
            keep: float = KEEP) -> dict[str, float]:  # fmt: skip
-    """The thresholds abstaining most on the unanswerable questions among those that keep at least `keep` of
-    the right answers the loosest thresholds give (a right answer lost costs the reader more than a wrong
-    one abstained on gains); among equals, the nearest the current ones."""
-    floor = keep * outcome(t, {"retrieval": -1.0, "answer_check": 0.0}, off)["contains"] - 1e-9
+    """The thresholds abstaining most on the unanswerable questions of all the tables together among those that
+    keep, in each table, at least `keep` of the right answers the loosest thresholds give (a right answer lost
+    costs the reader more than a wrong one abstained on gains); among equals, the nearest the current ones."""
+    loosest = {"retrieval": -1.0, "answer_check": 0.0}
+    floors = [keep * outcome(t, loosest, off)["contains"] - 1e-9 for t in tables]
+    unanswerable = [int((~t["answerable"]).sum()) for t in tables]
     best: tuple | None = None
     for r in GRID["retrieval"]:
         for c in GRID["answer_check"]:
-            figures = outcome(t, {"retrieval": r, "answer_check": c}, off)
-            if figures["contains"] < floor:
+            figures = [outcome(t, {"retrieval": r, "answer_check": c}, off) for t in tables]
+            if any(f["contains"] < floor for f, floor in zip(figures, floors, strict=True)):
                 continue
-            key = (figures["abstained"], -abs(r - current["retrieval"]) - abs(c - current["answer_check"]))
+            abstained = sum(f["abstained"] * n for f, n in zip(figures, unanswerable, strict=True)) / sum(unanswerable)
+            key = (abstained, -abs(r - current["retrieval"]) - abs(c - current["answer_check"]))
             if best is None or key > best[0]:
                 best = (key, {"retrieval": float(r), "answer_check": float(c)})
     assert best is not None
     return best[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("report", type=Path, help="a `rag eval --every-check` report folder on training material")
-    parser.add_argument("--write", action="store_true", help="store the fitted thresholds in rag/data/thresholds.json")
-    parser.add_argument("--keep", type=float, default=KEEP, help="share of the right answers to keep (0.95)")
-    args = parser.parse_args()
-    rows = [json.loads(line) for line in (args.report / "results.jsonl").read_text().splitlines() if line.strip()]
+def load(report: Path) -> tuple[list[dict], dict]:
+    """A report's rows with their checks, and its config (today's settings for a run stopped early)."""
+    rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "checks" in r]
     if not any(c["name"] == "answer_check" for r in rows for c in r["checks"]):
-        raise SystemExit(f"{args.report}: not a run with every check recorded (rag eval --every-check)")
-    if (args.report / "config.json").is_file():
-        config = json.loads((args.report / "config.json").read_text())
-    else:  # a run stopped before it wrote its report: the settings are today's defaults
-        from rag.settings import Settings
+        raise SystemExit(f"{report}: not a run with every check recorded (rag eval --every-check)")
+    if (report / "config.json").is_file():
+        return rows, json.loads((report / "config.json").read_text())
+    from rag.settings import Settings
 
-        config = {"settings": Settings().model_dump(mode="json"), "git_commit": "unknown (run stopped early)",
-                  "dataset": {"path": str(args.report / "results.jsonl")}}  # fmt: skip
-    settings = config["settings"]
+    return rows, {"settings": Settings().model_dump(mode="json"), "git_commit": "unknown (run stopped early)",
+                  "dataset": {"path": str(report / "results.jsonl")}}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("reports", type=Path, nargs="+",
+                        help="`rag eval --every-check` report folders on training or development material")  # fmt: skip
+    parser.add_argument("--write", action="store_true", help="store the fitted thresholds in rag/data/thresholds.json")
+    parser.add_argument("--keep", type=float, default=KEEP, help="share of each set's right answers to keep (0.95)")
+    args = parser.parse_args()
+    loaded = [load(report) for report in args.reports]
+    settings = loaded[0][1]["settings"]
     current = {name: settings[setting] for name, setting in FITTED.items()}
-    t = table(rows)
-    fitted = search(t, current, keep=args.keep)
-    lines = [{"checks": "in use", **current, **outcome(t, current)}, {"checks": "all, fitted", **fitted,
-             **outcome(t, fitted)}]  # fmt: skip
+    tables = [table(rows) for rows, _ in loaded]
+    fitted = search(tables, current, keep=args.keep)
+    lines = []
+    for report, t in zip(args.reports, tables, strict=True):
+        lines += [{"set": report.name, "checks": "in use", **current, **outcome(t, current)},
+                  {"set": report.name, "checks": "all, fitted", **fitted, **outcome(t, fitted)}]  # fmt: skip
     for name in SWITCHABLE:
-        thresholds = search(t, current, off=(name,), keep=args.keep)
-        lines.append({"checks": f"without {name}, fitted", **thresholds, **outcome(t, thresholds, off=(name,))})
-    result = {"data": config["dataset"], "runtime": settings["runtime"], "questions": len(rows),
-              "answerable": int(t["answerable"].sum()), "fitted": {FITTED[k]: v for k, v in fitted.items()},
-              "table": lines}  # fmt: skip
+        thresholds = search(tables, current, off=(name,), keep=args.keep)
+        for report, t in zip(args.reports, tables, strict=True):
+            lines.append({"set": report.name, "checks": f"without {name}, fitted", **thresholds,
+                          **outcome(t, thresholds, off=(name,))})  # fmt: skip
+    sets = [{"report": str(report), "data": config["dataset"]["path"], "commit": config["git_commit"],
+             "questions": len(rows), "answerable": int(sum(r["answerable"] for r in rows))}
+            for report, (rows, config) in zip(args.reports, loaded, strict=True)]  # fmt: skip
+    result = {"runtime": settings["runtime"], "generator": settings["generator"], "sets": sets, "keep": args.keep,
+              "fitted": {FITTED[k]: v for k, v in fitted.items()}, "table": lines}  # fmt: skip
     OUT.mkdir(exist_ok=True)
     name = f"fit_abstention-{settings['runtime']}"
     (OUT / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
-    head = "| checks | retrieval | answer_check | contains | answered | abstained (unanswerable) | balanced |\n"
-    body = "".join(f"| {r['checks']} | {r['retrieval']} | {r['answer_check']} | {r['contains']} | {r['answered']} "
-                   f"| {r['abstained']} | {r['balanced']} |\n" for r in lines)  # fmt: skip
+    head = "| set | checks | retrieval | answer_check | contains | answered | abstained (unanswerable) |\n"
+    body = "".join(f"| {r['set']} | {r['checks']} | {r['retrieval']} | {r['answer_check']} | {r['contains']} "
+                   f"| {r['answered']} | {r['abstained']} |\n" for r in lines)  # fmt: skip
+    described = "; ".join(f"`{s['data']}` ({s['questions']} questions, {s['answerable']} answerable, commit "
+                          f"{s['commit']})" for s in sets)  # fmt: skip
     (OUT / f"{name}.md").write_text(
-        f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py {args.report}` on "
-        f"`{config['dataset']['path']}`, {len(rows)} questions ({result['answerable']} answerable), generator "
-        f"{settings['generator']} on {settings['runtime']}, commit {config['git_commit']}.\n\n"
-        f"{head}|---|---|---|---|---|---|---|\n{body}"
+        f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py "
+        f"{' '.join(map(str, args.reports))} --keep {args.keep}`: {described}; generator {settings['generator']} on "
+        f"{settings['runtime']}.\n\n{head}|---|---|---|---|---|---|---|\n{body}"
     )
     if args.write:
         stored = json.loads(THRESHOLDS_FILE.read_text()) if THRESHOLDS_FILE.is_file() else {}
         stored[settings["runtime"]] = {**stored.get(settings["runtime"], {}), **result["fitted"],
-                                       "fitted_on": f"{config['dataset']['path']} ({len(rows)} questions)"}  # fmt: skip
+                                       "fitted_on": ", ".join(s["report"] for s in sets)}  # fmt: skip
         THRESHOLDS_FILE.write_text(json.dumps(stored, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.items()}, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=1))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ these records. A check named in `Settings.advisory_checks` is still run and reco
 
 from __future__ import annotations
 
+import re
 from difflib import SequenceMatcher
 
 import Stemmer
@@ -48,13 +49,23 @@ def supported(best_support: float, any_supported: bool, threshold: float) -> Che
     return Check("supported", any_supported, round(best_support, 4), threshold, reason)
 
 
+_NEGATION = re.compile(r"\b(not|no|never|none|nor)\b|n[’']t\b", re.IGNORECASE)
+
+
+def _negations(text: str) -> set[str]:
+    """"not" when the text negates: a stopword elsewhere, but "Beijing is not likely to comply" answers "Is Beijing
+    likely to comply?" with that word alone."""
+    return {"not"} if _NEGATION.search(text) else set()
+
+
 def informative(question: str, answer: str) -> Check:
     """The answer must say something the question did not: a content word of its own (stems compared, and a
-    word spelt nearly as one of the question's, "led" for "lead", is the question's). A sentence made of the
-    question's words is supported by any passage that the question matches, and answers nothing."""
-    asked = {_STEM(w) for w in content_words(question)}
-    new = {w for w in {_STEM(w) for w in content_words(answer)} - asked
-           if w.isdigit() or not any(SequenceMatcher(None, w, a).ratio() >= 0.8 for a in asked)}  # fmt: skip
+    word spelt nearly as one of the question's, "led" for "lead", is the question's; a negation counts). A
+    sentence made of the question's words is supported by any passage the question matches, and answers nothing."""
+    asked = {_STEM(w) for w in content_words(question)} | _negations(question)
+    said = {_STEM(w) for w in content_words(answer)} | _negations(answer)
+    new = {w for w in said - asked  # "not" is spelt nearly as "note": a negation is never the question's word
+           if w.isdigit() or w == "not" or not any(SequenceMatcher(None, w, a).ratio() >= 0.8 for a in asked)}
     passed = bool(new) or not answer.strip()
     return Check("informative", passed, float(len(new)), 1.0,
                  "" if passed else "the answer only repeats the question")  # fmt: skip

@@ -111,6 +111,7 @@ def test_contains_is_a_gold_answer_held_whole_after_squad_normalisation(predicti
     ("answer", "passed"),
     [("Robert led against Dyrrachium in 1107.", False),  # the question's own words
      ("Robert Guiscard led the Normans against Dyrrachium in 1107.", True),
+     ("Robert did not lead anyone against Dyrrachium in 1107.", True),  # the negation is the answer
      ("", True)],  # nothing shown: the supported check speaks for it
 )  # fmt: skip
 def test_an_answer_must_say_something_the_question_did_not(answer: str, passed: bool):

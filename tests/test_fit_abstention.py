@@ -11,7 +11,9 @@ import fit_abstention  # noqa: E402
 
 
 def row(answerable: bool, contains: bool, relevance: float, p_yes: float, facts: bool = True) -> dict:
-    return {"answerable": answerable, "contains": float(contains), "checks": [
+    sentences = [{"text": "It was Mirabel." if contains else "It was Ost.", "supported": True}]
+    return {"answerable": answerable, "gold_answers": ["Mirabel"] if answerable else [], "sentences": sentences,
+            "checks": [
         {"name": "retrieval", "passed": True, "value": relevance},
         {"name": "question_facts", "passed": facts, "value": 1.0 if facts else 0.0},
         {"name": "answer_check", "passed": True, "value": p_yes}]}  # fmt: skip
@@ -32,7 +34,7 @@ def test_the_decision_is_recomputed_from_the_recorded_checks():
 
 def test_the_search_abstains_most_while_keeping_the_right_answers():
     t = fit_abstention.table(ROWS)
-    fitted = fit_abstention.search(t, {"retrieval": 0.44, "answer_check": 0.33}, keep=1.0)
+    fitted = fit_abstention.search([t], {"retrieval": 0.44, "answer_check": 0.33}, keep=1.0)
     figures = fit_abstention.outcome(t, fitted)
     # both right answers kept (P(Yes) 0.5 and 0.6, relevance 0.6 and 0.7), every unanswerable one abstained
     assert figures["contains"] == round(2 / 3, 4) and figures["abstained"] == 1.0
