@@ -14,7 +14,9 @@ unanswerable questions of all the sets together while keeping, in each set, at l
 right answers (answerable questions answered with an answer holding a gold answer: `contains`) that the
 loosest thresholds give; ties go to the values nearest those in use. The seed gold set is the second set: a
 development set of the shipped article (its mission question among it), not held-out data. Each check without
-a threshold is also reported switched off (advisory), refitted, to show what it is worth.
+a threshold is also reported switched off (advisory), refitted, to show what it is worth. `--must-answer`
+names questions the thresholds must leave answered with room to spare (default: the mission question,
+seed-001, whose P(Yes) sits near the check's threshold, and which the product's first example asks).
 `--write` stores the fitted values for the run's runtime in rag/data/thresholds.json, which the settings read.
 Writes eval/results/fit_abstention-RUNTIME.{json,md}.
 """
@@ -36,14 +38,19 @@ FITTED = {"retrieval": "min_retrieval_score", "answer_check": "min_answer_check"
 GRID = {"retrieval": np.round(np.arange(0.0, 0.61, 0.01), 2), "answer_check": np.round(np.arange(0.0, 0.81, 0.01), 2)}
 SWITCHABLE = ("question_facts", "informative", "kind")
 KEEP = 0.95  # of the right answers the loosest thresholds give
+# A question that must be answered stays so with this much room: the answer check's P(Yes) differs by 0.016
+# (median) between llama.cpp and transformers (eval/results/check_across_runtimes.md) and between CPUs
+MARGIN = 0.03
+
+
+def value(r: dict, name: str) -> float:
+    """The value a row's check read (-1 where it did not run)."""
+    check = next((c for c in r["checks"] if c["name"] == name), None)
+    return -1.0 if check is None or check["value"] is None else check["value"]
 
 
 def table(rows: list[dict]) -> dict[str, np.ndarray]:
     """Per row: each check's value (threshold checks) or verdict (the others), and the outcome figures."""
-    def value(r: dict, name: str) -> float:
-        check = next((c for c in r["checks"] if c["name"] == name), None)
-        return -1.0 if check is None or check["value"] is None else check["value"]
-
     def passed(r: dict, name: str) -> bool:
         check = next((c for c in r["checks"] if c["name"] == name), None)
         return True if check is None else check["passed"]
@@ -75,16 +82,19 @@ def outcome(t: dict[str, np.ndarray], thresholds: dict[str, float], off: tuple[s
 
 
 def search(tables: list[dict[str, np.ndarray]], current: dict[str, float], off: tuple[str, ...] = (),
-           keep: float = KEEP) -> dict[str, float]:  # fmt: skip
+           keep: float = KEEP, must: list[dict[str, float]] = ()) -> dict[str, float]:  # fmt: skip
     """The thresholds abstaining most on the unanswerable questions of all the tables together among those that
     keep, in each table, at least `keep` of the right answers the loosest thresholds give (a right answer lost
-    costs the reader more than a wrong one abstained on gains); among equals, the nearest the current ones."""
+    costs the reader more than a wrong one abstained on gains), and leave each of `must` (the values a question
+    that must be answered read, less a margin) answered; among equals, the nearest the current ones."""
     loosest = {"retrieval": -1.0, "answer_check": 0.0}
     floors = [keep * outcome(t, loosest, off)["contains"] - 1e-9 for t in tables]
     unanswerable = [int((~t["answerable"]).sum()) for t in tables]
     best: tuple | None = None
     for r in GRID["retrieval"]:
         for c in GRID["answer_check"]:
+            if any(m["retrieval"] < r or m["answer_check"] < c for m in must):
+                continue
             figures = [outcome(t, {"retrieval": r, "answer_check": c}, off) for t in tables]
             if any(f["contains"] < floor for f, floor in zip(figures, floors, strict=True)):
                 continue
@@ -116,18 +126,28 @@ def main() -> None:
                         help="`rag eval --every-check` report folders on training or development material")  # fmt: skip
     parser.add_argument("--write", action="store_true", help="store the fitted thresholds in rag/data/thresholds.json")
     parser.add_argument("--keep", type=float, default=KEEP, help="share of each set's right answers to keep (0.95)")
+    parser.add_argument("--must-answer", default="seed-001", metavar="ID[,ID]",
+                        help="questions the thresholds must leave answered (default seed-001, the mission question)")
+    parser.add_argument("--margin", type=float, default=MARGIN, help="by this much (0.03)")
+    parser.add_argument("--also-for", default="", metavar="RUNTIME",
+                        help="with --write, store the same values for this runtime too (not fitted on it)")
     args = parser.parse_args()
     loaded = [load(report) for report in args.reports]
     settings = loaded[0][1]["settings"]
     current = {name: settings[setting] for name, setting in FITTED.items()}
     tables = [table(rows) for rows, _ in loaded]
-    fitted = search(tables, current, keep=args.keep)
+    wanted = set(filter(None, args.must_answer.split(",")))
+    must = [{name: value(r, name) - args.margin for name in FITTED} for rows, _ in loaded for r in rows
+            if r["id"] in wanted]  # fmt: skip
+    if len(must) != len(wanted):
+        raise SystemExit(f"--must-answer: not all of {sorted(wanted)} are in the reports")
+    fitted = search(tables, current, keep=args.keep, must=must)
     lines = []
     for report, t in zip(args.reports, tables, strict=True):
         lines += [{"set": report.name, "checks": "in use", **current, **outcome(t, current)},
                   {"set": report.name, "checks": "all, fitted", **fitted, **outcome(t, fitted)}]  # fmt: skip
     for name in SWITCHABLE:
-        thresholds = search(tables, current, off=(name,), keep=args.keep)
+        thresholds = search(tables, current, off=(name,), keep=args.keep, must=must)
         for report, t in zip(args.reports, tables, strict=True):
             lines.append({"set": report.name, "checks": f"without {name}, fitted", **thresholds,
                           **outcome(t, thresholds, off=(name,))})  # fmt: skip
@@ -146,13 +166,17 @@ def main() -> None:
                           f"{s['commit']})" for s in sets)  # fmt: skip
     (OUT / f"{name}.md").write_text(
         f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py "
-        f"{' '.join(map(str, args.reports))} --keep {args.keep}`: {described}; generator {settings['generator']} on "
+        f"{' '.join(map(str, args.reports))} --keep {args.keep} --must-answer {args.must_answer} "
+        f"--margin {args.margin}`: {described}; generator {settings['generator']} on "
         f"{settings['runtime']}.\n\n{head}|---|---|---|---|---|---|---|\n{body}"
     )
     if args.write:
         stored = json.loads(THRESHOLDS_FILE.read_text()) if THRESHOLDS_FILE.is_file() else {}
         stored[settings["runtime"]] = {**stored.get(settings["runtime"], {}), **result["fitted"],
                                        "fitted_on": ", ".join(s["report"] for s in sets)}  # fmt: skip
+        for runtime in filter(None, args.also_for.split(",")):
+            stored[runtime] = {**stored.get(runtime, {}), **result["fitted"], "fitted_on": f"{settings['runtime']}'s "
+                               f"fit, not refitted on {runtime} ({', '.join(s['report'] for s in sets)})"}  # fmt: skip
         THRESHOLDS_FILE.write_text(json.dumps(stored, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=1))
 
