@@ -17,7 +17,8 @@ development set of the shipped article (its mission question among it), not held
 a threshold is also reported switched off (advisory), refitted, to show what it is worth. `--must-answer`
 names questions the thresholds must leave answered with room to spare (default: the mission question,
 seed-001, whose P(Yes) sits near the check's threshold, and which the product's first example asks).
-`--write` stores the fitted values for the run's runtime in rag/data/thresholds.json, which the settings read.
+`--write` stores the fitted values for the run's runtime in rag/data/thresholds.json, which the settings read;
+`--apply` prints each report's figures under the stored thresholds (a held-out run made with others in place).
 Writes eval/results/fit_abstention-RUNTIME.{json,md}.
 """
 
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag import checks
 from rag.metrics import contains
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +43,11 @@ KEEP = 0.97  # of each set's right answers the loosest thresholds give: on the s
 # A question that must be answered stays so with this much room: the answer check's P(Yes) differs by 0.016
 # (median) between llama.cpp and transformers (eval/results/check_across_runtimes.md) and between CPUs
 MARGIN = 0.03
+
+
+def stated(r: dict) -> str:
+    """What the row's answer states: its supported sentences."""
+    return " ".join(s["text"] for s in r.get("sentences", []) if s["supported"])
 
 
 def value(r: dict, name: str) -> float:
@@ -58,11 +65,12 @@ def table(rows: list[dict]) -> dict[str, np.ndarray]:
     out = {name: np.array([value(r, name) for r in rows]) for name in FITTED}
     names = dict.fromkeys(c["name"] for r in rows for c in r["checks"] if c["name"] not in FITTED)
     out |= {f"passed:{name}": np.array([passed(r, name) for r in rows]) for name in names}
+    if "informative" in names:  # a function of the recorded text: read again with today's code
+        out["passed:informative"] = np.array([checks.informative(r["question"], stated(r)).passed for r in rows])
     out["answerable"] = np.array([r["answerable"] for r in rows])
     # whether the answer the checks would let through holds a gold answer: its supported sentences, also where
     # the run abstained (its shown text is then "The documents don't say.", whatever looser thresholds would show)
-    out["contains"] = np.array([bool(contains(" ".join(s["text"] for s in r.get("sentences", []) if s["supported"]),
-                                              r.get("gold_answers", []))) for r in rows])  # fmt: skip
+    out["contains"] = np.array([bool(contains(stated(r), r.get("gold_answers", []))) for r in rows])
     return out
 
 
@@ -131,8 +139,16 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=MARGIN, help="by this much (0.03)")
     parser.add_argument("--also-for", default="", metavar="RUNTIME",
                         help="with --write, store the same values for this runtime too (not fitted on it)")
+    parser.add_argument("--apply", action="store_true",
+                        help="print each report's figures under the stored thresholds instead of fitting")  # fmt: skip
     args = parser.parse_args()
     loaded = [load(report) for report in args.reports]
+    if args.apply:  # exactly what the stored thresholds decide: every check was recorded
+        stored = json.loads(THRESHOLDS_FILE.read_text())
+        for report, (rows, config) in zip(args.reports, loaded, strict=True):
+            fitted = {name: stored[config["settings"]["runtime"]][setting] for name, setting in FITTED.items()}
+            print(json.dumps({"report": str(report), **fitted, **outcome(table(rows), fitted)}))
+        return
     settings = loaded[0][1]["settings"]
     current = {name: settings[setting] for name, setting in FITTED.items()}
     tables = [table(rows) for rows, _ in loaded]

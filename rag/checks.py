@@ -52,6 +52,9 @@ def supported(best_support: float, any_supported: bool, threshold: float) -> Che
 _NEGATION = re.compile(r"\b(not|no|never|none|nor)\b|n[’']t\b", re.IGNORECASE)
 
 
+_CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+)\b", re.IGNORECASE)
+
+
 def _negations(text: str) -> set[str]:
     """"not" when the text negates: a stopword elsewhere, but "Beijing is not likely to comply" answers "Is Beijing
     likely to comply?" with that word alone."""
@@ -66,6 +69,10 @@ def informative(question: str, answer: str) -> Check:
     said = {_STEM(w) for w in content_words(answer)} | _negations(answer)
     new = {w for w in said - asked  # "not" is spelt nearly as "note": a negation is never the question's word
            if w.isdigit() or w == "not" or not any(SequenceMatcher(None, w, a).ratio() >= 0.8 for a in asked)}
+    choice = _CHOICE.search(question)  # "Is it abstract or concrete?": naming one of them is the answer
+    if choice and not new:
+        picked = {_STEM(w) for w in content_words(answer)} & {_STEM(w.lower()) for w in choice.groups()}
+        new = picked if len(picked) == 1 else new
     passed = bool(new) or not answer.strip()
     return Check("informative", passed, float(len(new)), 1.0,
                  "" if passed else "the answer only repeats the question")  # fmt: skip

@@ -120,3 +120,13 @@ def test_an_answer_must_say_something_the_question_did_not(answer: str, passed: 
 
 def test_a_capitalised_word_the_passages_state_in_another_form_is_stated():
     assert checks.question_facts("Who did Emma Marry?", ["Emma married King Ethelred."]).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "passed"),
+    [("A problem instance is typically characterized as abstract.", True),  # one of the two: the answer
+     ("A problem instance is characterized as abstract or concrete.", False)],  # both: nothing chosen
+)  # fmt: skip
+def test_an_answer_to_a_choice_question_names_one_of_its_options(answer: str, passed: bool):
+    question = "Is a problem instance typically characterized as abstract or concrete?"
+    assert checks.informative(question, answer).passed is passed
