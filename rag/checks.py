@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 
 import Stemmer
 
-from rag.cite import answers_the_kind_asked, content_words, is_refusal, names, numbers, stated
+from rag.cite import ASKS_YES_NO, answers_the_kind_asked, content_words, is_refusal, names, numbers, stated
 from rag.types import Check
 
 _STEM = Stemmer.Stemmer("english").stemWord
@@ -64,12 +64,15 @@ def _negations(text: str) -> set[str]:
 def informative(question: str, answer: str) -> Check:
     """The answer must say something the question did not: a content word of its own (stems compared, and a
     word spelt nearly as one of the question's, "led" for "lead", is the question's; a negation counts). A
-    sentence made of the question's words is supported by any passage the question matches, and answers nothing."""
+    sentence made of the question's words is supported by any passage the question matches, and answers nothing;
+    to a yes/no question, it is the answer "yes" (its verdict dropped)."""
     asked = {_STEM(w) for w in content_words(question)} | _negations(question)
     said = {_STEM(w) for w in content_words(answer)} | _negations(answer)
     new = {w for w in said - asked  # "not" is spelt nearly as "note": a negation is never the question's word
            if w.isdigit() or w == "not" or not any(SequenceMatcher(None, w, a).ratio() >= 0.8 for a in asked)}
     choice = _CHOICE.search(question)  # "Is it abstract or concrete?": naming one of them is the answer
+    if ASKS_YES_NO.match(question) and not choice:  # "Is Mirabel the capital?" "Mirabel is the capital.": it is
+        new = new or {"yes"}
     if choice and not new:
         picked = {_STEM(w) for w in content_words(answer)} & {_STEM(w.lower()) for w in choice.groups()}
         new = picked if len(picked) == 1 else new
