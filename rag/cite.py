@@ -33,13 +33,9 @@ REFUSAL = re.compile(
 )
 
 
-def content_word_sequence(text: str) -> list[str]:
-    """The words that carry content, in text order, repeats kept; a plural "s" dropped ("laws" -> "law")."""
-    return [w[:-1] if w.endswith("s") and len(w) > 3 else w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-
-
 def content_words(text: str) -> set[str]:
-    return set(content_word_sequence(text))
+    """The words that carry content; a plural "s" dropped ("laws" -> "law")."""
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
 _NUMBER = re.compile(r"\d[\d,.]*")
