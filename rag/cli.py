@@ -30,7 +30,8 @@ def _quiet_libraries() -> None:
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index", dest="index_dir", type=Path, help="index folder (default: index/)")
+    parser.add_argument("--collection", help="a named collection (default: default, the index/ folder)")
+    parser.add_argument("--index", dest="index_dir", type=Path, help="index folder (default: the collection's)")
     parser.add_argument("--config", help="settings file (TOML); also RAG_CONFIG")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--embedder", help="embedder: minilm, a folder, or a Hugging Face id")
@@ -79,8 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--auth", default=os.environ.get("RAG_AUTH"), metavar="USER:PASSWORD",
                        help="require this login (default: $RAG_AUTH; none on loopback)")  # fmt: skip
+    serve.add_argument("--api-key", default=os.environ.get("RAG_API_KEY"), metavar="KEY",
+                       help="require this Bearer token on /v1 and /mcp (default: $RAG_API_KEY; none)")  # fmt: skip
     serve.add_argument("--concurrency", type=int, default=1, help="answers generated at once (default 1)")
     _add_settings_flags(serve)
+
+    mcp = commands.add_parser("mcp", help="an MCP server over stdio (tools search and ask, resource documents)")
+    _add_settings_flags(mcp)
+
+    listing = commands.add_parser("collections", help="list the collections and their sizes")
+    _add_settings_flags(listing)
     return parser
 
 
@@ -92,7 +101,7 @@ def _pipeline(args: argparse.Namespace):  # noqa: ANN202
     from rag.pipeline import RAG
     from rag.settings import Settings
 
-    fields = ("index_dir", "embedder", "generator", "runtime", "dtype", "threads", "top_k")
+    fields = ("collection", "index_dir", "embedder", "generator", "runtime", "dtype", "threads", "top_k")
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in fields}
     if getattr(args, "every_check", False):
         overrides["every_check"] = True
@@ -100,7 +109,8 @@ def _pipeline(args: argparse.Namespace):  # noqa: ANN202
         return RAG(Settings().with_overrides(**overrides))
     except ValidationError as error:
         first = error.errors()[0]
-        raise RagError(f"bad setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        where, message = ".".join(map(str, first["loc"])), first["msg"].removeprefix("Value error, ")
+        raise RagError(f"bad setting {where}: {message}" if where else f"bad setting: {message}") from None
 
 
 def _print_json(data: Any) -> None:
@@ -223,7 +233,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from rag.web import serve
+    from rag.api.app import serve
 
     auth = None
     if args.auth:
@@ -233,14 +243,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
         auth = (user, password)
     if args.concurrency < 1:
         raise RagError("--concurrency must be at least 1")
-    serve(_pipeline(args), host=args.host, port=args.port, auth=auth, concurrency=args.concurrency)
+    if args.api_key is not None and not args.api_key.strip():
+        raise RagError("--api-key (or RAG_API_KEY) is empty")
+    serve(_pipeline(args), host=args.host, port=args.port, auth=auth, api_key=args.api_key,
+          concurrency=args.concurrency)  # fmt: skip
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from rag.api.mcp_tools import build_mcp
+    from rag.collections import Collections
+
+    build_mcp(Collections(_pipeline(args))).run("stdio")  # models load on the first tool call
+    return 0
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    from rag.collections import Collections
+
+    infos = Collections(_pipeline(args)).describe()
+    if args.json:
+        _print_json([info.to_dict() for info in infos])
+        return 0
+    width = max(len(info.name) for info in infos)
+    for info in infos:
+        held = f"{info.documents} documents, {info.chunks} chunks" if info.built else "not built yet"
+        print(f"{info.name:<{width}}  {held}  {info.index_dir}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
-    handlers = {"index": cmd_index, "ask": cmd_ask, "remove": cmd_remove, "eval": cmd_eval, "serve": cmd_serve}
+    handlers = {"index": cmd_index, "ask": cmd_ask, "remove": cmd_remove, "eval": cmd_eval, "serve": cmd_serve,
+                "mcp": cmd_mcp, "collections": cmd_collections}  # fmt: skip
     try:
         return handlers[args.command](args)
     except RagError as error:

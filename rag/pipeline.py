@@ -20,7 +20,7 @@ from rag.index import Index, IndexBusyError, saved_generation, writer_lock
 from rag.ingest import source_name, source_path, sync
 from rag.rerank import load_reranker
 from rag.retrieve import Rescorer, search
-from rag.settings import Settings
+from rag.settings import DEFAULT_INDEX, Settings, collection_folder
 from rag.split import Splitter, splitter_for
 from rag.types import Answer, IndexReport, Passage
 
@@ -83,14 +83,20 @@ class RAG:
         if self._index is None:
             folder = self.settings.index_dir
             if not (folder / "manifest.json").exists():
-                if folder.resolve() != Settings.model_fields["index_dir"].default.resolve():
-                    raise IndexMissingError(f"no index at {folder} (build one with: rag index PATH --index {folder})")
+                if folder.resolve() != DEFAULT_INDEX.resolve():
+                    raise IndexMissingError(self._missing())
                 self.build()  # the shipped corpus's index is rebuilt when missing
             else:
                 self._index = Index.open(folder)
                 self._refresh()
         assert self._index is not None
         return self._index
+
+    def _missing(self) -> str:
+        s = self.settings
+        if s.index_dir == collection_folder(s.collection, s.collections_dir):
+            return f"no collection '{s.collection}' (build it with: rag index PATH --collection {s.collection})"
+        return f"no index at {s.index_dir} (build one with: rag index PATH --index {s.index_dir})"
 
     def _embedder_info(self) -> dict[str, Any]:
         e = self.embedder

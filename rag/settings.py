@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +22,10 @@ from rag.cpu import native_bfloat16
 CHECKS = ("retrieval", "answered", "supported", "informative", "kind", "question_facts", "answer_check")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
-DEFAULT_INDEX = PROJECT_ROOT / "index"
+DEFAULT_INDEX = PROJECT_ROOT / "index"  # the index of the collection named "default"
+DEFAULT_COLLECTIONS = PROJECT_ROOT / "collections"  # every other one: NAME/index (and NAME/uploads) here
+DEFAULT_COLLECTION = "default"
+COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a folder name and an API model id
 
 
 def default_cache_dir() -> Path:
@@ -37,6 +41,11 @@ FITTED_THRESHOLDS: dict[str, dict[str, float]] = {
 }
 
 
+def collection_folder(name: str, collections_dir: Path = DEFAULT_COLLECTIONS) -> Path:
+    """Where a collection's index lives. Its uploads are kept beside it, as uploads/ is beside index/."""
+    return DEFAULT_INDEX if name == DEFAULT_COLLECTION else collections_dir / name / "index"
+
+
 class Settings(BaseSettings):
     """Everything a user may want to change, with defaults that work offline on a 2-core CPU."""
 
@@ -46,7 +55,11 @@ class Settings(BaseSettings):
     )
 
     # where things live
-    index_dir: Path = DEFAULT_INDEX
+    # a named index (rag collections lists them; each is one model id of the OpenAI-compatible API)
+    collection: str = DEFAULT_COLLECTION
+    collections_dir: Path = DEFAULT_COLLECTIONS
+    # the index folder; None: the collection's (index/ for "default", else collections_dir/NAME/index)
+    index_dir: Path | None = None
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])
     cache_dir: Path = Field(default_factory=default_cache_dir)
 
@@ -121,6 +134,12 @@ class Settings(BaseSettings):
     def _resolve_auto(self) -> Settings:
         """'auto' runtime and dtype become what suits this CPU, and unset thresholds those fitted for that
         runtime, so that reports name what ran."""
+        if not COLLECTION_NAME.fullmatch(self.collection):
+            raise ValueError(f"collection names are letters, digits, '_', '.' and '-' (at most 64), not "
+                             f"{self.collection!r}")  # fmt: skip
+        if self.index_dir is None:
+            self.index_dir = collection_folder(self.collection, self.collections_dir)
+            self._resolved.add("index_dir")
         native = native_bfloat16()
         if self.runtime == "auto":
             self.runtime = "transformers" if native else "llama.cpp"

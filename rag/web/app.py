@@ -6,17 +6,17 @@ Generation runs one at a time by default (see serve); document text is escaped b
 from __future__ import annotations
 
 import html
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
+from rag.collections import Collections
 from rag.errors import RagError
 from rag.load import LOADERS
 from rag.pipeline import RAG
 from rag.types import Answer
-from rag.web.render import CLICK_SCRIPT, CSS, answer_markdown, is_abstention, plain_answer, sources_html, sources_panel
+from rag.web.render import answer_markdown, is_abstention, plain_answer, sources_html, sources_panel
 from rag.web.uploads import add_uploads
 
 # The why-question is not first: its answer check P(Yes) sits at 0.32-0.34, at llama.cpp's threshold 0.33,
@@ -67,26 +67,37 @@ def index_status(rag: RAG) -> str:
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     shown = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
     return (
-        f"**Index** `{folder}`: {len(index.manifest.documents)} documents, {len(index):,} chunks, {shown} · "
+        f"**Collection** `{s.collection}`, index `{folder}`: "
+        f"{len(index.manifest.documents)} documents, {len(index):,} chunks, {shown} · "
         f"**embedder** `{s.embedder}` · **generator** `{s.generator}` ({s.runtime}) · "
         f"**retrieval** {s.retrieval}"
     )
 
 
-def build_app(rag: RAG) -> gr.Blocks:
+def build_app(collections: Collections) -> gr.Blocks:
+    """The page over every collection; the menu picks the one asked, listed and added to."""
+    rag = collections.base
     defaults = rag.settings
 
     def respond(
         message: str,
         history: list[dict[str, Any]],
         turns: Turns,
+        collection: str,
         top_k: float,
         min_score: float,
         min_support: float,
         min_check: float,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat; when it is checked, show it with chips and its passages."""
-        asker = rag.variant(top_k=int(top_k), min_retrieval_score=float(min_score), min_support=float(min_support),
+        try:
+            chosen = collections.get(collection)
+        except RagError as error:
+            history = [*history, {"role": "user", "content": message},
+                       {"role": "assistant", "content": f"⚠️ {html.escape(str(error))}"}]  # fmt: skip
+            yield history, gr.skip(), gr.skip(), ""
+            return
+        asker = chosen.variant(top_k=int(top_k), min_retrieval_score=float(min_score), min_support=float(min_support),
                             min_answer_check=float(min_check))  # fmt: skip
         earlier = conversation_turns(history)  # this browser session's own conversation
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
@@ -112,26 +123,39 @@ def build_app(rag: RAG) -> gr.Blocks:
         yield from respond(question, history[: data.index], kept, *knobs)
 
     def ask_api(question: str) -> dict[str, Any]:
-        """One question in, the answer with citations and timings out (for gradio_client)."""
+        """One question in, the answer with citations and timings out (for gradio_client; default collection)."""
         try:
             return rag.ask(question).to_dict()
         except RagError as error:
             raise gr.Error(str(error)) from None
 
-    def upload(paths: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008
+    def pick(collection: str | None) -> RAG:
         try:
-            rows = add_uploads(rag, paths or [], progress=True)
+            return collections.get(collection or None)
         except RagError as error:
             raise gr.Error(str(error)) from None
-        return rows, documents_table(), index_status(rag)
 
-    def documents_table() -> list[list[Any]]:
-        return [[source, count] for source, count in sorted(rag.documents().items())]
+    def upload(paths: list[str] | None, collection: str | None = None,
+               progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008  # fmt: skip
+        chosen = pick(collection)
+        try:
+            rows = add_uploads(chosen, paths or [], progress=True)
+        except RagError as error:
+            raise gr.Error(str(error)) from None
+        return rows, documents_table(collection), index_status(chosen)
 
-    def remove(source: str):
-        if source and not rag.remove(source.strip()):
+    def documents_table(collection: str | None = None) -> list[list[Any]]:
+        return [[source, count] for source, count in sorted(pick(collection).documents().items())]
+
+    def remove(source: str, collection: str | None = None):
+        chosen = pick(collection)
+        if source and not chosen.remove(source.strip()):
             raise gr.Error(f"no indexed document named {source}")
-        return documents_table(), index_status(rag)
+        return documents_table(collection), index_status(chosen)
+
+    def switch(collection: str):
+        """Another collection: its documents and status; the conversation starts again."""
+        return [], "", {}, documents_table(collection), index_status(pick(collection))
 
     with gr.Blocks(title="rag: cited answers from your documents") as app:
         gr.Markdown("## Ask your documents\nAnswers come only from the indexed documents; "
@@ -139,6 +163,8 @@ def build_app(rag: RAG) -> gr.Blocks:
         turns = gr.State({})
         with gr.Row():
             with gr.Column(scale=3, min_width=320):
+                picker = gr.Dropdown(choices=collections.names(), value=collections.default, label="Collection",
+                                     elem_id="collection", interactive=True)  # fmt: skip
                 chat = gr.Chatbot(
                     label="Chat", elem_id="chat", height=480, sanitize_html=True, buttons=["copy", "copy_all"],
                     examples=[{"text": q} for q in EXAMPLES], feedback_options=None,
@@ -173,7 +199,7 @@ def build_app(rag: RAG) -> gr.Blocks:
                 remove_button = gr.Button("Remove", scale=1)
         info = gr.Markdown(elem_id="status")
 
-        knobs = [top_k, min_score, min_support, min_check]
+        knobs = [picker, top_k, min_score, min_support, min_check]
         chat_out = [chat, sources, turns, question]
         for trigger in (question.submit, send.click):
             trigger(respond, [question, chat, turns, *knobs], chat_out, api_visibility="private")
@@ -182,33 +208,13 @@ def build_app(rag: RAG) -> gr.Blocks:
         chat.retry(retry, [chat, turns, *knobs], chat_out, api_visibility="private")
         for emptied in (clear.click, chat.clear):
             emptied(lambda: ("", {}), None, [sources, turns], api_visibility="private")
-        add.click(upload, files, [results, listing, info], api_name="upload", concurrency_id="index")
-        remove_button.click(remove, to_remove, [listing, info], api_name="remove", concurrency_id="index")
+        add.click(upload, [files, picker], [results, listing, info], api_name="upload", concurrency_id="index")
+        remove_button.click(remove, [to_remove, picker], [listing, info], api_name="remove", concurrency_id="index")
+        picker.input(switch, picker, [chat, sources, turns, listing, info], api_visibility="private")
+        app.load(lambda: gr.Dropdown(choices=collections.names()), None, picker, api_visibility="private")
         app.load(documents_table, None, listing, api_visibility="private")
         app.load(lambda: index_status(rag), None, info, api_visibility="private")
         hidden_question = gr.Textbox(visible=False)
         hidden_answer = gr.JSON(visible=False)
         hidden_question.submit(ask_api, hidden_question, hidden_answer, api_name="ask")
     return app
-
-
-def serve(
-    rag: RAG,
-    host: str = "127.0.0.1",
-    port: int = 7860,
-    auth: tuple[str, str] | None = None,
-    concurrency: int = 1,
-    max_queue: int = 100,
-) -> None:
-    """Serve the chat page. Generation runs `concurrency` at a time (one keeps a 2-core CPU's answers
-    fast; more only share the cores), others wait in a bounded queue; index updates run beside them
-    and swap the new index in when saved, so answers in flight are not disturbed."""
-    if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
-        print(f"rag: warning: serving on {host} without --auth: anyone who can reach it can read the documents",
-              file=sys.stderr)  # fmt: skip
-    rag.warm_up()  # fail early, before the server starts; keep the models warm for the first user
-    app = build_app(rag)
-    app.queue(default_concurrency_limit=concurrency, max_size=max_queue).launch(
-        server_name=host, server_port=port, css=CSS, head=CLICK_SCRIPT, show_error=True, auth=auth,
-        max_file_size=int(rag.settings.max_file_mb * 1024 * 1024),
-    )  # fmt: skip

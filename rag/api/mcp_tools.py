@@ -1,0 +1,95 @@
+"""The MCP server: tools `search` and `ask`, and each collection's documents as a resource.
+
+Served over stdio by `rag mcp` (for desktop assistants and editors that start it themselves) and over
+streamable HTTP at /mcp by `rag serve`. Both answer from the same Collections as the other faces.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from starlette.concurrency import run_in_threadpool
+
+from rag.collections import Collections
+from rag.errors import RagError
+from rag.pipeline import RAG
+
+INSTRUCTIONS = (
+    "Answers questions from the user's indexed documents, offline. `ask` gives a checked answer whose every "
+    "sentence cites a passage [n], or says the documents don't say; `search` gives the closest passages with "
+    "their sources. Pass `collection` to pick an index other than the default (resource rag://collections)."
+)
+
+
+def build_mcp(collections: Collections) -> MCPServer:
+    server = MCPServer(name="rag", instructions=INSTRUCTIONS, log_level="WARNING")
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # its per-session INFO lines mean nothing to a user
+
+    def pipeline(collection: str | None) -> RAG:
+        try:
+            return collections.get(collection)
+        except RagError as error:
+            raise ToolError(str(error)) from None
+
+    @server.tool(description="The passages of the documents closest to a query, best first, with their sources.")
+    async def search(query: str, collection: str | None = None, k: int = 5) -> dict[str, Any]:
+        if not query.strip():
+            raise ToolError("the query is empty")
+        if not 1 <= k <= 50:
+            raise ToolError("k must be between 1 and 50")
+        rag = pipeline(collection)
+        try:
+            passages = await run_in_threadpool(rag.retrieve, query.strip(), k)
+        except RagError as error:
+            raise ToolError(str(error)) from None
+        return {"collection": rag.settings.collection, "passages": [
+            {"n": n, "source": p.chunk.source, "page": p.chunk.page, "score": round(p.score, 4), "text": p.chunk.text}
+            for n, p in enumerate(passages, start=1)
+        ]}  # fmt: skip
+
+    @server.tool(description="A short answer from the documents, each sentence citing its passage [n] (the "
+                             "citations list gives each n's source and text), or 'The documents don't say.' "
+                             "with the reason.")  # fmt: skip
+    async def ask(question: str, collection: str | None = None) -> dict[str, Any]:
+        rag = pipeline(collection)
+        try:
+            answer = await run_in_threadpool(rag.ask, question)
+        except RagError as error:
+            raise ToolError(str(error)) from None
+        return {
+            "collection": rag.settings.collection,
+            "answer": answer.answer,
+            "abstained": answer.abstained,
+            "abstain_reason": answer.abstain_reason,
+            "citations": [{"n": c.n, "source": c.source, "page": c.page, "text": c.text} for c in answer.citations],
+            "checks": [{"name": c.name, "passed": c.passed, "value": c.value, "threshold": c.threshold}
+                       for c in answer.checks],  # fmt: skip
+            "timings_ms": answer.timings_ms,
+        }
+
+    @server.resource("rag://collections", name="collections", mime_type="application/json",
+                     description="The collections (indexes) that can be searched, with their sizes.")  # fmt: skip
+    async def list_collections() -> list[dict[str, Any]]:
+        return [info.to_dict() for info in await run_in_threadpool(collections.describe)]
+
+    def documents(name: str | None) -> list[dict[str, Any]]:
+        try:
+            rag = collections.get(name)
+            return [{"source": source, "chunks": chunks} for source, chunks in sorted(rag.documents().items())]
+        except RagError as error:
+            raise ResourceError(str(error)) from None
+
+    @server.resource("rag://documents", name="documents", mime_type="application/json",
+                     description="The documents of the default collection and their chunk counts.")  # fmt: skip
+    async def default_documents() -> list[dict[str, Any]]:
+        return await run_in_threadpool(documents, None)  # opening an index blocks: not on the event loop
+
+    @server.resource("rag://collections/{name}/documents", name="collection-documents", mime_type="application/json",
+                     description="The documents of one collection and their chunk counts.")  # fmt: skip
+    async def collection_documents(name: str) -> list[dict[str, Any]]:
+        return await run_in_threadpool(documents, name)
+
+    return server

@@ -1,0 +1,213 @@
+"""OpenAI-compatible chat completions over the collections: any OpenAI client becomes a front end.
+
+One model id per collection. The reply's `content` is the checked answer with its [n] markers, never the
+raw draft; everything else the pipeline knows (citations, abstention, checks, timings) is in the extra
+field `rag`. Streaming sends the draft as `reasoning_content` while it is generated (clients that show a
+model's reasoning show it live, others ignore it), then the checked answer as `content`, then `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from rag.answer import ABSTAIN_TEXT
+from rag.collections import Collections, UnknownCollectionError, describe
+from rag.errors import RagError
+from rag.followup import Turn
+from rag.pipeline import RAG
+from rag.types import Answer
+
+OWNER = "rag"
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    """What is read of a chat completion request; sampling parameters and the like are accepted and ignored
+    (the answer path decodes greedily and checks what it says)."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False  # stream_options.include_usage is not honoured: token counts are not kept
+
+
+class APIError(Exception):
+    """An error answered in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
+
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
+                 kind: str = "invalid_request_error") -> None:  # fmt: skip
+        super().__init__(message)
+        self.status, self.param, self.code, self.kind = status, param, code, kind
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": str(self), "type": self.kind, "param": self.param, "code": self.code}}
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status)
+
+
+def text_of(content: str | list[dict[str, Any]] | None) -> str:
+    """A message's text, whether given as a string or as content parts (only text parts are read)."""
+    if isinstance(content, str):
+        return content
+    return " ".join(str(part.get("text", "")) for part in content or [] if part.get("type") == "text")
+
+
+def conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
+    """The question (the last message, the user's) and the earlier (question, answer) turns as the follow-up
+    history. System messages are not read: the answer path has its own instructions."""
+    last = messages[-1]
+    if last.role != "user":
+        raise APIError(400, "the last message must be the user's question", param="messages")
+    question = text_of(last.content).strip()
+    if not question:
+        raise APIError(400, "the question (the last user message) is empty", param="messages")
+    turns: list[Turn] = []
+    asked: str | None = None
+    for message in messages[:-1]:
+        text = text_of(message.content).strip()
+        if message.role == "user":
+            asked = text
+        elif message.role == "assistant" and asked and text and not text.startswith(ABSTAIN_TEXT):
+            turns.append((asked, _MARKER.sub("", text)))
+            asked = None
+    return question, turns
+
+
+def extra(answer: Answer) -> dict[str, Any]:
+    """Everything about the answer but its text: citations, abstention, checks, passages, timings."""
+    return {key: value for key, value in answer.to_dict().items() if key != "answer"}
+
+
+def _sse(data: dict[str, Any] | str) -> str:
+    return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+class ChatCompletions:
+    def __init__(self, collections: Collections) -> None:
+        self.collections = collections
+
+    def models(self) -> dict[str, Any]:
+        data = []
+        for info in self.collections.describe():
+            created = int(info.updated or 0)
+            data.append({"id": info.name, "object": "model", "created": created, "owned_by": OWNER,
+                         "rag": {"documents": info.documents, "chunks": info.chunks, "built": info.built}})  # fmt: skip
+        return {"object": "list", "data": data}
+
+    def model(self, name: str) -> dict[str, Any]:
+        if name not in self.collections.names():
+            raise self._unknown(name)
+        info = describe(name, self.collections.index_dir(name))
+        return {"id": name, "object": "model", "created": int(info.updated or 0), "owned_by": OWNER}
+
+    def _unknown(self, name: str) -> APIError:
+        known = ", ".join(self.collections.names())
+        return APIError(404, f"The model '{name}' does not exist: the models are the collections ({known})",
+                        param="model", code="model_not_found")  # fmt: skip
+
+    def _pipeline(self, name: str) -> RAG:
+        try:
+            return self.collections.get(name)
+        except UnknownCollectionError:
+            raise self._unknown(name) from None
+
+    async def create(self, request: Request) -> JSONResponse | StreamingResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise APIError(400, "the request body is not valid JSON") from None
+        try:
+            chat = ChatRequest.model_validate(body)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(map(str, first["loc"]))
+            raise APIError(400, f"{where}: {first['msg']}", param=where or None) from None
+        question, turns = conversation(chat.messages)
+        rag = self._pipeline(chat.model)
+        try:
+            await run_in_threadpool(rag.warm_up)  # a missing index or model is an HTTP error, not a broken stream
+        except RagError as error:
+            raise APIError(503, str(error), kind="server_error", code="collection_unavailable") from None
+        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if chat.stream:
+            chunks = self._chunks(rag, question, turns, ident, created, chat.model)
+            headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+            return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+        try:
+            answer = await run_in_threadpool(rag.ask, question, turns)
+        except RagError as error:
+            raise APIError(400, str(error)) from None
+        return JSONResponse({
+            "id": ident, "object": "chat.completion", "created": created, "model": chat.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
+                         "finish_reason": "stop", "logprobs": None}],
+            "rag": extra(answer),
+        })  # fmt: skip
+
+    def _chunks(self, rag: RAG, question: str, turns: list[Turn], ident: str, created: int, model: str
+                ) -> Iterator[str]:  # fmt: skip
+        """The SSE stream (run in a worker thread by Starlette, as the pipeline blocks)."""
+        head = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
+            return _sse({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more})
+
+        yield chunk({"role": "assistant", "content": ""})
+        answer = None
+        try:
+            for item in rag.stream(question, turns):
+                if isinstance(item, Answer):
+                    answer = item
+                elif item:
+                    yield chunk({"reasoning_content": item})
+        except RagError as error:
+            yield _sse(APIError(400, str(error)).body())
+            yield _sse("[DONE]")
+            return
+        assert answer is not None
+        yield chunk({"content": answer.answer})
+        yield chunk({}, "stop", rag=extra(answer))
+        yield _sse("[DONE]")
+
+
+def openai_router(collections: Collections) -> APIRouter:
+    """/v1/models, /v1/models/{id} and /v1/chat/completions."""
+    api = ChatCompletions(collections)
+    router = APIRouter(prefix="/v1")
+
+    @router.get("/models")
+    def list_models() -> JSONResponse:
+        return JSONResponse(api.models())
+
+    @router.get("/models/{model_id}")
+    def get_model(model_id: str) -> JSONResponse:
+        try:
+            return JSONResponse(api.model(model_id))
+        except APIError as error:
+            return error.response()
+
+    @router.post("/chat/completions", response_model=None)
+    async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
+        try:
+            return await api.create(request)
+        except APIError as error:
+            return error.response()
+
+    return router
