@@ -91,6 +91,7 @@ class Collections:
             if name not in self._pipelines:
                 if name not in self.names():
                     raise UnknownCollectionError(f"no collection '{name}' (the collections: {', '.join(self.names())})")
+                _ = self.base.embedder, self.base.generator  # loaded once, here, so that the variant shares them
                 self._pipelines[name] = self.base.variant(collection=name, index_dir=self.index_dir(name))
             return self._pipelines[name]
 

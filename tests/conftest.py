@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -44,8 +45,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(index: Path, *flags: str) -> Iterator[str]:
-    """`python app.py` on a free loopback port over `index`, stopped on exit; yields its URL."""
+def running_app(index: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`python app.py` on a free loopback port over `index`, stopped on exit; yields its URL.
+    `env`: variables set for it (RAG_COLLECTIONS_DIR, say)."""
     port = free_port()
     log = index.parent / f"app-{port}.log"
     process = subprocess.Popen(
@@ -53,6 +55,7 @@ def running_app(index: Path, *flags: str) -> Iterator[str]:
         cwd=Path(__file__).resolve().parents[1],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     try:
