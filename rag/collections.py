@@ -37,7 +37,7 @@ class CollectionInfo:
 
 
 def collection_names(settings: Settings) -> list[str]:
-    """"default", then every collection with a saved index under collections_dir, by name."""
+    """The "default" collection, then every collection with a saved index under collections_dir, by name."""
     names = [DEFAULT_COLLECTION]
     if settings.collections_dir.is_dir():
         names += sorted(

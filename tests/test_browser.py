@@ -271,3 +271,36 @@ def test_phone_width_dark_theme_example_question(browser: Any, app_url: str):
         phone.shot("phone-dark")
     finally:
         phone.close()
+
+
+@pytest.fixture(scope="module")
+def two_collections_url(seed_rag, app_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over the seed index ("default") with a second collection, "orchard", beside it."""
+    root = tmp_path_factory.mktemp("collections")
+    (root / "docs").mkdir()
+    (root / "docs" / "harvest.txt").write_text("The Ostrava orchard cooperative harvested 412 tonnes of plums in 2025.")
+    seed_rag.variant(collection="orchard", index_dir=root / "orchard" / "index").build([root / "docs"])
+    with running_app(app_index, env={"RAG_COLLECTIONS_DIR": str(root)}) as url:
+        yield url
+
+
+def test_the_collection_menu_switches_what_is_asked_and_listed(browser: Any, two_collections_url: str):
+    tab = Page(browser, two_collections_url, DESKTOP)
+    menu = tab.tab.locator("#collection input")
+    assert menu.input_value() == "default"
+    tab.tab.wait_for_selector("#status :text('Collection')")
+    menu.click()
+    tab.tab.get_by_role("option", name="orchard").click()
+    tab.tab.wait_for_selector("#status :text('orchard')", timeout=60_000)
+    tab.tab.get_by_role("button", name=re.compile("^Documents")).first.click()
+    listing = tab.tab.locator("#documents")
+    for _ in range(600):
+        if "harvest.txt" in listing.inner_text():
+            break
+        tab.tab.wait_for_timeout(100)
+    assert "harvest.txt" in listing.inner_text() and "north-korean" not in listing.inner_text()  # its own documents
+    tab.ask("How many tonnes of plums did the cooperative harvest?")
+    answer = tab.last_answer()
+    assert "412" in answer.inner_text() and answer.locator(CHIP).count()
+    assert "harvest.txt" in tab.tab.locator("#sources").inner_text()
+    tab.close()

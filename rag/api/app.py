@@ -100,4 +100,5 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     print(f"rag: chat page http://{shown}:{port}/ · OpenAI-compatible API http://{shown}:{port}/v1 · "
           f"MCP http://{shown}:{port}/mcp", file=sys.stderr, flush=True)  # fmt: skip
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # open streams (a browser tab's, an SSE client's) get 5 s to finish when stopped, not forever
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
