@@ -1,15 +1,16 @@
 """The OpenAI-compatible API against `rag ask` on the same questions, then many streaming clients at once.
 
-    python bench/api.py [--index DIR] [--questions 3] [--rounds 3] [--clients 16]
+    python bench/api.py [--index DIR] [--questions 8] [--clients 16]
 
 1. Latency. `rag ask`'s path (RAG.stream, warm, in this process) and the API (`rag serve` started here, the
-   `openai` SDK streaming) answer the same seed questions in alternating order, round after round; the first
-   round warms both and is not counted. For each: first token (the first draft text; for the API the first
+   `openai` SDK streaming) answer the same seed questions, each side in turn going first. A question is
+   asked once per side (a repeated one would be read from llama.cpp's prompt cache); one more question
+   first warms both and is not counted. For each: first token (the first draft text; for the API the first
    streamed delta, the draft as `reasoning_content`), first checked text (the API's first `content` delta)
    and total (the checked answer; for the API, the stream's end). Prints medians and the ratios API / ask.
-2. Concurrency. `--clients` streaming clients start at once on different questions; prints how many finished
-   without an error, the wall time, and the first-token and total spread (one answer is generated at a time,
-   so the last client waits for all the others).
+2. Concurrency. `--clients` streaming clients start at once on seed questions the server has not seen;
+   prints how many finished without an error, the wall time, and the first-token and total spread (answers
+   are generated one at a time in the order asked, so the last client waits for all the others).
 """
 
 from __future__ import annotations
@@ -98,8 +99,7 @@ def median(rows: list[dict[str, float]], key: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, help="index folder (default: the shipped corpus's index/)")
-    parser.add_argument("--questions", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3, help="the first warms up and is not counted")
+    parser.add_argument("--questions", type=int, default=8, help="seed questions timed on both sides")
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
 
@@ -116,21 +116,20 @@ def main() -> None:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0, timeout=1800)
         rag = RAG(index_dir=args.index) if args.index else RAG()
         rag.warm_up()
-        print(f"runtime {rag.settings.runtime}; {args.questions} seed questions x {args.rounds} rounds "
-              "(the first not counted)")
+        print(f"runtime {rag.settings.runtime}; {args.questions} seed questions, each side once, after a warm-up")
         ask_rows, api_rows = [], []
-        for round_ in range(args.rounds):
-            for n, question in enumerate(questions[: args.questions]):
-                sides = [("ask", ask_rows, lambda q: ask_path(rag, q)),
-                         ("api", api_rows, lambda q: api_path(client, q))]  # fmt: skip
-                if (round_ + n) % 2:
-                    sides.reverse()  # alternate who goes first, so a noisy moment falls on both
-                for name, rows, measure in sides:
-                    timing = measure(question)
-                    if round_:
-                        rows.append(timing)
-                    print(f"  round {round_ + 1} {name}: first {timing['first_token']:.2f} s, "
-                          f"total {timing['total']:.2f} s  {question[:50]}", flush=True)  # fmt: skip
+        timed = questions[1 : 1 + args.questions]
+        for n, question in enumerate([questions[0], *timed]):
+            sides = [("ask", ask_rows, lambda q: ask_path(rag, q)),
+                     ("api", api_rows, lambda q: api_path(client, q))]  # fmt: skip
+            if n % 2:
+                sides.reverse()  # alternate who goes first, so a noisy moment falls on both
+            for name, rows, measure in sides:
+                timing = measure(question)
+                if n:
+                    rows.append(timing)
+                print(f"  {'warm-up' if not n else n} {name}: first {timing['first_token']:.2f} s, "
+                      f"total {timing['total']:.2f} s  {question[:50]}", flush=True)  # fmt: skip
         print("\n| | rag ask (median) | API (median) | API / ask |\n|---|---|---|---|")
         for key, label in (("first_token", "first token"), ("total", "total")):
             a, b = median(ask_rows, key), median(api_rows, key)
@@ -139,10 +138,11 @@ def main() -> None:
 
         print(f"\n{args.clients} streaming clients at once:")
         results: list[dict[str, float] | Exception] = [RuntimeError("not run")] * args.clients
+        unseen = questions[1 + args.questions :] or questions
 
         def one(i: int) -> None:
             try:
-                results[i] = api_path(client, questions[i % len(questions)])
+                results[i] = api_path(client, unseen[i % len(unseen)])
             except Exception as error:  # noqa: BLE001 - counted and shown
                 results[i] = error
 

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rag.api.gate import AnswerGate
 from rag.api.mcp_tools import build_mcp
 from rag.api.openai_chat import openai_router
 from rag.collections import Collections
@@ -55,8 +56,8 @@ def build_server(
     concurrency: int = 1,
     max_queue: int = 100,
 ) -> FastAPI:
-    collections = Collections(rag)
-    mcp = build_mcp(collections)
+    collections, gate = Collections(rag), AnswerGate(concurrency)  # one gate: answers in the order asked
+    mcp = build_mcp(collections, gate)
     # its own app gives the /mcp route (with DNS-rebinding protection on loopback) and the session manager
     mcp_routes = mcp.streamable_http_app(streamable_http_path="/mcp", host=host).routes
 
@@ -66,9 +67,9 @@ def build_server(
             yield
 
     app = FastAPI(title="rag", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(openai_router(collections))
+    app.include_router(openai_router(collections, gate))
     app.router.routes.extend(mcp_routes)
-    page = build_app(collections).queue(default_concurrency_limit=concurrency, max_size=max_queue)
+    page = build_app(collections, gate).queue(default_concurrency_limit=concurrency, max_size=max_queue)
     # mounted last: the page takes every path the API and MCP routes above do not
     gr.mount_gradio_app(app, page, path="/", css=CSS, head=CLICK_SCRIPT, show_error=True, auth=auth,
                         max_file_size=int(rag.settings.max_file_mb * 1024 * 1024))  # fmt: skip
@@ -86,9 +87,9 @@ def serve(
     concurrency: int = 1,
     max_queue: int = 100,
 ) -> None:
-    """Serve the page, the API and MCP. Generation runs one answer at a time on the generator (a 2-core CPU's
-    answers are fastest one by one); the page queues `concurrency` at a time in a bounded queue, API requests
-    wait for the generator; index updates run beside them and swap the new index in when saved."""
+    """Serve the page, the API and MCP. Answers are generated `concurrency` at a time (a 2-core CPU's are
+    fastest one by one), in the order asked from any face (AnswerGate); the page also keeps a bounded queue.
+    Index updates run beside them and swap the new index in when saved."""
     if host not in LOOPBACK:
         if auth is None:
             print(f"rag: warning: serving the chat page on {host} without --auth: anyone who can reach it can read "

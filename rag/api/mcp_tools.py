@@ -13,9 +13,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from starlette.concurrency import run_in_threadpool
 
+from rag.api.gate import AnswerGate
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.pipeline import RAG
+from rag.types import Answer
 
 INSTRUCTIONS = (
     "Answers questions from the user's indexed documents, offline. `ask` gives a checked answer whose every "
@@ -24,7 +26,8 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp(collections: Collections) -> MCPServer:
+def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPServer:
+    gate = gate or AnswerGate()
     server = MCPServer(name="rag", instructions=INSTRUCTIONS, log_level="WARNING")
     logging.getLogger("mcp").setLevel(logging.WARNING)  # its per-session INFO lines mean nothing to a user
 
@@ -55,8 +58,13 @@ def build_mcp(collections: Collections) -> MCPServer:
                              "with the reason.")  # fmt: skip
     async def ask(question: str, collection: str | None = None) -> dict[str, Any]:
         rag = pipeline(collection)
+
+        def answer_in_turn() -> Answer:
+            with gate.turn():
+                return rag.ask(question)
+
         try:
-            answer = await run_in_threadpool(rag.ask, question)
+            answer = await run_in_threadpool(answer_in_turn)
         except RagError as error:
             raise ToolError(str(error)) from None
         return {

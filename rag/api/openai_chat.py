@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from rag.answer import ABSTAIN_TEXT
+from rag.api.gate import AnswerGate
 from rag.collections import Collections, UnknownCollectionError, describe
 from rag.errors import RagError
 from rag.followup import Turn
@@ -100,8 +101,8 @@ def _sse(data: dict[str, Any] | str) -> str:
 
 
 class ChatCompletions:
-    def __init__(self, collections: Collections) -> None:
-        self.collections = collections
+    def __init__(self, collections: Collections, gate: AnswerGate) -> None:
+        self.collections, self.gate = collections, gate
 
     def models(self) -> dict[str, Any]:
         data = []
@@ -150,8 +151,12 @@ class ChatCompletions:
             chunks = self._chunks(rag, question, turns, ident, created, chat.model)
             headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
             return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+        def answer_in_turn() -> Answer:
+            with self.gate.turn():
+                return rag.ask(question, turns)
+
         try:
-            answer = await run_in_threadpool(rag.ask, question, turns)
+            answer = await run_in_threadpool(answer_in_turn)
         except RagError as error:
             raise APIError(400, str(error)) from None
         return JSONResponse({
@@ -169,14 +174,15 @@ class ChatCompletions:
         def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
             return _sse({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more})
 
-        yield chunk({"role": "assistant", "content": ""})
+        yield chunk({"role": "assistant", "content": ""})  # at once: the client knows it is heard, then waits
         answer = None
         try:
-            for item in rag.stream(question, turns):
-                if isinstance(item, Answer):
-                    answer = item
-                elif item:
-                    yield chunk({"reasoning_content": item})
+            with self.gate.turn():
+                for item in rag.stream(question, turns):
+                    if isinstance(item, Answer):
+                        answer = item
+                    elif item:
+                        yield chunk({"reasoning_content": item})
         except RagError as error:
             yield _sse(APIError(400, str(error)).body())
             yield _sse("[DONE]")
@@ -187,9 +193,9 @@ class ChatCompletions:
         yield _sse("[DONE]")
 
 
-def openai_router(collections: Collections) -> APIRouter:
+def openai_router(collections: Collections, gate: AnswerGate | None = None) -> APIRouter:
     """/v1/models, /v1/models/{id} and /v1/chat/completions."""
-    api = ChatCompletions(collections)
+    api = ChatCompletions(collections, gate or AnswerGate())
     router = APIRouter(prefix="/v1")
 
     @router.get("/models")

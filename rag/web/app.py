@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.api.gate import AnswerGate
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.load import LOADERS
@@ -74,9 +75,10 @@ def index_status(rag: RAG) -> str:
     )
 
 
-def build_app(collections: Collections) -> gr.Blocks:
-    """The page over every collection; the menu picks the one asked, listed and added to."""
-    rag = collections.base
+def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Blocks:
+    """The page over every collection; the menu picks the one asked, listed and added to. `gate`: shared
+    with the API and MCP, so that answers are generated in the order asked, whichever face asked."""
+    rag, gate = collections.base, gate or AnswerGate()
     defaults = rag.settings
 
     def respond(
@@ -103,15 +105,16 @@ def build_app(collections: Collections) -> gr.Blocks:
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         turn, draft = len(history) - 1, ""
         try:
-            for item in asker.stream(message, earlier):
-                if isinstance(item, Answer):
-                    history[-1]["content"] = answer_markdown(item, turn)
-                    turns = {**turns, turn: (message, sources_html(item, turn))}
-                    yield history, sources_panel(turns), turns, ""
-                else:
-                    draft += item
-                    history[-1]["content"] = html.escape(draft, quote=False)
-                    yield history, gr.skip(), gr.skip(), ""
+            with gate.turn():
+                for item in asker.stream(message, earlier):
+                    if isinstance(item, Answer):
+                        history[-1]["content"] = answer_markdown(item, turn)
+                        turns = {**turns, turn: (message, sources_html(item, turn))}
+                        yield history, sources_panel(turns), turns, ""
+                    else:
+                        draft += item
+                        history[-1]["content"] = html.escape(draft, quote=False)
+                        yield history, gr.skip(), gr.skip(), ""
         except RagError as error:
             history[-1]["content"] = f"⚠️ {html.escape(str(error))}"
             yield history, gr.skip(), gr.skip(), ""
@@ -125,7 +128,8 @@ def build_app(collections: Collections) -> gr.Blocks:
     def ask_api(question: str) -> dict[str, Any]:
         """One question in, the answer with citations and timings out (for gradio_client; default collection)."""
         try:
-            return rag.ask(question).to_dict()
+            with gate.turn():
+                return rag.ask(question).to_dict()
         except RagError as error:
             raise gr.Error(str(error)) from None
 
