@@ -2,7 +2,7 @@
 
 transformers in bfloat16 is the fastest path on a CPU with native bfloat16 arithmetic (AVX512-BF16 or
 AMX), and ~8x slower than llama.cpp where the arithmetic is emulated (AVX2 only): measured on both
-kinds of machine with bench/generator_paths.py (README, "Measured").
+kinds of machine with bench/generator_paths.py (docs/measurements.md).
 """
 
 from __future__ import annotations

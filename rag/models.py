@@ -73,7 +73,7 @@ def package_dir(package: str) -> Path:
     """The folder of an installed package, found without importing it."""
     spec = importlib.util.find_spec(package) if package.isidentifier() else None
     if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError(f"model package '{package}' is not installed (pip install it; see README)")
+        raise ModelNotFoundError(f"model package '{package}' is not installed (pip install it; see docs/models.md)")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -84,7 +84,7 @@ def _part_path(package: str, relative: str) -> Path:
     try:
         return Path(str(importlib.metadata.distribution(package).locate_file(relative)))
     except importlib.metadata.PackageNotFoundError:
-        raise ModelNotFoundError(f"model package '{package}' is not installed (pip install it; see README)") from None
+        raise ModelNotFoundError(f"model package '{package}' is not installed (pip install it; see docs/models.md)") from None
 
 
 def sha256_file(path: Path, block: int = 1 << 22) -> str:

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # auto: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 (AVX512-BF16, AMX):
     # there, seed question first token 0.99 s against llama.cpp's ~2x slower prompt reading; elsewhere llama.cpp,
     # because emulated bfloat16 is ~8x slower than llama.cpp (first token 30 s against 3.8 s on an AVX2-only CPU)
-    # and float32 ~1.5x (bench/generator_paths.py, README). The GGUF is dequantised for transformers once (~1 min)
+    # and float32 ~1.5x (bench/generator_paths.py, docs/measurements.md). The GGUF is dequantised for transformers once (~1 min)
     # and kept under cache_dir. With llama.cpp the app peaks at 2.5 GB, not 3.8. Resolved when settings are made.
     runtime: Literal["auto", "llama.cpp", "transformers"] = "auto"
     # transformers runtime only; auto: bfloat16 where the CPU computes it natively, else float32
@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     rewrite_followups: bool = True
     top_k: int = Field(default=5, ge=1)
     # the model reads only the passage sentences closest to the question, this many words in all (0: all)
-    evidence_words: int = Field(default=120, ge=0)  # bench/evidence_ttft.py, seed gold: README
+    evidence_words: int = Field(default=120, ge=0)  # bench/evidence_ttft.py, seed gold: docs/measurements.md
     # a passage sentence that reads as an instruction to the assistant is not shown to the model
     withhold_instructions: bool = True
     max_new_tokens: int = Field(default=160, ge=1)

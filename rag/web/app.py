@@ -21,7 +21,7 @@ from rag.web.render import answer_markdown, is_abstention, plain_answer, sources
 from rag.web.uploads import add_uploads
 
 # The why-question is not first: its answer check P(Yes) sits at 0.32-0.34, at llama.cpp's threshold 0.33,
-# so it abstains or not as the index grows (README); the others score 0.66-0.82
+# so it abstains or not as the index grows (docs/measurements.md); the others score 0.66-0.82
 EXAMPLES = [
     "What punishments do repatriated defectors face?",
     "Which agreement does Beijing honor?",
