@@ -13,12 +13,63 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rag.settings import DEFAULT_CORPUS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+# Tests using these fixtures load a real model, start the app or a browser: marked slow when collected
+SLOW_FIXTURES = {"embedder", "seed_rag", "seed_index", "app_index", "browser"}
+_running = {"slow": True, "test": ""}  # the test being set up or run: may it load a real model?
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _running.update(slow=item.get_closest_marker("slow") is not None, test=item.nodeid)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_models_only_in_slow_tests() -> Iterator[None]:
+    """A test not marked slow that loads a real embedder or generator fails, naming itself: the fast suite
+    (`pytest -m "not slow"`) stays fast because nothing in it can load a model unnoticed."""
+    from rag import embed, generate
+
+    def guarded(cls: type, what: str) -> Any:
+        original = cls.__init__
+
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)  # a failing load (a test of its error) fails as it would
+            if not _running["slow"]:
+                raise RuntimeError(f"{_running['test']} loads a real {what}: mark it @pytest.mark.slow")
+
+        return original, init
+
+    patched = [(cls, *guarded(cls, what)) for cls, what in ((embed.Embedder, "embedder"),
+               (generate.LlamaCppGenerator, "generator"), (generate.TransformersGenerator, "generator"))]  # fmt: skip
+    for cls, _, init in patched:
+        cls.__init__ = init
+    yield
+    for cls, original, _ in patched:
+        cls.__init__ = original
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real default embedder, loaded once for the whole run."""
+    from rag.embed import Embedder
+
+    return Embedder("minilm")
 
 
 @pytest.fixture(scope="session")

@@ -7,50 +7,19 @@ what the system does with it; the real model's check is measured by eval/fit_abs
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
+from fakes import FREEDONIA as TEXT
+from fakes import ScriptedGenerator as ScriptedModel
+from fakes import freedonia_answer
 
-from rag.answer import ABSTAIN_TEXT, CHECK_PROMPT, answer_stream, build_messages, check_messages
+from rag.answer import ABSTAIN_TEXT, CHECK_PROMPT, build_messages, check_messages
 from rag.embed import Embedder
-from rag.generate import Messages
-from rag.settings import Settings
 from rag.types import Answer, Chunk, Passage
-
-TEXT = "The capital of Freedonia is Mirabel. It lies on the river Ost."
-
-
-class ScriptedModel:
-    """Writes a fixed draft and gives a fixed P(Yes); records what it was asked."""
-
-    label = "scripted"
-
-    def __init__(self, draft: str, p_yes: float) -> None:
-        self.draft, self.p_yes, self.asked, self.streamed = draft, p_yes, [], 0
-
-    def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
-        self.streamed += 1
-        first, *rest = self.draft.split(" ")
-        yield from [first, *(" " + word for word in rest)]  # word by word, as a model streams
-
-    def yes_probability(self, messages: Messages) -> float:
-        self.asked.append(messages)
-        return self.p_yes
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder("minilm")
 
 
 def ask(model: ScriptedModel, embedder: Embedder, question: str = "What is the capital of Freedonia?",
         **settings: float) -> Answer:  # fmt: skip
-    passages = [Passage(Chunk(0, "freedonia.txt", "freedonia", TEXT, 0, len(TEXT)), 0.8)]
-    items = list(answer_stream(question, passages, model, embedder, Settings(**settings), time.perf_counter(),
-                               1.0))  # fmt: skip
-    assert isinstance(items[-1], Answer)
-    return items[-1]
+    return freedonia_answer(model, embedder, question, title="freedonia", **settings)
 
 
 def test_a_confirmed_answer_is_shown_with_its_check(embedder):

@@ -7,30 +7,19 @@ and the P(Yes) and checks what the system records and decides.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
+from fakes import ScriptedGenerator as ScriptedModel
+from fakes import freedonia_answer
 
 from rag import checks
-from rag.answer import answer_stream
 from rag.metrics import contains
 from rag.settings import CHECKS, Settings
-from rag.types import Answer, Chunk, Passage
-from tests.test_answer_check import TEXT, ScriptedModel
+from rag.types import Answer
 
 
 def ask(model: ScriptedModel, embedder, question: str, **settings) -> Answer:
-    passages = [Passage(Chunk(0, "freedonia.txt", "Freedonia", TEXT, 0, len(TEXT)), 0.8)]
-    items = list(answer_stream(question, passages, model, embedder, Settings(**settings), time.perf_counter(), 1.0))
-    assert isinstance(items[-1], Answer)
-    return items[-1]
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    from rag.embed import Embedder
-
-    return Embedder("minilm")
+    return freedonia_answer(model, embedder, question, **settings)
 
 
 def test_an_answer_records_every_check_in_order(embedder):

@@ -12,18 +12,12 @@ from rag.cite import (
     stated,
     without_verdict,
 )
-from rag.embed import Embedder
 from rag.types import Chunk, Passage
 
 TEXTS = [
     "Sea otters hold hands while they sleep so they do not drift apart.",
     "The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
 ]
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder("minilm")
 
 
 def passages():

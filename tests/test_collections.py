@@ -34,6 +34,7 @@ def test_a_collection_name_that_is_not_a_plain_folder_name_is_refused(name: str)
         Settings(collection=name)
 
 
+@pytest.mark.slow
 def test_index_into_a_collection_list_it_and_ask_a_missing_one(tmp_path: Path):
     docs = tmp_path / "docs"
     docs.mkdir()

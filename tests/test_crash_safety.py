@@ -22,6 +22,8 @@ import pytest
 
 from rag.index import Index, writer_lock
 
+pytestmark = pytest.mark.slow  # kills real `rag index` processes
+
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = (
     "river harbour treaty border famine archive ledger census glacier orchard vaccine turbine satellite "

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from rag.embed import Embedder, TransformerEncoder, _pooling_of
 from rag.models import resolve_embedder
@@ -21,6 +22,7 @@ TEXTS = [
 ]
 
 
+@pytest.mark.slow
 def test_vectors_match_sentence_transformers():
     from sentence_transformers import SentenceTransformer
 
@@ -35,6 +37,7 @@ def test_vectors_match_sentence_transformers():
     assert embedder.count_tokens("Land Borders Law") == len(reference.tokenizer.tokenize("Land Borders Law"))
 
 
+@pytest.mark.slow
 def test_answering_does_not_import_sentence_transformers():
     code = ("import sys; from rag.embed import Embedder; Embedder('minilm').encode(['a question']); "
             "print('sentence_transformers' in sys.modules, 'sklearn' in sys.modules)")  # fmt: skip

@@ -14,6 +14,8 @@ import pytest
 from test_cli import assert_one_line_error, run
 from test_eval_datasets import SEED_GOLD, SHARED_DATA, make_beir, write_lines
 
+pytestmark = pytest.mark.slow  # runs `rag eval` with the real models
+
 
 def run_env(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, timeout=900,

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import Embedder
 from rag.evidence import is_instruction, relevance, select_evidence
 from rag.load import load_file
 from rag.split import sentences
@@ -14,11 +13,6 @@ from rag.types import Chunk, Passage
 
 ROOT = Path(__file__).resolve().parents[1]
 INJECTED = sorted((ROOT / "eval" / "injection" / "docs").iterdir())
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder("minilm")
 
 
 def _passages(*texts: str) -> list[Passage]:

@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes import ScriptedGenerator
 
 from rag.evaluation.datasets import DatasetError, load_dataset
 from rag.followup import rewrite_messages, standalone_question
 from rag.web import conversation_turns
-
-
-class ScriptedGenerator:
-    """Replies with a fixed text and records the prompt it was given."""
-
-    def __init__(self, reply: str) -> None:
-        self.reply, self.prompts = reply, []
-
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int) -> Iterator[str]:
-        self.prompts.append(messages)
-        yield from self.reply.split(" ")[:1]
-        for word in self.reply.split(" ")[1:]:
-            yield " " + word
-
-    def yes_probability(self, messages: list[dict[str, str]]) -> float:
-        return 1.0  # confirms any answer it is asked to check
-
 
 HISTORY = [("Which agreement does Beijing honor?", "A 1986 bilateral agreement with Pyongyang [1].")]
 

