@@ -25,7 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+from rag.settings import eval_data_dir
+
+DATA = eval_data_dir()
 OUT = Path(__file__).with_name("results") / "ingestion.json"
 
 
@@ -48,7 +50,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
     if not DATA.is_dir():
-        sys.exit(f"needs the evaluation data at {DATA} (see ../shared/eval-data/README.md)")
+        sys.exit(f"needs the evaluation data at {DATA} (set eval_data / RAG_EVAL_DATA)")
     from sentence_transformers import SentenceTransformer
 
     from rag.models import resolve_embedder

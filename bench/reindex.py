@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 from rag import RAG
+from rag.settings import eval_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-SCIFACT = ROOT.parent / "shared" / "eval-data" / "scifact" / "corpus.jsonl"
+SCIFACT = eval_data_dir() / "scifact" / "corpus.jsonl"
 OUT = ROOT / "bench" / "results" / "reindex.json"
 
 

@@ -21,8 +21,9 @@ from rag.evaluation.runner import dataset_rag
 from rag.metrics import percentile
 from rag.models import resolve_embedder
 from rag.pipeline import RAG
+from rag.settings import eval_data_dir
 
-SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data" / "scifact"
+SCIFACT = eval_data_dir() / "scifact"
 OUT = Path(__file__).with_name("results") / "retrieval_latency.json"
 METHODS = {
     "dense": {"retrieval": "dense", "duplicate_threshold": 1.0},

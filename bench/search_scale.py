@@ -28,8 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.settings import eval_data_dir
+
 OUT = Path(__file__).with_name("results") / "search_scale.json"
-SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data" / "scifact"
+SCIFACT = eval_data_dir() / "scifact"
 
 
 def rss_mb() -> float:
@@ -189,7 +191,7 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.folder, args.passes)))
         return
     if not SCIFACT.is_dir():
-        sys.exit(f"needs SciFact at {SCIFACT} (see ../shared/eval-data/README.md)")
+        sys.exit(f"needs SciFact at {SCIFACT} (set eval_data / RAG_EVAL_DATA)")
     from rag import vector_store
 
     args.cache.mkdir(parents=True, exist_ok=True)

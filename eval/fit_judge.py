@@ -24,8 +24,9 @@ from sklearn.linear_model import LogisticRegression
 from rag.embed import Embedder
 from rag.evaluation.claims import brief_answer_pairs, load_abstracts, load_pairs
 from rag.evaluation.judge import FEATURES, FIT_FILE, LLMJudge, ScoreJudge, agreement, load_fit
+from rag.settings import eval_data_dir
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+SHARED = eval_data_dir()
 CLAIMS = SHARED / "scifact" / "claims"
 SQUAD = SHARED / "squad-v1.1" / "dev-v1.1.json"
 

@@ -23,8 +23,9 @@ from pathlib import Path
 from rag.evaluation.datasets import load_dataset
 from rag.evaluation.runner import retrieval_metrics
 from rag.pipeline import RAG
+from rag.settings import eval_data_dir
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+DATA = eval_data_dir()
 OUT = Path(__file__).with_name("results") / "retrieval_table.md"
 # Each row's metrics, keyed by everything that decides them: a rerun recomputes only what changed.
 CACHE = OUT.with_suffix(".json")

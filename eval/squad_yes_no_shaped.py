@@ -14,8 +14,9 @@ import json
 from pathlib import Path
 
 from rag.cite import ASKS_YES_NO
+from rag.settings import eval_data_dir
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "squad-v1.1" / "dev-v1.1.json"
+DATA = eval_data_dir() / "squad-v1.1" / "dev-v1.1.json"
 
 
 def main() -> None:

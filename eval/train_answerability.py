@@ -43,9 +43,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from rag.settings import eval_data_dir  # noqa: E402
 from rag.split import sentences as sentence_spans  # noqa: E402 - the pipeline's own sentence splitter
 
-DATA = ROOT.parent / "shared" / "eval-data"
+DATA = eval_data_dir()
 TUNE = DATA / "squad-v2.0" / "tune-v2.0.json"
 TEST = DATA / "squad-v2.0" / "test-v2.0.json"
 CLAIMS = DATA / "scifact" / "claims"

@@ -16,8 +16,9 @@ from rag.evaluation.claims import training_queries
 from rag.evaluation.datasets import load_dataset
 from rag.evaluation.runner import retrieval_metrics
 from rag.pipeline import RAG
+from rag.settings import eval_data_dir
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+DATA = eval_data_dir()
 OUT = Path(__file__).with_name("results") / "tune_retrieval.md"
 
 

@@ -136,7 +136,8 @@ def answer_stream(
     done.append(checks.answered(draft))
 
     if question_kind(question) == "yes_no":
-        draft = without_verdict(draft)  # the verdict is unreliable (docs/measurements.md) and checks nothing; the reason is checked
+        # the verdict is unreliable (docs/measurements.md) and checks nothing; the reason is checked
+        draft = without_verdict(draft)
     verify_started = time.perf_counter()
     aligned = align(draft, passages, embedder, settings.min_support, visible, question) if done[-1].passed else []
     numbers: dict[int, int] = {}  # passage index -> citation number, in order of first use

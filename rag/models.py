@@ -84,7 +84,9 @@ def _part_path(package: str, relative: str) -> Path:
     try:
         return Path(str(importlib.metadata.distribution(package).locate_file(relative)))
     except importlib.metadata.PackageNotFoundError:
-        raise ModelNotFoundError(f"model package '{package}' is not installed (pip install it; see docs/models.md)") from None
+        raise ModelNotFoundError(
+            f"model package '{package}' is not installed (pip install it; see docs/models.md)"
+        ) from None
 
 
 def sha256_file(path: Path, block: int = 1 << 22) -> str:

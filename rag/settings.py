@@ -25,6 +25,7 @@ DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
 DEFAULT_INDEX = PROJECT_ROOT / "index"  # the index of the collection named "default"
 DEFAULT_COLLECTIONS = PROJECT_ROOT / "collections"  # every other one: NAME/index (and NAME/uploads) here
 DEFAULT_COLLECTION = "default"
+DEFAULT_EVAL_DATA = PROJECT_ROOT.parent / "shared" / "eval-data"
 COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a folder name and an API model id
 
 
@@ -39,6 +40,11 @@ FITTED_THRESHOLDS: dict[str, dict[str, float]] = {
     runtime: {name: value for name, value in fitted.items() if name.startswith("min_")}
     for runtime, fitted in json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8")).items()
 }
+
+
+def eval_data_dir() -> Path:
+    """Where the evaluation data is, as the settings say (file, environment), without the rest resolved."""
+    return Settings().eval_data
 
 
 def collection_folder(name: str, collections_dir: Path = DEFAULT_COLLECTIONS) -> Path:
@@ -62,6 +68,8 @@ class Settings(BaseSettings):
     index_dir: Path | None = None
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])
     cache_dir: Path = Field(default_factory=default_cache_dir)
+    # public evaluation data (SciFact, SQuAD): read by eval/, bench/ and the tests that need it (RAG_EVAL_DATA)
+    eval_data: Path = DEFAULT_EVAL_DATA
 
     # models: a short name (see rag.models), a Hugging Face id, a local folder or a .gguf path
     embedder: str = "minilm"
@@ -69,8 +77,9 @@ class Settings(BaseSettings):
     # auto: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 (AVX512-BF16, AMX):
     # there, seed question first token 0.99 s against llama.cpp's ~2x slower prompt reading; elsewhere llama.cpp,
     # because emulated bfloat16 is ~8x slower than llama.cpp (first token 30 s against 3.8 s on an AVX2-only CPU)
-    # and float32 ~1.5x (bench/generator_paths.py, docs/measurements.md). The GGUF is dequantised for transformers once (~1 min)
-    # and kept under cache_dir. With llama.cpp the app peaks at 2.5 GB, not 3.8. Resolved when settings are made.
+    # and float32 ~1.5x (bench/generator_paths.py, docs/measurements.md). The GGUF is dequantised for transformers
+    # once (~1 min) and kept under cache_dir. With llama.cpp the app peaks at 2.5 GB, not 3.8. Resolved when settings
+    # are made.
     runtime: Literal["auto", "llama.cpp", "transformers"] = "auto"
     # transformers runtime only; auto: bfloat16 where the CPU computes it natively, else float32
     dtype: Literal["auto", "bfloat16", "float32"] = "auto"

@@ -19,9 +19,6 @@ import pytest
 
 from rag.settings import DEFAULT_CORPUS
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
 # Tests using these fixtures load a real model, start the app or a browser: marked slow when collected
 SLOW_FIXTURES = {"embedder", "seed_rag", "seed_index", "app_index", "browser"}
 _running = {"slow": True, "test": ""}  # the test being set up or run: may it load a real model?

@@ -96,7 +96,7 @@ def test_malformed_data_set_is_one_line_naming_file_and_line(tmp_path: Path):
     assert_one_line_error(run("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b")), "no evaluation run")
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/eval-data is not on this machine")
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is not on this machine (RAG_EVAL_DATA)")
 def test_squad_retrieval_on_the_real_file(tmp_path: Path):
     squad = SHARED_DATA / "squad-v1.1" / "dev-v1.1.json"
     result = run_env("eval", str(squad), "--limit", "40", "--retrieval-only", "--json",

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from rag.evaluation.datasets import DatasetError, load_dataset
+from rag.settings import eval_data_dir
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
+SHARED_DATA = eval_data_dir()
 SEED_GOLD = Path(__file__).resolve().parents[1] / "eval" / "seed_gold.jsonl"
 
 
@@ -145,7 +146,7 @@ def test_squad_malformed(tmp_path: Path):
         load_dataset(tmp_path / "missing.jsonl")
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/eval-data is not on this machine")
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is not on this machine (RAG_EVAL_DATA)")
 def test_shared_scifact_and_squad_read_whole():
     scifact = load_dataset(SHARED_DATA / "scifact")
     assert len(scifact.questions) == 300 and len(scifact.corpus) == 5183
@@ -202,7 +203,7 @@ def test_a_squad_v2_file_is_read_whole_by_default(tmp_path: Path):
         load_dataset(path, split="test")  # articles 11-48 of a file of 3
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "squad-v2.0").is_dir(), reason="needs ../shared/eval-data/squad-v2.0")
+@pytest.mark.skipif(not (SHARED_DATA / "squad-v2.0").is_dir(), reason=f"needs {SHARED_DATA}/squad-v2.0 (RAG_EVAL_DATA)")
 def test_the_shared_squad_v2_test_file():
     evalset = load_dataset(SHARED_DATA / "squad-v2.0" / "test-v2.0.json")
     assert len(evalset.questions) == 2624 and sum(not q.answerable for q in evalset.questions) == 1411

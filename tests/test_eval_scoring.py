@@ -11,9 +11,10 @@ from rag.evaluation.claims import load_pairs, parse_sentence_list
 from rag.evaluation.judge import agreement
 from rag.evaluation.report import compare, compare_warnings
 from rag.evaluation.runner import aggregate, cites_gold, relevance, retrieval_scores
+from rag.settings import eval_data_dir
 from rag.types import Answer, Chunk, Citation, Passage, SentenceSupport
 
-CLAIMS = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "scifact" / "claims"
+CLAIMS = eval_data_dir() / "scifact" / "claims"
 
 
 def passage(chunk_id: int, source: str, text: str, score: float = 0.5) -> Passage:
@@ -195,7 +196,7 @@ def test_sentence_list_parsing():
     assert parse_sentence_list(printed) == ["First sentence.", "It's the second.", "A third with 'quotes'."]
 
 
-@pytest.mark.skipif(not CLAIMS.is_dir(), reason="../shared/eval-data/scifact/claims is not on this machine")
+@pytest.mark.skipif(not CLAIMS.is_dir(), reason=f"{CLAIMS} is not on this machine (RAG_EVAL_DATA)")
 def test_scifact_claim_pairs():
     from rag.evaluation.claims import load_abstracts
 
