@@ -1,7 +1,7 @@
 """Write the SQuAD v1.1 dev questions that start like a yes/no question (an auxiliary first), with every paragraph
 kept as the corpus, so that `rag eval` can measure how they are answered.
 
-    python eval/squad_yes_no_shaped.py /tmp/squad-yes-no-shaped.json
+    python eval/experiments/squad_yes_no_shaped.py /tmp/squad-yes-no-shaped.json
     rag eval /tmp/squad-yes-no-shaped.json --split all --judge none
 
 Of the 45, about half name their answers ("Is it A or B?"), which rag.answer.question_kind does not take for yes/no.

@@ -1,6 +1,6 @@
 """Score a saved `rag eval` report again with today's answer metrics (`contains`, answer length), no model run.
 
-    python eval/rescore.py REPORT [REPORT ...]
+    python eval/experiments/rescore.py REPORT [REPORT ...]
 
 For reports written before `answers.contains` existed (a baseline run of older code): each question's
 saved answer and gold answers are scored as `rag eval` scores them now, and the answer and abstention

@@ -14,8 +14,8 @@ text order (instruction withholding is not reproduced: SQuAD has no such sentenc
 paragraph` uses the whole paragraph instead (truncated to `--max-length` word pieces).
 
 Example (what produced eval/results/answerability-scorer/):
-    python eval/train_answerability.py --name squad --epochs 3
-    python eval/train_answerability.py --name squad+scifact+offpara --scifact --off-paragraph --epochs 4
+    python eval/experiments/train_answerability.py --name squad --epochs 3
+    python eval/experiments/train_answerability.py --name squad+scifact+offpara --scifact --off-paragraph --epochs 4
 
 Weights go to ~/.cache/rag/answerability/NAME/ (not the repository); figures to
 eval/results/answerability-scorer/NAME.json and NAME.md.
@@ -41,7 +41,7 @@ torch.set_num_threads(1)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from rag.settings import eval_data_dir  # noqa: E402
 from rag.split import sentences as sentence_spans  # noqa: E402 - the pipeline's own sentence splitter
