@@ -52,6 +52,15 @@ def collection_folder(name: str, collections_dir: Path = DEFAULT_COLLECTIONS) ->
     return DEFAULT_INDEX if name == DEFAULT_COLLECTION else collections_dir / name / "index"
 
 
+def _setting(default: Any, group: str, description: str, factory: Any = None, shown: str | None = None,
+             **limits: Any) -> Any:
+    """A settings field with its group and description (and how its default reads, where it is computed)."""
+    extra: dict[str, Any] = {"group": group, **({"shown": shown} if shown else {})}
+    if factory is not None:
+        return Field(default_factory=factory, description=description, json_schema_extra=extra, **limits)
+    return Field(default=default, description=description, json_schema_extra=extra, **limits)
+
+
 class Settings(BaseSettings):
     """Everything a user may want to change, with defaults that work offline on a 2-core CPU."""
 
@@ -60,83 +69,91 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
+    # Every field: a group (for the reference in docs/settings.md, made by `python -m rag.settings_reference`)
+    # and a description. Measurements behind the defaults: docs/measurements.md.
+
     # where things live
-    # a named index (rag collections lists them; each is one model id of the OpenAI-compatible API)
-    collection: str = DEFAULT_COLLECTION
-    collections_dir: Path = DEFAULT_COLLECTIONS
-    # the index folder; None: the collection's (index/ for "default", else collections_dir/NAME/index)
-    index_dir: Path | None = None
-    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])
-    cache_dir: Path = Field(default_factory=default_cache_dir)
-    # public evaluation data (SciFact, SQuAD): read by eval/, bench/ and the tests that need it (RAG_EVAL_DATA)
-    eval_data: Path = DEFAULT_EVAL_DATA
+    collection: str = _setting(DEFAULT_COLLECTION, "paths", "A named index: `default` is index/, any other "
+                               "NAME collections_dir/NAME/index (`rag collections` lists them; each is one model id of "
+                               "the OpenAI-compatible API).")  # fmt: skip
+    collections_dir: Path = _setting(DEFAULT_COLLECTIONS, "paths", "Where the collections other than `default` live.",
+                                     shown="collections/")  # fmt: skip
+    index_dir: Path | None = _setting(None, "paths", "The index folder; unset: the collection's.")
+    corpus: list[Path] = _setting(None, "paths", "What `rag index` with no PATH indexes, and what the default "
+                                  "index is rebuilt from when missing.", factory=lambda: [DEFAULT_CORPUS],
+                                  shown="[corpus/]")  # fmt: skip
+    cache_dir: Path = _setting(None, "paths", "Joined model files, converted models and evaluation indexes.",
+                               factory=default_cache_dir, shown="$XDG_CACHE_HOME/rag or ~/.cache/rag")  # fmt: skip
+    eval_data: Path = _setting(DEFAULT_EVAL_DATA, "paths", "Public evaluation data (SciFact, SQuAD), read by eval/, "
+                               "bench/ and the tests that need it.", shown="../shared/eval-data")  # fmt: skip
 
-    # models: a short name (see rag.models), a Hugging Face id, a local folder or a .gguf path
-    embedder: str = "minilm"
-    generator: str = "qwen-1.5b"
-    # auto: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 (AVX512-BF16, AMX):
-    # there, seed question first token 0.99 s against llama.cpp's ~2x slower prompt reading; elsewhere llama.cpp,
-    # because emulated bfloat16 is ~8x slower than llama.cpp (first token 30 s against 3.8 s on an AVX2-only CPU)
-    # and float32 ~1.5x (bench/generator_paths.py, docs/measurements.md). The GGUF is dequantised for transformers
-    # once (~1 min) and kept under cache_dir. With llama.cpp the app peaks at 2.5 GB, not 3.8. Resolved when settings
-    # are made.
-    runtime: Literal["auto", "llama.cpp", "transformers"] = "auto"
-    # transformers runtime only; auto: bfloat16 where the CPU computes it natively, else float32
-    dtype: Literal["auto", "bfloat16", "float32"] = "auto"
-    threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
-    # llama.cpp keeps past prompts in RAM so a repeated question skips prompt reading; bounded here
-    prompt_cache_mb: int = Field(default=512, ge=0)
-    # transformers runtime: prompt lookup decoding drafts this many tokens from the prompt's own n-grams
-    # and the model checks them in one pass; answers quoting the evidence come ~1.7x faster, unchanged
-    # (greedy either way). 0: off. bench/generator_paths.py
-    prompt_lookup_tokens: int = Field(default=10, ge=0)
+    # models
+    embedder: str = _setting("minilm", "models", "`minilm`, `mpnet`, a local folder or a Hugging Face id.")
+    generator: str = _setting("qwen-1.5b", "models", "`qwen-1.5b`, `qwen-0.5b`, `smollm2`, a `.gguf` file, a local "
+                              "folder or a Hugging Face id.")  # fmt: skip
+    runtime: Literal["auto", "llama.cpp", "transformers"] = _setting(
+        "auto", "models", "`auto`: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 "
+        "(AVX512-BF16, AMX), where its first token is about 2x sooner; llama.cpp elsewhere, as emulated bfloat16 is "
+        "about 8x slower and float32 1.5x. Resolved when the settings are made.")  # fmt: skip
+    dtype: Literal["auto", "bfloat16", "float32"] = _setting(
+        "auto", "models", "transformers only; `auto`: bfloat16 where the CPU computes it natively, else float32.")
+    threads: int = _setting(None, "models", "CPU threads for the generator.",
+                            factory=lambda: max(1, os.cpu_count() or 1), shown="the CPU count")  # fmt: skip
+    prompt_cache_mb: int = _setting(512, "models", "llama.cpp keeps past prompts in RAM, up to this much, so a "
+                                    "repeated question skips prompt reading.", ge=0)  # fmt: skip
+    prompt_lookup_tokens: int = _setting(10, "models", "transformers: tokens drafted from the prompt's own n-grams "
+                                         "and checked in one pass (answers quoting the evidence ~1.7x faster, "
+                                         "unchanged); 0: off.", ge=0)  # fmt: skip
+    context_tokens: int = _setting(2048, "models", "The generator's context window.", ge=256)
 
-    # a bigger file is skipped with its reason
-    max_file_mb: float = Field(default=50.0, gt=0)
+    # files and splitting
+    max_file_mb: float = _setting(50.0, "ingest", "A bigger file is skipped with its reason.", gt=0)
+    chunk_tokens: int = _setting(64, "ingest", "Chunk size, in the embedder's own tokens.", ge=16)
+    chunk_overlap: int = _setting(16, "ingest", "Tokens shared by neighbouring chunks.", ge=0)
+    title_in_chunks: bool = _setting(True, "ingest", "Embed and keyword-index each chunk after its document's title "
+                                     "(the text shown is the chunk alone).")  # fmt: skip
 
-    # splitting, in the embedder's own tokens
-    chunk_tokens: int = Field(default=64, ge=16)
-    chunk_overlap: int = Field(default=16, ge=0)
-    # embed and keyword-index each chunk after its document's title (shown text is the chunk alone)
-    title_in_chunks: bool = True
-
-    # retrieval: dense (embeddings), keyword (BM25) or hybrid (both, fused)
-    retrieval: Literal["dense", "keyword", "hybrid"] = "hybrid"
-    # chosen on training material by eval/tune_retrieval.py (eval/results/tune_retrieval.md)
-    fusion: Literal["rrf", "convex"] = "convex"
-    rrf_k: int = Field(default=60, ge=1)  # rrf fusion only
-    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)  # convex fusion only
-    candidates: int = Field(default=50, ge=1)  # from each retriever, before fusion
-    # second stage: a sentence-transformers CrossEncoder (folder or hub id) re-scoring the fused head
-    reranker: str = ""
-    rerank_candidates: int = Field(default=20, ge=1)
-    # two passages this similar (cosine) say the same thing: only the better ranked is kept (1.0: off)
-    duplicate_threshold: float = Field(default=0.80, gt=0.0, le=1.0)
+    # retrieval
+    retrieval: Literal["dense", "keyword", "hybrid"] = _setting(
+        "hybrid", "retrieval", "dense (embeddings), keyword (BM25) or hybrid (both, fused).")
+    fusion: Literal["rrf", "convex"] = _setting("convex", "retrieval", "How hybrid fuses the two rankings (chosen "
+                                                "on training material by eval/tune_retrieval.py).")  # fmt: skip
+    rrf_k: int = _setting(60, "retrieval", "rrf fusion only: its k.", ge=1)
+    dense_weight: float = _setting(0.5, "retrieval", "convex fusion only: the dense score's weight.", ge=0.0, le=1.0)
+    candidates: int = _setting(50, "retrieval", "Candidates from each retriever, before fusion.", ge=1)
+    reranker: str = _setting("", "retrieval", "A sentence-transformers CrossEncoder (folder or id) re-scoring the "
+                             "fused head; empty: none (none ships offline).")  # fmt: skip
+    rerank_candidates: int = _setting(20, "retrieval", "How many of the fused head the reranker re-scores.", ge=1)
+    duplicate_threshold: float = _setting(0.80, "retrieval", "Two passages this similar (cosine) say the same "
+                                          "thing: only the better ranked is kept (1.0: off).",
+                                          gt=0.0, le=1.0)  # fmt: skip
 
     # answering
-    # a question asked after others is rewritten into a standalone one (by the generator) before retrieval
-    rewrite_followups: bool = True
-    top_k: int = Field(default=5, ge=1)
-    # the model reads only the passage sentences closest to the question, this many words in all (0: all)
-    evidence_words: int = Field(default=120, ge=0)  # bench/evidence_ttft.py, seed gold: docs/measurements.md
-    # a passage sentence that reads as an instruction to the assistant is not shown to the model
-    withhold_instructions: bool = True
-    max_new_tokens: int = Field(default=160, ge=1)
-    context_tokens: int = Field(default=2048, ge=256)
-    # Abstention thresholds (rag/checks.py), fitted on training material by eval/fit_abstention.py from the checks
-    # a `rag eval --every-check` run recorded, for each runtime (rag/data/thresholds.json); None: those.
-    # Below this cosine similarity between the question and the closest passage or sentence shown to the
-    # model, the documents are taken not to answer;
-    min_retrieval_score: float | None = None
-    # a sentence whose best support is below this is unsupported (and left out of the answer);
-    min_support: float | None = None
-    # asked after a draft whether the context states the answer to the question, the model's P(Yes) below this
-    # abstains (0: not asked; it reuses the answer's prompt cache, ~0.2 s)
-    min_answer_check: float | None = Field(default=None, ge=0.0, le=1.0)
-    # checks (rag/checks.py) named here are run and recorded but do not decide: to see what one is worth
-    advisory_checks: list[str] = Field(default_factory=list)
-    # run every check even after one failed, recording what each read (eval/fit_abstention.py fits on these)
-    every_check: bool = False
+    rewrite_followups: bool = _setting(True, "answering", "A question asked after others is rewritten into a "
+                                       "standalone one by the generator before retrieval.")  # fmt: skip
+    top_k: int = _setting(5, "answering", "Passages given to the model.", ge=1)
+    evidence_words: int = _setting(120, "answering", "The model reads only the passage sentences closest to the "
+                                   "question, this many words in all (0: whole passages).", ge=0)  # fmt: skip
+    withhold_instructions: bool = _setting(True, "answering", "A passage sentence that reads as an instruction to "
+                                           "the assistant is not shown to the model.")  # fmt: skip
+    max_new_tokens: int = _setting(160, "answering", "The longest draft the model may write.", ge=1)
+
+    # the checks (rag/checks.py); thresholds fitted per runtime by eval/fit_abstention.py into rag/data/thresholds.json
+    min_retrieval_score: float | None = _setting(
+        None, "checks", "Below this cosine similarity between the question and the closest passage or sentence "
+        "shown to the model, the documents are taken not to answer. Unset: the fitted value for the runtime.",
+        shown="fitted")  # fmt: skip
+    min_support: float | None = _setting(
+        None, "checks", "A sentence whose best support is below this is unsupported and left out of the answer. "
+        "Unset: the fitted value.", shown="fitted")  # fmt: skip
+    min_answer_check: float | None = _setting(
+        None, "checks", "Asked after a draft whether the context states the answer to the question, the model's "
+        "P(Yes) below this abstains (0: not asked; about 0.2 s). Unset: the fitted value.", ge=0.0, le=1.0,
+        shown="fitted")  # fmt: skip
+    advisory_checks: list[str] = _setting(None, "checks", "Checks named here are run and recorded but do not "
+                                          "decide: to see what one is worth.", factory=list, shown="[]")  # fmt: skip
+    every_check: bool = _setting(False, "checks", "Run every check even after one failed, recording what each read "
+                                 "(eval/fit_abstention.py fits on these).")  # fmt: skip
     _resolved: set[str] = PrivateAttr(default_factory=set)  # fields chosen here rather than given
 
     @model_validator(mode="after")

@@ -61,3 +61,12 @@ def test_unset_thresholds_are_those_fitted_for_the_runtime():
     switched = llama.with_overrides(runtime="transformers")
     assert switched.min_answer_check == FITTED_THRESHOLDS["transformers"]["min_answer_check"]  # chosen again
     assert switched.min_support == 0.5  # a value given is kept
+
+
+def test_every_setting_has_a_group_and_a_description_and_the_reference_is_current():
+    from rag.settings_reference import GROUPS, REFERENCE, reference
+
+    for name, field in Settings.model_fields.items():
+        assert field.description, f"{name} has no description"
+        assert (field.json_schema_extra or {}).get("group") in GROUPS, f"{name} has no known group"
+    assert REFERENCE.read_text(encoding="utf-8") == reference(), "run: python -m rag.settings_reference"
