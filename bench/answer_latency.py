@@ -19,7 +19,7 @@ import time
 from seed_questions import SEED, displace
 
 from rag import RAG
-from rag.answer import build_messages
+from rag.answering.answer import build_messages
 
 
 def bare_generation(rag: RAG, question: str) -> tuple[float, float]:

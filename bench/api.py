@@ -36,7 +36,7 @@ def seed_questions() -> list[str]:
 
 
 def cpu() -> str:
-    from rag.cpu import native_bfloat16
+    from rag.models.cpu import native_bfloat16
 
     name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                  if line.startswith("model name")), "unknown CPU")  # fmt: skip

@@ -18,8 +18,8 @@ from pathlib import Path
 from seed_questions import SEED, displace
 
 from rag import RAG
-from rag.answer import build_messages
-from rag.evidence import select_evidence
+from rag.answering.answer import build_messages
+from rag.answering.evidence import select_evidence
 
 
 def main() -> None:

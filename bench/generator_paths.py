@@ -24,9 +24,9 @@ from pathlib import Path
 from seed_questions import SEED, displace
 
 from rag import RAG
-from rag.answer import build_messages
-from rag.cpu import native_bfloat16
-from rag.evidence import select_evidence
+from rag.answering.answer import build_messages
+from rag.answering.evidence import select_evidence
+from rag.models.cpu import native_bfloat16
 
 OUT = Path(__file__).with_name("results") / "generator_paths.json"
 PATHS = [  # model : runtime [: dtype [: prompt lookup tokens]]

@@ -53,7 +53,7 @@ def main() -> None:
         sys.exit(f"needs the evaluation data at {DATA} (set eval_data / RAG_EVAL_DATA)")
     from sentence_transformers import SentenceTransformer
 
-    from rag.models import resolve_embedder
+    from rag.models.weights import resolve_embedder
     from rag.pipeline import RAG
 
     base = RAG()

@@ -19,7 +19,7 @@ import numpy as np
 from rag.evaluation.datasets import load_dataset
 from rag.evaluation.runner import dataset_rag
 from rag.metrics import percentile
-from rag.models import resolve_embedder
+from rag.models.weights import resolve_embedder
 from rag.pipeline import RAG
 from rag.settings import eval_data_dir
 

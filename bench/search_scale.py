@@ -46,10 +46,10 @@ def rss_mb() -> float:
 
 def base_collection(cache: Path) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
     """SciFact's chunk vectors and texts, and its test claims with their vectors."""
-    from rag import vector_store
     from rag.evaluation.datasets import load_dataset
     from rag.evaluation.runner import dataset_rag
     from rag.pipeline import RAG
+    from rag.store import vector_store
 
     evalset = load_dataset(SCIFACT)
     target = dataset_rag(RAG(), evalset)
@@ -64,7 +64,7 @@ def base_collection(cache: Path) -> tuple[np.ndarray, list[str], np.ndarray, lis
 
 
 def build(folder: Path, size: int, base: np.ndarray, texts: list[str]) -> dict:
-    from rag.index import DocumentEntry, Index
+    from rag.store.index import DocumentEntry, Index
     from rag.types import Chunk
 
     rng = np.random.default_rng(size)
@@ -137,9 +137,9 @@ def worker(kind: str, folder: Path, passes: int) -> dict:
 
         extra = {}
     else:
-        from rag.index import Index
-        from rag.retrieve import search as full_search
+        from rag.retrieval.retrieve import search as full_search
         from rag.settings import Settings
+        from rag.store.index import Index
 
         before = rss_mb()
         started = time.perf_counter()
@@ -158,7 +158,7 @@ def worker(kind: str, folder: Path, passes: int) -> dict:
         hybrid_times, _ = timed_queries(hybrid, list(range(len(queries))), 1)
         extra = {"hybrid_p50_ms": round(statistics.median(hybrid_times), 2)}
     times, found = timed_queries(search, list(queries), passes)
-    from rag.vector_store import recall_at
+    from rag.store.vector_store import recall_at
 
     return {
         "open_s": round(open_s, 4),
@@ -192,7 +192,7 @@ def main() -> None:
         return
     if not SCIFACT.is_dir():
         sys.exit(f"needs SciFact at {SCIFACT} (set eval_data / RAG_EVAL_DATA)")
-    from rag import vector_store
+    from rag.store import vector_store
 
     args.cache.mkdir(parents=True, exist_ok=True)
     base, texts, queries, questions = base_collection(args.cache)

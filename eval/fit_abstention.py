@@ -7,7 +7,7 @@
 
 SQuAD 2.0's tune split is the training material (eval-data README): half its questions are unanswerable,
 written to look answerable from their paragraph. Every answer of such a run carries every check of
-rag/checks.py with the value it read, so the decision under any thresholds is recomputed here without asking
+rag/answering/checks.py with the value it read, so the decision under any thresholds is recomputed here without asking
 the model again: an answer is shown when every check passes, the two with a threshold (retrieval,
 answer_check) re-read at the candidate values. The search keeps the thresholds that abstain most on the
 unanswerable questions of all the sets together while keeping, in each set, at least 97% (`--keep`) of the
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import checks
+from rag.answering import checks
 from rag.metrics import contains
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from rag.embed import Embedder
 from rag.evaluation.claims import brief_answer_pairs, load_abstracts, load_pairs
 from rag.evaluation.judge import FEATURES, FIT_FILE, LLMJudge, ScoreJudge, agreement, load_fit
+from rag.models.embed import Embedder
 from rag.settings import eval_data_dir
 
 SHARED = eval_data_dir()

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
-from rag.index import MANIFEST
 from rag.pipeline import RAG
 from rag.settings import COLLECTION_NAME, DEFAULT_COLLECTION, Settings, collection_folder
+from rag.store.index import MANIFEST
 
 
 class UnknownCollectionError(RagError):

@@ -11,17 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answer import answer_stream
-from rag.embed import Embedder
+from rag.answering.answer import answer_stream
+from rag.answering.followup import Turn, standalone_question
 from rag.errors import EmptyQuestionError, IndexMissingError, RagError
-from rag.followup import Turn, standalone_question
-from rag.generate import Generator, load_generator
-from rag.index import Index, IndexBusyError, saved_generation, writer_lock
-from rag.ingest import source_name, source_path, sync
-from rag.rerank import load_reranker
-from rag.retrieve import Rescorer, search
+from rag.ingest.split import Splitter, splitter_for
+from rag.models.embed import Embedder
+from rag.models.generate import Generator, load_generator
+from rag.retrieval.rerank import load_reranker
+from rag.retrieval.retrieve import Rescorer, search
 from rag.settings import DEFAULT_INDEX, Settings, collection_folder
-from rag.split import Splitter, splitter_for
+from rag.store.index import Index, IndexBusyError, saved_generation, writer_lock
+from rag.store.sync import source_name, source_path, sync
 from rag.types import Answer, IndexReport, Passage
 
 

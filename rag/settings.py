@@ -16,9 +16,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from rag.cpu import native_bfloat16
+from rag.models.cpu import native_bfloat16
 
-# the named checks of rag/checks.py, in the order they run
+# the named checks of rag/answering/checks.py, in the order they run
 CHECKS = ("retrieval", "answered", "supported", "informative", "kind", "question_facts", "answer_check")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
@@ -138,7 +138,8 @@ class Settings(BaseSettings):
                                            "the assistant is not shown to the model.")  # fmt: skip
     max_new_tokens: int = _setting(160, "answering", "The longest draft the model may write.", ge=1)
 
-    # the checks (rag/checks.py); thresholds fitted per runtime by eval/fit_abstention.py into rag/data/thresholds.json
+    # the checks (rag/answering/checks.py); thresholds fitted per runtime by eval/fit_abstention.py into
+    # rag/data/thresholds.json
     min_retrieval_score: float | None = _setting(
         None, "checks", "Below this cosine similarity between the question and the closest passage or sentence "
         "shown to the model, the documents are taken not to answer. Unset: the fitted value for the runtime.",

@@ -78,7 +78,7 @@ class SentenceSupport:
 
 @dataclass
 class Check:
-    """One named check on the way to an answer (rag/checks.py), as it came out: the answer is shown only
+    """One named check on the way to an answer (rag/answering/checks.py), as it came out: the answer is shown only
     when every check passed, and an abstention gives the first failed check's reason."""
 
     name: str
@@ -104,7 +104,7 @@ class Answer:
     answer_check: float | None = None
     # the best cosine between the question and a passage or one of its sentences shown (min_retrieval_score)
     relevance: float | None = None
-    # every check that ran, in order (rag/checks.py)
+    # every check that ran, in order (rag/answering/checks.py)
     checks: list[Check] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

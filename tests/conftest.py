@@ -40,7 +40,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def real_models_only_in_slow_tests() -> Iterator[None]:
     """A test not marked slow that loads a real embedder or generator fails, naming itself: the fast suite
     (`pytest -m "not slow"`) stays fast because nothing in it can load a model unnoticed."""
-    from rag import embed, generate
+    from rag.models import embed, generate
 
     def guarded(cls: type, what: str) -> Any:
         original = cls.__init__
@@ -64,7 +64,7 @@ def real_models_only_in_slow_tests() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def embedder():
     """The real default embedder, loaded once for the whole run."""
-    from rag.embed import Embedder
+    from rag.models.embed import Embedder
 
     return Embedder("minilm")
 

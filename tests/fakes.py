@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from rag.answer import answer_stream
-from rag.generate import Messages
+from rag.answering.answer import answer_stream
+from rag.models.generate import Messages
 from rag.settings import Settings
 from rag.types import Answer, Chunk, Passage
 

@@ -12,8 +12,8 @@ from fakes import FREEDONIA as TEXT
 from fakes import ScriptedGenerator as ScriptedModel
 from fakes import freedonia_answer
 
-from rag.answer import ABSTAIN_TEXT, CHECK_PROMPT, build_messages, check_messages
-from rag.embed import Embedder
+from rag.answering.answer import ABSTAIN_TEXT, CHECK_PROMPT, build_messages, check_messages
+from rag.models.embed import Embedder
 from rag.types import Answer, Chunk, Passage
 
 

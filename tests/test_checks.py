@@ -1,4 +1,4 @@
-"""The named checks (rag/checks.py): each one's verdict, their order, and how they decide an answer.
+"""The named checks (rag/answering/checks.py): each one's verdict, their order, and how they decide an answer.
 
 A scripted generator stands in for the model (as in test_answer_check.py), so each test fixes the draft
 and the P(Yes) and checks what the system records and decides.
@@ -12,7 +12,7 @@ import pytest
 from fakes import ScriptedGenerator as ScriptedModel
 from fakes import freedonia_answer
 
-from rag import checks
+from rag.answering import checks
 from rag.metrics import contains
 from rag.settings import CHECKS, Settings
 from rag.types import Answer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import (
+from rag.answering.cite import (
     align,
     answers_the_kind_asked,
     is_refusal,

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.conflict import disagree
-from rag.retrieve import collapse
+from rag.retrieval.retrieve import collapse
+from rag.text import disagree
 
 DOCS = {
     "city-guide.txt": "The Ostrava steel bridge over the Oder opened to traffic in 1932. It carries two lanes.",

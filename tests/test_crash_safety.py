@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.index import Index, writer_lock
+from rag.store.index import Index, writer_lock
 
 pytestmark = pytest.mark.slow  # kills real `rag index` processes
 
@@ -119,8 +119,8 @@ CHILD = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     import faiss
-    import rag.index as index_module
-    from rag.keyword import KeywordIndex
+    import rag.store.index as index_module
+    from rag.store.keyword import KeywordIndex
     from rag import RAG
 
     step = sys.argv[1]

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embed import Embedder, TransformerEncoder, _pooling_of
-from rag.models import resolve_embedder
+from rag.models.embed import Embedder, TransformerEncoder, _pooling_of
+from rag.models.weights import resolve_embedder
 
 TEXTS = [
     "Why does China treat defectors as economic migrants?",
@@ -39,7 +39,7 @@ def test_vectors_match_sentence_transformers():
 
 @pytest.mark.slow
 def test_answering_does_not_import_sentence_transformers():
-    code = ("import sys; from rag.embed import Embedder; Embedder('minilm').encode(['a question']); "
+    code = ("import sys; from rag.models.embed import Embedder; Embedder('minilm').encode(['a question']); "
             "print('sentence_transformers' in sys.modules, 'sklearn' in sys.modules)")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]

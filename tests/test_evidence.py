@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.evidence import is_instruction, relevance, select_evidence
-from rag.load import load_file
-from rag.split import sentences
+from rag.answering.evidence import is_instruction, relevance, select_evidence
+from rag.ingest.load import load_file
+from rag.text import sentences
 from rag.types import Chunk, Passage
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fakes import ScriptedGenerator
 
+from rag.answering.followup import rewrite_messages, standalone_question
 from rag.evaluation.datasets import DatasetError, load_dataset
-from rag.followup import rewrite_messages, standalone_question
 from rag.web import conversation_turns
 
 HISTORY = [("Which agreement does Beijing honor?", "A 1986 bilateral agreement with Pyongyang [1].")]

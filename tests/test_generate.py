@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.generate import LlamaCppGenerator, TransformersGenerator, load_generator
+from rag.models.generate import LlamaCppGenerator, TransformersGenerator, load_generator
 
 pytestmark = pytest.mark.slow  # loads the real generators
 
@@ -51,7 +51,7 @@ def test_transformers_conversion_is_cached(tmp_path_factory: pytest.TempPathFact
 
 
 def test_default_generator_is_qwen_on_the_runtime_this_cpu_runs_fastest(seed_rag):
-    from rag.cpu import native_bfloat16
+    from rag.models.cpu import native_bfloat16
 
     s = seed_rag.settings
     expected = ("transformers", "bfloat16") if native_bfloat16() else ("llama.cpp", "float32")
@@ -63,7 +63,7 @@ def test_default_generator_is_qwen_on_the_runtime_this_cpu_runs_fastest(seed_rag
 
 def test_not_a_gguf_for_llama_cpp(tmp_path: Path):
     from rag.errors import ModelNotFoundError
-    from rag.models import ModelSource
+    from rag.models.weights import ModelSource
 
     with pytest.raises(ModelNotFoundError, match="gguf"):
         LlamaCppGenerator(ModelSource("folder", str(tmp_path), "x"), threads=1, context_tokens=512)
@@ -90,7 +90,7 @@ def test_yes_probability_from_both_runtimes(runtime: str, tmp_path_factory: pyte
 
 
 def test_yes_share():
-    from rag.generate import yes_share
+    from rag.models.generate import yes_share
 
     assert yes_share({"Yes": 0.6, " yes": 0.1, "No": 0.1, "Maybe": 0.2}) == pytest.approx(0.875)
     assert yes_share({"Maybe": 1.0}) == 0.5

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexMissingError, RagError
-from rag.index import DocumentEntry, Index
-from rag.ingest import sync
-from rag.split import splitter_for
+from rag.ingest.split import splitter_for
+from rag.store.index import DocumentEntry, Index
+from rag.store.sync import sync
 from rag.types import Chunk
 
 DIM = 8

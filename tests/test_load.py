@@ -9,8 +9,8 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
-from rag.load import LoadError, find_files, load_file
-from rag.split import Splitter
+from rag.ingest.load import LoadError, find_files, load_file
+from rag.ingest.split import Splitter
 
 
 def _pdf(path, pages):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import Embedder
 from rag.errors import ModelNotFoundError
-from rag.models import GENERATORS, SplitFile, join_parts, resolve_embedder, resolve_generator, sha256_file
+from rag.models.embed import Embedder
+from rag.models.weights import GENERATORS, SplitFile, join_parts, resolve_embedder, resolve_generator, sha256_file
 
 
 def test_joined_gguf_matches_published_hash_and_is_reused(tmp_path: Path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.keyword import KeywordIndex
-from rag.retrieve import collapse, convex, rrf
+from rag.retrieval.retrieve import collapse, convex, rrf
+from rag.store.keyword import KeywordIndex
 from rag.types import Chunk
 
 
@@ -54,7 +54,7 @@ def test_keyword_index_finds_rare_terms_and_round_trips(tmp_path):
 @pytest.mark.parametrize("method", ["dense", "keyword", "hybrid"])
 def test_each_method_answers_the_seed_question(seed_rag, method: str):
     settings = seed_rag.settings.with_overrides(retrieval=method)
-    from rag.retrieve import search
+    from rag.retrieval.retrieve import search
 
     question = "Which agreement does Beijing honor?"
     query = seed_rag.embedder.encode([question])[0]
@@ -89,7 +89,7 @@ def test_seed_passages_hold_no_paraphrased_duplicates(seed_rag, question: str):
 
 def test_without_collapse_the_paraphrases_both_come_back(seed_rag):
     """The check above is not empty: with collapse off, both wordings are retrieved."""
-    from rag.retrieve import search
+    from rag.retrieval.retrieve import search
 
     question = "What have Human Rights Watch and the UN urged China to do?"
     settings = seed_rag.settings.with_overrides(duplicate_threshold=1.0)
@@ -123,7 +123,7 @@ def test_user_supplied_cross_encoder_reorders_the_head(seed_rag, tmp_path):
     passages = reranked.retrieve(question, k=6)
     # the same six candidates as without the reranker, in the cross-encoder's order
     plain = seed_rag.settings.with_overrides(duplicate_threshold=1.0)
-    from rag.retrieve import search
+    from rag.retrieval.retrieve import search
 
     before = search(seed_rag.index, seed_rag.embedder.encode([question])[0], question, 6, plain)
     assert {p.chunk.id for p in passages} == {p.chunk.id for p in before}
@@ -141,7 +141,7 @@ def test_missing_reranker_is_a_clear_error(seed_rag, tmp_path):
 
 def test_a_deeper_search_keeps_the_head_that_ask_returns(seed_rag):
     """rag eval searches 100 or 1000 deep for recall@100; its first passages must be what `rag ask` gets."""
-    from rag.retrieve import search
+    from rag.retrieval.retrieve import search
 
     settings = seed_rag.settings.with_overrides(candidates=3, duplicate_threshold=1.0)
     question = "What punishments do repatriated defectors face?"

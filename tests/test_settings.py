@@ -43,7 +43,7 @@ def test_auto_runtime_follows_the_cpu(monkeypatch: pytest.MonkeyPatch, native: b
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path):
-    from rag.cpu import BFLOAT16_FLAGS, cpu_flags
+    from rag.models.cpu import BFLOAT16_FLAGS, cpu_flags
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n\nprocessor\t: 1\nflags\t\t: fpu\n")

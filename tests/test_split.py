@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from rag.split import Splitter, sentences, splitter_for
+from rag.ingest.split import Splitter, sentences, splitter_for
 from rag.types import Document
 
 

@@ -6,10 +6,10 @@ import faiss
 import numpy as np
 import pytest
 
-from rag import vector_store
-from rag.chunk_store import SavedChunks
 from rag.errors import RagError
-from rag.index import DocumentEntry, Index
+from rag.store import vector_store
+from rag.store.chunk_store import SavedChunks
+from rag.store.index import DocumentEntry, Index
 from rag.types import Chunk
 
 DIM = 32

@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rag.cite import MARKER
+from rag.answering.cite import MARKER
 from rag.evaluation.runner import aggregate
 from rag.metrics import contains
 

@@ -44,7 +44,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from rag.settings import eval_data_dir  # noqa: E402
-from rag.split import sentences as sentence_spans  # noqa: E402 - the pipeline's own sentence splitter
+from rag.text import sentences as sentence_spans  # noqa: E402 - the pipeline's own sentence splitter
 
 DATA = eval_data_dir()
 TUNE = DATA / "squad-v2.0" / "tune-v2.0.json"

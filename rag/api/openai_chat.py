@@ -20,11 +20,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from rag.answer import ABSTAIN_TEXT
+from rag.answering.answer import ABSTAIN_TEXT
+from rag.answering.followup import Turn
 from rag.api.gate import AnswerGate
 from rag.collections import Collections, UnknownCollectionError, describe
 from rag.errors import RagError
-from rag.followup import Turn
 from rag.pipeline import RAG
 from rag.types import Answer
 

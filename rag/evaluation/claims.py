@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.cite import BRIEF_WORDS, content_words
+from rag.answering.cite import BRIEF_WORDS
 from rag.evaluation.datasets import EvalSet, Question, load_dataset
+from rag.text import content_words
 
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 

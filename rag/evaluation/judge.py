@@ -19,10 +19,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.cite import content_words
-from rag.embed import Embedder
-from rag.generate import Generator
-from rag.split import sentences
+from rag.models.embed import Embedder
+from rag.models.generate import Generator
+from rag.text import content_words, sentences
 
 FIT_FILE = Path(__file__).with_name("judge_fit.json")
 FEATURES = ("best_sentence_cosine", "passage_cosine", "word_overlap")

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from rag.errors import RagError
 from rag.evaluation.datasets import EvalSet
 from rag.evaluation.judge import load_fit
-from rag.models import GENERATORS, SINGLE_GGUF, fingerprint_folder, resolve_embedder
+from rag.models.weights import GENERATORS, SINGLE_GGUF, fingerprint_folder, resolve_embedder
 from rag.settings import PROJECT_ROOT, Settings
 
 
@@ -180,7 +180,7 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
                       "counts, and so does not a right one citing another passage that says the same.", ""]  # fmt: skip
     if "checks" in metrics:
         lines += ["## Checks", "", "Which check decided each abstention (the first to fail), and how often each failed "
-                  "among the answers it ran on (rag/checks.py).", "",
+                  "among the answers it ran on (rag/answering/checks.py).", "",
                   "| check | decided, answerable | decided, unanswerable | failed | ran |", "|---|---|---|---|---|"]
         lines += [f"| {name} | {c['decided_answerable']} | {c['decided_unanswerable']} | {c['failed']} | {c['ran']} |"
                   for name, c in metrics["checks"].items()] + [""]  # fmt: skip

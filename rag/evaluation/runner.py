@@ -19,15 +19,15 @@ from typing import Any
 
 from tqdm import tqdm
 
-from rag.answer import answer_stream
-from rag.cite import MARKER, is_brief
+from rag.answering.answer import answer_stream
+from rag.answering.cite import MARKER, is_brief
 from rag.errors import RagError
 from rag.evaluation.datasets import EvalSet, Question
 from rag.evaluation.judge import SupportJudge
-from rag.index import Index
-from rag.ingest import add_documents
 from rag.metrics import contains, coverage_at, exact_match, f1, ndcg_hits_at, percentile, reciprocal_rank_at
 from rag.pipeline import RAG
+from rag.store.index import Index
+from rag.store.sync import add_documents
 from rag.types import Answer, Passage
 
 RECALL_CURVE = (1, 2, 3, 5, 10, 20, 50, 100)
@@ -313,8 +313,8 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _decided_by(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per check (rag/checks.py): how often it decided an abstention (was the first to fail), on the answerable
-    and the unanswerable questions, and how often it failed at all where every check ran."""
+    """Per check (rag/answering/checks.py): how often it decided an abstention (was the first to fail), on the
+    answerable and the unanswerable questions, and how often it failed at all where every check ran."""
     out: dict[str, Any] = {}
     for r in results:
         first = next((c["name"] for c in r.get("checks", []) if not c["passed"] and not c.get("advisory")), None)

@@ -14,7 +14,7 @@ import gradio as gr
 from rag.api.gate import AnswerGate
 from rag.collections import Collections
 from rag.errors import RagError
-from rag.load import LOADERS
+from rag.ingest.load import LOADERS
 from rag.pipeline import RAG
 from rag.types import Answer
 from rag.web.render import answer_markdown, is_abstention, plain_answer, sources_html, sources_panel

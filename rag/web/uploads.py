@@ -6,7 +6,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from rag.load import LOADERS, LoadError, file_info
+from rag.ingest.load import LOADERS, LoadError, file_info
 from rag.pipeline import RAG
 
 

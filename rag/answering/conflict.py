@@ -7,19 +7,15 @@ numbers they state or in negation. The answer then says so and cites both.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from rag.cite import content_words, numbers
-from rag.embed import Embedder
-from rag.evidence import Evidence
-from rag.split import sentences
+from rag.answering.evidence import Evidence
+from rag.models.embed import Embedder
+from rag.text import disagree
 from rag.types import Passage
 
 SAME_CLAIM = 0.7  # cosine of two sentences taken to state the same thing (MiniLM)
 ON_TOPIC = 0.3  # cosine of a sentence and the question, for it to matter to the answer
-SAME_WORDS = 0.5  # share of content words two sentences must have in common (Jaccard) to state the same thing
-_NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|denies|denied|false)\b|n't\b", re.IGNORECASE)
 
 
 @dataclass
@@ -27,23 +23,6 @@ class Conflict:
     first: tuple[int, tuple[int, int]]  # (passage index, sentence span)
     second: tuple[int, tuple[int, int]]
     similarity: float
-
-
-def disagree(a: str, b: str) -> bool:
-    """Two statements of the same thing (mostly the same words) that differ in their numbers or in negation."""
-    words_a, words_b = (content_words(t) - numbers(t) - {"not", "never", "no"} for t in (a, b))
-    if len(words_a & words_b) < SAME_WORDS * len(words_a | words_b):
-        return False  # on the same topic perhaps, but saying different things
-    numbers_a, numbers_b = numbers(a), numbers(b)
-    if numbers_a and numbers_b and numbers_a != numbers_b:
-        return True
-    return bool(_NEGATION.search(a)) != bool(_NEGATION.search(b))
-
-
-def texts_disagree(a: str, b: str) -> bool:
-    """Some sentence of `a` and some sentence of `b` disagree."""
-    pieces_b = [b[s.start : s.end] for s in sentences(b)]
-    return any(disagree(a[s.start : s.end], piece) for s in sentences(a) for piece in pieces_b)
 
 
 def find_conflict(

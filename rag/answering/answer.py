@@ -1,7 +1,7 @@
 """Answer a question from retrieved passages: prompt the local model, stream, then check and cite.
 
 The small local models do not reliably refuse (MODELS.md), so the system decides: the draft is aligned
-to the evidence (rag/cite.py), then it passes the named checks of rag/checks.py in order (retrieval,
+to the evidence (rag/answering/cite.py), then it passes the named checks of rag/answering/checks.py in order (retrieval,
 answered, supported, informative, kind, question_facts, answer_check), each recorded on `Answer.checks`; the first
 that fails makes the answer "The documents don't say." with its reason, and the closest passages.
 The answer is one or two complete sentences that name what was asked: a chatbot's reader needs the
@@ -15,12 +15,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag import checks
-from rag.cite import ASKS_YES_NO, align, without_verdict
-from rag.conflict import find_conflict
-from rag.embed import Embedder
-from rag.evidence import Evidence, relevance, select_evidence
-from rag.generate import Generator, Messages
+from rag.answering import checks
+from rag.answering.cite import ASKS_YES_NO, align, without_verdict
+from rag.answering.conflict import find_conflict
+from rag.answering.evidence import Evidence, relevance, select_evidence
+from rag.models.embed import Embedder
+from rag.models.generate import Generator, Messages
 from rag.settings import Settings
 from rag.types import Answer, Check, Citation, Passage, SentenceSupport
 

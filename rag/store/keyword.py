@@ -14,7 +14,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from rag.split import indexed_text
+from rag.ingest.split import indexed_text
 from rag.types import Chunk
 
 _STEMMER = Stemmer.Stemmer("english")

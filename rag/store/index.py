@@ -32,10 +32,10 @@ from typing import Any
 import faiss
 import numpy as np
 
-from rag import vector_store
-from rag.chunk_store import SavedChunks, read_all_chunks, write_chunks
 from rag.errors import IndexMissingError, RagError
-from rag.keyword import KeywordIndex
+from rag.store import vector_store
+from rag.store.chunk_store import SavedChunks, read_all_chunks, write_chunks
+from rag.store.keyword import KeywordIndex
 from rag.types import Chunk, Passage
 
 FORMAT = 1

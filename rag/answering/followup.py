@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rag.generate import Generator
+from rag.models.generate import Generator
 
 Turn = tuple[str, str]  # (question, answer) of an earlier exchange
 

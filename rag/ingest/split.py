@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from rag.text import Span, sentences
 from rag.types import Chunk, Document
-
-# Words ending in a period that do not end a sentence.
-ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no", "fig", "al",
-    "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-    "nov", "dec", "u.s", "u.k", "u.n",
-}  # fmt: skip
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
-_LINE = re.compile(r"[^\n]+")
-
 
 # A title longer than this is cut when it is put in front of each chunk, so the pair fits the embedder.
 TITLE_WORDS = 24
@@ -31,35 +20,6 @@ def indexed_text(chunk: Chunk, with_title: bool) -> str:
     if not with_title or not title or chunk.text.startswith(title):
         return chunk.text
     return f"{title}\n{chunk.text}"
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-
-
-def sentences(text: str) -> list[Span]:
-    """Sentence spans: a line break always ends one; so does . ! ? before a space, unless an abbreviation."""
-    spans: list[Span] = []
-    for line in _LINE.finditer(text):
-        start = line.start()
-        for end_mark in _SENTENCE_END.finditer(line.group()):
-            end = line.start() + end_mark.end()
-            word = text[start:end].rstrip("\"'”’)]").rsplit(maxsplit=1)[-1].rstrip(".").lower()
-            if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
-                continue
-            spans.append(Span(start, end))
-            start = end
-        spans.append(Span(start, line.end()))
-    return [_strip(text, s) for s in spans if text[s.start : s.end].strip()]
-
-
-def _strip(text: str, span: Span) -> Span:
-    piece = text[span.start : span.end]
-    left = len(piece) - len(piece.lstrip())
-    right = len(piece.rstrip())
-    return Span(span.start + left, span.start + right)
 
 
 class Splitter:

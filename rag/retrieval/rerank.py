@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from rag.errors import ModelNotFoundError
-from rag.retrieve import Rescorer
+from rag.retrieval.retrieve import Rescorer
 
 
 def load_reranker(name: str) -> Rescorer:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.errors import ModelNotFoundError
-from rag.models import ModelSource, resolve_generator
+from rag.models.weights import ModelSource, resolve_generator
 
 Messages = list[dict[str, str]]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.embed import Embedder
-from rag.split import sentences
+from rag.models.embed import Embedder
+from rag.text import sentences
 from rag.types import Passage
 
 # Sentences addressed to the assistant rather than to a reader: a heuristic, measured on eval/injection.

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.conflict import texts_disagree
-from rag.index import Index
 from rag.settings import Settings
+from rag.store.index import Index
+from rag.text import texts_disagree
 from rag.types import Passage
 
 

@@ -14,51 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.embed import Embedder
-from rag.split import sentences
+from rag.models.embed import Embedder
+from rag.text import WORD, content_words, numbers, sentences
 from rag.types import Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_WORD = re.compile(r"[a-z0-9]+")
-STOPWORDS = set(
-    "a an the and or but if of to in on at by for with from as is are was were be been being it its this that these "
-    "those there their they them he she his her we you i do does did done have has had not no so than then which who "
-    "whom whose what when where why how also can could would should will shall may might must into about over such "
-    "because due according context passage passages".split()
-)
 REFUSAL = re.compile(
     r"\b(i (do not|don't|cannot|can't) (know|answer|find)|(does|do) not (say|state|contain|mention|provide|specify)"
     r"|no (information|mention)|not (mentioned|stated|provided|specified|given) in)\b",
     re.IGNORECASE,
 )
-
-
-def content_words(text: str) -> set[str]:
-    """The words that carry content; a plural "s" dropped ("laws" -> "law")."""
-    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
-
-
-_NUMBER = re.compile(r"\d[\d,.]*")
-
-
-_NUMBER_WORDS = {word: str(n) for n, word in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())} | {word: str(10 * n) for n, word in enumerate(
-    "thirty forty fifty sixty seventy eighty ninety".split(), 3)}  # fmt: skip
-_NUMBER_WORDS |= {word: str(n) for n, word in enumerate(  # ordinals: "the tenth century" states "10th"
-    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
-    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(), 1)}
-_NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
-
-
-def numbers(text: str, spelled: bool = False) -> set[str]:
-    """The numbers a text states, written plainly ("2,196." -> "2196"); with `spelled`, also those it spells
-    out ("four" -> "4"). Evidence is read with `spelled`: "4" answers "four years", and an answer's "one" (a
-    pronoun as often as a number) asks nothing of the evidence."""
-    found = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
-    if spelled:
-        found |= {_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text)}
-    return found
 
 
 _CAPITALISED = re.compile(r"(?<![.!?:;\n\s])\s+([A-Z][A-Za-z]+)|^\s*([A-Z][A-Za-z]+)")  # inside | opening
@@ -192,7 +157,7 @@ def align(
     spans = sentences(answer)
     texts = [MARKER.sub("", answer[s.start : s.end]).strip() for s in spans]
     hints = [[int(n) - 1 for group in MARKER.findall(answer[s.start : s.end]) for n in group.split(",")] for s in spans]
-    keep = [i for i, t in enumerate(texts) if _WORD.search(t)]
+    keep = [i for i, t in enumerate(texts) if WORD.search(t)]
     texts, hints = [texts[i] for i in keep], [hints[i] for i in keep]
     if not texts or not passages:
         return [AlignedSentence(t, [], 0.0, h, []) for t, h in zip(texts, hints, strict=True)]

@@ -9,7 +9,7 @@ these records. A check named in `Settings.advisory_checks` is still run and reco
 |---|---|
 | retrieval | no passage, nor a sentence shown to the model, is close enough to the question |
 | answered | the model says the context does not answer |
-| supported | no sentence of the draft is supported by the evidence shown (rag/cite.py) |
+| supported | no sentence of the draft is supported by the evidence shown (rag/answering/cite.py) |
 | informative | what the supported sentences say, the question already said ("Robert led against Dyrrachium") |
 | kind | a when / how-many question is answered without a date or a number |
 | question_facts | a name or number the question gives is in none of the passages retrieved |
@@ -23,7 +23,8 @@ from difflib import SequenceMatcher
 
 import Stemmer
 
-from rag.cite import ASKS_YES_NO, answers_the_kind_asked, content_words, is_refusal, names, numbers, stated
+from rag.answering.cite import ASKS_YES_NO, answers_the_kind_asked, is_refusal, names, stated
+from rag.text import content_words, numbers
 from rag.types import Check
 
 _STEM = Stemmer.Stemmer("english").stemWord

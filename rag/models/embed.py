@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ModelNotFoundError
-from rag.models import fingerprint_folder, resolve_embedder
+from rag.models.weights import fingerprint_folder, resolve_embedder
 
 TRANSFORMER = "sentence_transformers.models.Transformer"
 POOLING = "sentence_transformers.models.Pooling"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.embed import Embedder
-from rag.index import DocumentEntry, Index
-from rag.load import MAX_FILE_BYTES, LoadError, file_info, find_files, load_file
-from rag.split import Splitter
+from rag.ingest.load import MAX_FILE_BYTES, LoadError, file_info, find_files, load_file
+from rag.ingest.split import Splitter
+from rag.models.embed import Embedder
+from rag.store.index import DocumentEntry, Index
 from rag.types import Chunk, Document, IndexReport
 
 

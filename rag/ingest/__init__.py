@@ -1,0 +1,1 @@
+"""Load → split: files become documents (load), documents become sentence-aware chunks (split)."""

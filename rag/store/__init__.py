@@ -1,0 +1,3 @@
+"""The saved index and keeping it current: the manifest and its generations (index), FAISS vectors
+(vector_store), chunk text read on demand (chunk_store), BM25 keywords (keyword), and a folder kept in step with
+its index, embedding only what changed (sync)."""

@@ -1,0 +1,103 @@
+"""Text helpers every stage shares: sentence spans, content words, the numbers a text states, and whether
+two statements disagree. Plain functions over strings; no stage's objects."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words ending in a period that do not end a sentence.
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no", "fig", "al",
+    "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec", "u.s", "u.k", "u.n",
+}  # fmt: skip
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
+_LINE = re.compile(r"[^\n]+")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def sentences(text: str) -> list[Span]:
+    """Sentence spans: a line break always ends one; so does . ! ? before a space, unless an abbreviation."""
+    spans: list[Span] = []
+    for line in _LINE.finditer(text):
+        start = line.start()
+        for end_mark in _SENTENCE_END.finditer(line.group()):
+            end = line.start() + end_mark.end()
+            word = text[start:end].rstrip("\"'”’)]").rsplit(maxsplit=1)[-1].rstrip(".").lower()
+            if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+            spans.append(Span(start, end))
+            start = end
+        spans.append(Span(start, line.end()))
+    return [_strip(text, s) for s in spans if text[s.start : s.end].strip()]
+
+
+def _strip(text: str, span: Span) -> Span:
+    piece = text[span.start : span.end]
+    left = len(piece) - len(piece.lstrip())
+    right = len(piece.rstrip())
+    return Span(span.start + left, span.start + right)
+
+
+WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = set(
+    "a an the and or but if of to in on at by for with from as is are was were be been being it its this that these "
+    "those there their they them he she his her we you i do does did done have has had not no so than then which who "
+    "whom whose what when where why how also can could would should will shall may might must into about over such "
+    "because due according context passage passages".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """The words that carry content; a plural "s" dropped ("laws" -> "law")."""
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in WORD.findall(text.lower()) if w not in STOPWORDS}
+
+
+_NUMBER = re.compile(r"\d[\d,.]*")
+
+
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())} | {word: str(10 * n) for n, word in enumerate(
+    "thirty forty fifty sixty seventy eighty ninety".split(), 3)}  # fmt: skip
+_NUMBER_WORDS |= {word: str(n) for n, word in enumerate(  # ordinals: "the tenth century" states "10th"
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(), 1)}
+_NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
+
+
+def numbers(text: str, spelled: bool = False) -> set[str]:
+    """The numbers a text states, written plainly ("2,196." -> "2196"); with `spelled`, also those it spells
+    out ("four" -> "4"). Evidence is read with `spelled`: "4" answers "four years", and an answer's "one" (a
+    pronoun as often as a number) asks nothing of the evidence."""
+    found = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    if spelled:
+        found |= {_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text)}
+    return found
+
+
+SAME_WORDS = 0.5  # share of content words two sentences must have in common (Jaccard) to state the same thing
+_NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|denies|denied|false)\b|n't\b", re.IGNORECASE)
+
+
+def disagree(a: str, b: str) -> bool:
+    """Two statements of the same thing (mostly the same words) that differ in their numbers or in negation."""
+    words_a, words_b = (content_words(t) - numbers(t) - {"not", "never", "no"} for t in (a, b))
+    if len(words_a & words_b) < SAME_WORDS * len(words_a | words_b):
+        return False  # on the same topic perhaps, but saying different things
+    numbers_a, numbers_b = numbers(a), numbers(b)
+    if numbers_a and numbers_b and numbers_a != numbers_b:
+        return True
+    return bool(_NEGATION.search(a)) != bool(_NEGATION.search(b))
+
+
+def texts_disagree(a: str, b: str) -> bool:
+    """Some sentence of `a` and some sentence of `b` disagree."""
+    pieces_b = [b[s.start : s.end] for s in sentences(b)]
+    return any(disagree(a[s.start : s.end], piece) for s in sentences(a) for piece in pieces_b)
