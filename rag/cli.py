@@ -285,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rag: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`rag collections --json | head`): nothing left to tell
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
+        return 1
     except Exception as error:  # noqa: BLE001 - never a traceback for the user unless asked
         if os.environ.get("RAG_DEBUG"):
             raise

@@ -37,7 +37,7 @@ def test_index_json_contract(tmp_path: Path):
     assert report["documents"] == 1 and report["chunks"] == 1 and report["skipped"] == []
 
 
-def test_ask_json_contract(seed_index: Path):
+def test_ask_json_contract(seed_index: Path, seed_rag):  # seed_rag: the index built
     result = run("ask", "Which agreement does Beijing honor?", "--index", str(seed_index), "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -69,12 +69,12 @@ def test_corrupt_pdf_is_named_and_the_rest_indexed(tmp_path: Path):
     assert "1 documents" in result.stdout
 
 
-def test_wrong_model_path(seed_index: Path, tmp_path: Path):
+def test_wrong_model_path(seed_index: Path, seed_rag, tmp_path: Path):
     result = run("ask", "Which agreement?", "--index", str(seed_index), "--generator", str(tmp_path / "none.gguf"))
     assert_one_line_error(result, "none.gguf", "not found")
 
 
-def test_unknown_model_name(seed_index: Path):
+def test_unknown_model_name(seed_index: Path, seed_rag):
     result = run("ask", "Which agreement?", "--index", str(seed_index), "--generator", "no-such-model")
     assert_one_line_error(result, "no-such-model", "not a known name")
 
@@ -96,7 +96,7 @@ def test_damaged_index(tmp_path: Path):
     assert answer.returncode == 0 and "otters.md" in answer.stdout
 
 
-def test_bad_setting_value(seed_index: Path):
+def test_bad_setting_value(seed_index: Path, seed_rag):
     result = run("ask", "Which agreement?", "--index", str(seed_index), "--top-k", "0")
     assert_one_line_error(result, "top_k")
 
@@ -104,3 +104,25 @@ def test_bad_setting_value(seed_index: Path):
 def test_bad_serve_options():
     assert_one_line_error(run("serve", "--auth", "no-colon"), "USER:PASSWORD")
     assert_one_line_error(run("serve", "--concurrency", "0"), "at least 1")
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path, monkeypatch, capsys):
+    """`rag collections --json | head -1`: the pipe closes while rag still prints."""
+    from rag.cli import main
+
+    class ClosedPipe:
+        def __init__(self) -> None:
+            self.file = (tmp_path / "stdout").open("w")
+
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return self.file.fileno()
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["collections", "--json"]) == 1
+    assert capsys.readouterr().err == ""  # no "unexpected error", no traceback
