@@ -8,8 +8,11 @@ nearly all the others. With it, answers finish in the order asked.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class AnswerGate:
@@ -35,7 +38,7 @@ class AnswerGate:
                 self._done += 1
                 self._changed.notify_all()
 
-    def waiting(self) -> int:
-        """Callers asked and not yet served (for status lines)."""
-        with self._changed:
-            return max(0, self._issued - self._done - self.slots)
+    def run(self, work: Callable[..., T], *args: object) -> T:
+        """`work(*args)` in this caller's turn (a whole answer: `gate.run(rag.ask, question)`)."""
+        with self.turn():
+            return work(*args)

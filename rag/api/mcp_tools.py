@@ -17,7 +17,6 @@ from rag.api.gate import AnswerGate
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.pipeline import RAG
-from rag.types import Answer
 
 INSTRUCTIONS = (
     "Answers questions from the user's indexed documents, offline. `ask` gives a checked answer whose every "
@@ -58,13 +57,8 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
                              "with the reason.")  # fmt: skip
     async def ask(question: str, collection: str | None = None) -> dict[str, Any]:
         rag = pipeline(collection)
-
-        def answer_in_turn() -> Answer:
-            with gate.turn():
-                return rag.ask(question)
-
         try:
-            answer = await run_in_threadpool(answer_in_turn)
+            answer = await run_in_threadpool(gate.run, rag.ask, question)
         except RagError as error:
             raise ToolError(str(error)) from None
         return {

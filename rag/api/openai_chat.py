@@ -9,7 +9,6 @@ model's reasoning show it live, others ignore it), then the checked answer as `c
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +28,6 @@ from rag.pipeline import RAG
 from rag.types import Answer
 
 OWNER = "rag"
-_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 class Message(BaseModel):
@@ -86,7 +84,7 @@ def conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
         if message.role == "user":
             asked = text
         elif message.role == "assistant" and asked and text and not text.startswith(ABSTAIN_TEXT):
-            turns.append((asked, _MARKER.sub("", text)))
+            turns.append((asked, text))  # its [n] markers are dropped by the rewriter (rewrite_messages)
             asked = None
     return question, turns
 
@@ -151,12 +149,8 @@ class ChatCompletions:
             chunks = self._chunks(rag, question, turns, ident, created, chat.model)
             headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
             return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
-        def answer_in_turn() -> Answer:
-            with self.gate.turn():
-                return rag.ask(question, turns)
-
         try:
-            answer = await run_in_threadpool(answer_in_turn)
+            answer = await run_in_threadpool(self.gate.run, rag.ask, question, turns)
         except RagError as error:
             raise APIError(400, str(error)) from None
         return JSONResponse({

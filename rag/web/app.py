@@ -1,6 +1,6 @@
 """The Gradio chat page: streamed answers with citation chips, the cited passages, documents, status.
 
-Generation runs one at a time by default (see serve); document text is escaped before it is shown.
+Generation runs one at a time by default (see rag/api/app.py serve); document text is escaped before it is shown.
 """
 
 from __future__ import annotations
@@ -92,19 +92,13 @@ def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Bl
         min_check: float,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat; when it is checked, show it with chips and its passages."""
-        try:
-            chosen = collections.get(collection)
-        except RagError as error:
-            history = [*history, {"role": "user", "content": message},
-                       {"role": "assistant", "content": f"⚠️ {html.escape(str(error))}"}]  # fmt: skip
-            yield history, gr.skip(), gr.skip(), ""
-            return
-        asker = chosen.variant(top_k=int(top_k), min_retrieval_score=float(min_score), min_support=float(min_support),
-                            min_answer_check=float(min_check))  # fmt: skip
         earlier = conversation_turns(history)  # this browser session's own conversation
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         turn, draft = len(history) - 1, ""
         try:
+            asker = collections.get(collection).variant(top_k=int(top_k), min_retrieval_score=float(min_score),
+                                                        min_support=float(min_support),
+                                                        min_answer_check=float(min_check))  # fmt: skip
             with gate.turn():
                 for item in asker.stream(message, earlier):
                     if isinstance(item, Answer):
@@ -128,8 +122,7 @@ def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Bl
     def ask_api(question: str) -> dict[str, Any]:
         """One question in, the answer with citations and timings out (for gradio_client; default collection)."""
         try:
-            with gate.turn():
-                return rag.ask(question).to_dict()
+            return gate.run(rag.ask, question).to_dict()
         except RagError as error:
             raise gr.Error(str(error)) from None
 
