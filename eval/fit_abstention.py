@@ -124,7 +124,7 @@ def load(report: Path) -> tuple[list[dict], dict]:
         return rows, json.loads((report / "config.json").read_text())
     from rag.settings import Settings
 
-    return rows, {"settings": Settings().model_dump(mode="json"), "git_commit": "unknown (run stopped early)",
+    return rows, {"settings": Settings().flat(mode="json"), "git_commit": "unknown (run stopped early)",
                   "dataset": {"path": str(report / "results.jsonl")}}  # fmt: skip
 
 

@@ -63,7 +63,7 @@ def code_version() -> str:
 
 
 def row_key(rag: RAG, overrides: dict, evalset) -> str:  # noqa: ANN001 - an EvalSet
-    settings = rag.variant(**overrides).settings.model_dump(mode="json")
+    settings = rag.variant(**overrides).settings.flat(mode="json")
     parts = [settings, evalset.sha256, [q.id for q in evalset.questions], code_version()]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

@@ -1,16 +1,22 @@
-"""One typed settings object. Precedence: CLI flags > environment (RAG_*) > rag.toml > defaults."""
+"""One typed settings object in groups (paths, models, ingest, search, answering, checks).
+
+Precedence: CLI flags > environment > rag.toml > defaults. Each setting has a flat name, which is how the CLI,
+`RAG(top_k=3)`, `settings.top_k` and `RAG_TOP_K` name it, and a place in its group: `settings.answering.top_k`,
+`RAG_ANSWERING__TOP_K`, `[answering] top_k = 3` in rag.toml (where a flat `top_k = 3` works too)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -52,109 +58,171 @@ def collection_folder(name: str, collections_dir: Path = DEFAULT_COLLECTIONS) ->
     return DEFAULT_INDEX if name == DEFAULT_COLLECTION else collections_dir / name / "index"
 
 
-def _setting(default: Any, group: str, description: str, factory: Any = None, shown: str | None = None,
-             **limits: Any) -> Any:
-    """A settings field with its group and description (and how its default reads, where it is computed)."""
-    extra: dict[str, Any] = {"group": group, **({"shown": shown} if shown else {})}
+def _setting(default: Any, description: str, factory: Any = None, shown: str | None = None, **limits: Any) -> Any:
+    """A settings field with its description (and how its default reads, where it is computed)."""
+    extra = {"shown": shown} if shown else None
     if factory is not None:
         return Field(default_factory=factory, description=description, json_schema_extra=extra, **limits)
     return Field(default=default, description=description, json_schema_extra=extra, **limits)
 
 
-class Settings(BaseSettings):
-    """Everything a user may want to change, with defaults that work offline on a 2-core CPU."""
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    model_config = SettingsConfigDict(
-        env_prefix="RAG_",
-        extra="forbid",
-    )
 
-    # Every field: a group (for the reference in docs/settings.md, made by `python -m rag.settings_reference`)
-    # and a description. Measurements behind the defaults: docs/measurements.md.
+class PathSettings(_Group):
+    """The indexes, the corpus, caches and evaluation data."""
 
-    # where things live
-    collection: str = _setting(DEFAULT_COLLECTION, "paths", "A named index: `default` is index/, any other "
+    collection: str = _setting(DEFAULT_COLLECTION, "A named index: `default` is index/, any other "
                                "NAME collections_dir/NAME/index (`rag collections` lists them; each is one model id of "
                                "the OpenAI-compatible API).")  # fmt: skip
-    collections_dir: Path = _setting(DEFAULT_COLLECTIONS, "paths", "Where the collections other than `default` live.",
+    collections_dir: Path = _setting(DEFAULT_COLLECTIONS, "Where the collections other than `default` live.",
                                      shown="collections/")  # fmt: skip
-    index_dir: Path | None = _setting(None, "paths", "The index folder; unset: the collection's.")
-    corpus: list[Path] = _setting(None, "paths", "What `rag index` with no PATH indexes, and what the default "
+    index_dir: Path | None = _setting(None, "The index folder; unset: the collection's.")
+    corpus: list[Path] = _setting(None, "What `rag index` with no PATH indexes, and what the default "
                                   "index is rebuilt from when missing.", factory=lambda: [DEFAULT_CORPUS],
                                   shown="[corpus/]")  # fmt: skip
-    cache_dir: Path = _setting(None, "paths", "Joined model files, converted models and evaluation indexes.",
+    cache_dir: Path = _setting(None, "Joined model files, converted models and evaluation indexes.",
                                factory=default_cache_dir, shown="$XDG_CACHE_HOME/rag or ~/.cache/rag")  # fmt: skip
-    eval_data: Path = _setting(DEFAULT_EVAL_DATA, "paths", "Public evaluation data (SciFact, SQuAD), read by eval/, "
+    eval_data: Path = _setting(DEFAULT_EVAL_DATA, "Public evaluation data (SciFact, SQuAD), read by eval/, "
                                "bench/ and the tests that need it.", shown="../shared/eval-data")  # fmt: skip
 
-    # models
-    embedder: str = _setting("minilm", "models", "`minilm`, `mpnet`, a local folder or a Hugging Face id.")
-    generator: str = _setting("qwen-1.5b", "models", "`qwen-1.5b`, `qwen-0.5b`, `smollm2`, a `.gguf` file, a local "
+
+class ModelSettings(_Group):
+    """Which models, and how they run."""
+
+    embedder: str = _setting("minilm", "`minilm`, `mpnet`, a local folder or a Hugging Face id.")
+    generator: str = _setting("qwen-1.5b", "`qwen-1.5b`, `qwen-0.5b`, `smollm2`, a `.gguf` file, a local "
                               "folder or a Hugging Face id.")  # fmt: skip
     runtime: Literal["auto", "llama.cpp", "transformers"] = _setting(
-        "auto", "models", "`auto`: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 "
+        "auto", "`auto`: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 "
         "(AVX512-BF16, AMX), where its first token is about 2x sooner; llama.cpp elsewhere, as emulated bfloat16 is "
         "about 8x slower and float32 1.5x. Resolved when the settings are made.")  # fmt: skip
     dtype: Literal["auto", "bfloat16", "float32"] = _setting(
-        "auto", "models", "transformers only; `auto`: bfloat16 where the CPU computes it natively, else float32.")
-    threads: int = _setting(None, "models", "CPU threads for the generator.",
+        "auto", "transformers only; `auto`: bfloat16 where the CPU computes it natively, else float32.")
+    threads: int = _setting(None, "CPU threads for the generator.",
                             factory=lambda: max(1, os.cpu_count() or 1), shown="the CPU count")  # fmt: skip
-    prompt_cache_mb: int = _setting(512, "models", "llama.cpp keeps past prompts in RAM, up to this much, so a "
+    prompt_cache_mb: int = _setting(512, "llama.cpp keeps past prompts in RAM, up to this much, so a "
                                     "repeated question skips prompt reading.", ge=0)  # fmt: skip
-    prompt_lookup_tokens: int = _setting(10, "models", "transformers: tokens drafted from the prompt's own n-grams "
+    prompt_lookup_tokens: int = _setting(10, "transformers: tokens drafted from the prompt's own n-grams "
                                          "and checked in one pass (answers quoting the evidence ~1.7x faster, "
                                          "unchanged); 0: off.", ge=0)  # fmt: skip
-    context_tokens: int = _setting(2048, "models", "The generator's context window.", ge=256)
+    context_tokens: int = _setting(2048, "The generator's context window.", ge=256)
 
-    # files and splitting
-    max_file_mb: float = _setting(50.0, "ingest", "A bigger file is skipped with its reason.", gt=0)
-    chunk_tokens: int = _setting(64, "ingest", "Chunk size, in the embedder's own tokens.", ge=16)
-    chunk_overlap: int = _setting(16, "ingest", "Tokens shared by neighbouring chunks.", ge=0)
-    title_in_chunks: bool = _setting(True, "ingest", "Embed and keyword-index each chunk after its document's title "
+
+class IngestSettings(_Group):
+    """How files are read and split."""
+
+    max_file_mb: float = _setting(50.0, "A bigger file is skipped with its reason.", gt=0)
+    chunk_tokens: int = _setting(64, "Chunk size, in the embedder's own tokens.", ge=16)
+    chunk_overlap: int = _setting(16, "Tokens shared by neighbouring chunks.", ge=0)
+    title_in_chunks: bool = _setting(True, "Embed and keyword-index each chunk after its document's title "
                                      "(the text shown is the chunk alone).")  # fmt: skip
 
-    # retrieval
+
+class SearchSettings(_Group):
+    """How passages are found."""
+
     retrieval: Literal["dense", "keyword", "hybrid"] = _setting(
-        "hybrid", "retrieval", "dense (embeddings), keyword (BM25) or hybrid (both, fused).")
-    fusion: Literal["rrf", "convex"] = _setting("convex", "retrieval", "How hybrid fuses the two rankings (chosen "
+        "hybrid", "dense (embeddings), keyword (BM25) or hybrid (both, fused).")
+    fusion: Literal["rrf", "convex"] = _setting("convex", "How hybrid fuses the two rankings (chosen "
                                                 "on training material by eval/tune_retrieval.py).")  # fmt: skip
-    rrf_k: int = _setting(60, "retrieval", "rrf fusion only: its k.", ge=1)
-    dense_weight: float = _setting(0.5, "retrieval", "convex fusion only: the dense score's weight.", ge=0.0, le=1.0)
-    candidates: int = _setting(50, "retrieval", "Candidates from each retriever, before fusion.", ge=1)
-    reranker: str = _setting("", "retrieval", "A sentence-transformers CrossEncoder (folder or id) re-scoring the "
+    rrf_k: int = _setting(60, "rrf fusion only: its k.", ge=1)
+    dense_weight: float = _setting(0.5, "convex fusion only: the dense score's weight.", ge=0.0, le=1.0)
+    candidates: int = _setting(50, "Candidates from each retriever, before fusion.", ge=1)
+    reranker: str = _setting("", "A sentence-transformers CrossEncoder (folder or id) re-scoring the "
                              "fused head; empty: none (none ships offline).")  # fmt: skip
-    rerank_candidates: int = _setting(20, "retrieval", "How many of the fused head the reranker re-scores.", ge=1)
-    duplicate_threshold: float = _setting(0.80, "retrieval", "Two passages this similar (cosine) say the same "
+    rerank_candidates: int = _setting(20, "How many of the fused head the reranker re-scores.", ge=1)
+    duplicate_threshold: float = _setting(0.80, "Two passages this similar (cosine) say the same "
                                           "thing: only the better ranked is kept (1.0: off).",
                                           gt=0.0, le=1.0)  # fmt: skip
 
-    # answering
-    rewrite_followups: bool = _setting(True, "answering", "A question asked after others is rewritten into a "
-                                       "standalone one by the generator before retrieval.")  # fmt: skip
-    top_k: int = _setting(5, "answering", "Passages given to the model.", ge=1)
-    evidence_words: int = _setting(120, "answering", "The model reads only the passage sentences closest to the "
-                                   "question, this many words in all (0: whole passages).", ge=0)  # fmt: skip
-    withhold_instructions: bool = _setting(True, "answering", "A passage sentence that reads as an instruction to "
-                                           "the assistant is not shown to the model.")  # fmt: skip
-    max_new_tokens: int = _setting(160, "answering", "The longest draft the model may write.", ge=1)
 
-    # the checks (rag/answering/checks.py); thresholds fitted per runtime by eval/fit_abstention.py into
-    # rag/data/thresholds.json
+class AnsweringSettings(_Group):
+    """What the model is shown and may write."""
+
+    rewrite_followups: bool = _setting(True, "A question asked after others is rewritten into a "
+                                       "standalone one by the generator before retrieval.")  # fmt: skip
+    top_k: int = _setting(5, "Passages given to the model.", ge=1)
+    evidence_words: int = _setting(120, "The model reads only the passage sentences closest to the "
+                                   "question, this many words in all (0: whole passages).", ge=0)  # fmt: skip
+    withhold_instructions: bool = _setting(True, "A passage sentence that reads as an instruction to "
+                                           "the assistant is not shown to the model.")  # fmt: skip
+    max_new_tokens: int = _setting(160, "The longest draft the model may write.", ge=1)
+
+
+class CheckSettings(_Group):
+    """The named checks of rag/answering/checks.py. Unset thresholds are those eval/fit_abstention.py
+    fitted for the runtime (rag/data/thresholds.json)."""
+
     min_retrieval_score: float | None = _setting(
-        None, "checks", "Below this cosine similarity between the question and the closest passage or sentence "
+        None, "Below this cosine similarity between the question and the closest passage or sentence "
         "shown to the model, the documents are taken not to answer. Unset: the fitted value for the runtime.",
         shown="fitted")  # fmt: skip
     min_support: float | None = _setting(
-        None, "checks", "A sentence whose best support is below this is unsupported and left out of the answer. "
+        None, "A sentence whose best support is below this is unsupported and left out of the answer. "
         "Unset: the fitted value.", shown="fitted")  # fmt: skip
     min_answer_check: float | None = _setting(
-        None, "checks", "Asked after a draft whether the context states the answer to the question, the model's "
+        None, "Asked after a draft whether the context states the answer to the question, the model's "
         "P(Yes) below this abstains (0: not asked; about 0.2 s). Unset: the fitted value.", ge=0.0, le=1.0,
         shown="fitted")  # fmt: skip
-    advisory_checks: list[str] = _setting(None, "checks", "Checks named here are run and recorded but do not "
+    advisory_checks: list[str] = _setting(None, "Checks named here are run and recorded but do not "
                                           "decide: to see what one is worth.", factory=list, shown="[]")  # fmt: skip
-    every_check: bool = _setting(False, "checks", "Run every check even after one failed, recording what each read "
+    every_check: bool = _setting(False, "Run every check even after one failed, recording what each read "
                                  "(eval/fit_abstention.py fits on these).")  # fmt: skip
+
+
+# group name -> its model, in the order of docs/settings.md; measurements behind the defaults: docs/measurements.md
+GROUPS: dict[str, type[_Group]] = {"paths": PathSettings, "models": ModelSettings, "ingest": IngestSettings,
+                                   "search": SearchSettings, "answering": AnsweringSettings,
+                                   "checks": CheckSettings}  # fmt: skip
+GROUP_OF = {name: group for group, model in GROUPS.items() for name in model.model_fields}  # flat name -> group
+
+
+def nest(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat names moved into their groups; group tables and unknown names (rejected later) kept as they are."""
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        group = GROUP_OF.get(key)
+        if group is None:
+            nested[key] = {**nested.get(key, {}), **value} if key in GROUPS and isinstance(value, Mapping) else value
+        else:
+            nested.setdefault(group, {})
+            nested[group] = {**nested[group], key: value} if isinstance(nested[group], Mapping) else nested[group]
+    return nested
+
+
+class _Nested(PydanticBaseSettingsSource):
+    """A source whose flat names are moved into their groups (rag.toml, init arguments, RAG_TOP_K)."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self.source = source
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the wrapped source whole
+
+    def __call__(self) -> dict[str, Any]:
+        return nest(self.source())
+
+
+# Every setting under its flat name, for reading RAG_TOP_K with pydantic-settings' own parsing (JSON lists)
+_FlatNames = create_model("_FlatNames", __base__=BaseSettings,
+                          **{name: (field.annotation, None) for model in GROUPS.values()
+                             for name, field in model.model_fields.items()})  # type: ignore[call-overload]  # fmt: skip
+
+
+class Settings(BaseSettings):
+    """Everything a user may want to change, with defaults that work offline on a 2-core CPU."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="forbid")
+
+    paths: PathSettings = Field(default_factory=PathSettings, description="Where things live")
+    models: ModelSettings = Field(default_factory=ModelSettings, description="Models and runtime")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Files and splitting")
+    search: SearchSettings = Field(default_factory=SearchSettings, description="Retrieval")
+    answering: AnsweringSettings = Field(default_factory=AnsweringSettings, description="Answering")
+    checks: CheckSettings = Field(default_factory=CheckSettings, description="The checks (abstention)")
     _resolved: set[str] = PrivateAttr(default_factory=set)  # fields chosen here rather than given
 
     @model_validator(mode="after")
@@ -194,7 +262,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # read at call time, so `rag --config FILE` (which sets RAG_CONFIG) takes effect
         toml_file = os.environ.get("RAG_CONFIG", "rag.toml")
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        flat_env = EnvSettingsSource(_FlatNames, env_prefix="RAG_")  # RAG_TOP_K beside RAG_ANSWERING__TOP_K
+        return (_Nested(init_settings), env_settings, _Nested(flat_env), _Nested(toml))
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given fields replaced (None means: keep), validated like the rest. What was chosen
@@ -202,4 +272,27 @@ class Settings(BaseSettings):
         changes = {k: v for k, v in overrides.items() if v is not None}
         if not changes:
             return self
-        return self.model_validate({**self.model_dump(exclude=self._resolved), **changes})
+        kept = {group: {name: value for name, value in values.items() if name not in self._resolved}
+                for group, values in self.model_dump().items()}  # fmt: skip
+        for group, values in nest(changes).items():
+            kept[group] = {**kept.get(group, {}), **values} if group in GROUPS else values
+        return self.model_validate(kept)
+
+    def flat(self, mode: str = "python") -> dict[str, Any]:
+        """Every setting under its flat name (what reports record, as before the groups)."""
+        return {name: value for group in GROUPS for name, value in getattr(self, group).model_dump(mode=mode).items()}
+
+
+def _flat_property(group: str, name: str) -> property:
+    def get(self: Settings) -> Any:
+        return getattr(getattr(self, group), name)
+
+    def set_(self: Settings, value: Any) -> None:
+        setattr(getattr(self, group), name, value)
+
+    return property(get, set_, doc=GROUPS[group].model_fields[name].description)
+
+
+# settings.top_k reads and writes settings.answering.top_k: the flat names stay the Python API
+for _name, _group in GROUP_OF.items():
+    setattr(Settings, _name, _flat_property(_group, _name))

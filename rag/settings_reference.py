@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import sys
 
-from rag.settings import PROJECT_ROOT, Settings
+from rag.settings import GROUPS, PROJECT_ROOT, Settings
 
 REFERENCE = PROJECT_ROOT / "docs" / "settings.md"
-GROUPS = {"paths": "Where things live", "models": "Models and runtime", "ingest": "Files and splitting",
-          "retrieval": "Retrieval", "answering": "Answering", "checks": "The checks (abstention)"}  # fmt: skip
 HEAD = """# Settings
 
-One typed object, `rag.Settings` (`rag/settings.py`), with defaults. A `rag.toml` in the working directory (or
-the file named by `RAG_CONFIG` / `--config`) overrides them, `RAG_*` environment variables override the file,
-and CLI flags override everything: `RAG_GENERATOR=qwen-0.5b`, `--runtime transformers --dtype bfloat16`,
-`top_k = 5` in `rag.toml`. Values that depend on the machine (`runtime`, `dtype`) and the fitted thresholds
+One typed object, `rag.Settings` (`rag/settings.py`), with defaults, in six groups. A `rag.toml` in the working
+directory (or the file named by `RAG_CONFIG` / `--config`) overrides them, `RAG_*` environment variables
+override the file, and CLI flags override everything.
+
+Each setting has a flat name and a place in its group, and either names it everywhere:
+
+| where | flat name | in its group |
+|---|---|---|
+| Python | `RAG(top_k=3)`, `settings.top_k` | `settings.answering.top_k` |
+| environment | `RAG_TOP_K=3` | `RAG_ANSWERING__TOP_K=3` |
+| `rag.toml` | `top_k = 3` | `[answering]` then `top_k = 3` |
+| CLI | `--top-k 3` (the flags `rag --help` lists) | |
+
+Where both spellings are given in the environment, the grouped one wins.
+
+Values that depend on the machine (`runtime`, `dtype`) and the fitted thresholds
 are resolved when the settings are made, so reports and the chat page name what ran. Models: [models](models.md).
 
 This page is generated from the settings' descriptions by `python -m rag.settings_reference`.
@@ -24,15 +34,15 @@ This page is generated from the settings' descriptions by `python -m rag.setting
 
 def reference() -> str:
     lines = [HEAD]
-    fields = Settings.model_fields
-    for group, title in GROUPS.items():
-        lines += [f"## {title}", "", "| setting | environment | default | what |", "|---|---|---|---|"]
-        for name, field in fields.items():
-            extra = field.json_schema_extra or {}
-            if not isinstance(extra, dict) or extra.get("group") != group:
-                continue
+    for group, model in GROUPS.items():
+        title = Settings.model_fields[group].description
+        lines += [f"## {title} (`[{group}]`)", "", " ".join((model.__doc__ or "").split()), "",
+                  "| setting | environment | default | what |", "|---|---|---|---|"]  # fmt: skip
+        for name, field in model.model_fields.items():
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             shown = extra.get("shown") or ("unset" if field.default is None else repr(field.default).strip("'"))
-            lines.append(f"| `{name}` | `RAG_{name.upper()}` | {shown} | {field.description} |")
+            env = f"`RAG_{name.upper()}`, `RAG_{group.upper()}__{name.upper()}`"
+            lines.append(f"| `{name}` | {env} | {shown} | {field.description} |")
         lines.append("")
     return "\n".join(lines)
 

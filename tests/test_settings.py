@@ -64,9 +64,35 @@ def test_unset_thresholds_are_those_fitted_for_the_runtime():
 
 
 def test_every_setting_has_a_group_and_a_description_and_the_reference_is_current():
-    from rag.settings_reference import GROUPS, REFERENCE, reference
+    from rag.settings import GROUP_OF, GROUPS
+    from rag.settings_reference import REFERENCE, reference
 
-    for name, field in Settings.model_fields.items():
-        assert field.description, f"{name} has no description"
-        assert (field.json_schema_extra or {}).get("group") in GROUPS, f"{name} has no known group"
+    assert set(Settings.model_fields) == set(GROUPS)  # the top level is the groups, nothing loose
+    for group, model in GROUPS.items():
+        assert Settings.model_fields[group].description, f"group {group} has no title"
+        for name, field in model.model_fields.items():
+            assert field.description, f"{name} has no description"
+            assert GROUP_OF[name] == group
+    assert len(GROUP_OF) == sum(len(model.model_fields) for model in GROUPS.values())  # no flat name twice
     assert REFERENCE.read_text(encoding="utf-8") == reference(), "run: python -m rag.settings_reference"
+
+
+def test_grouped_and_flat_names_reach_the_same_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    config = tmp_path / "rag.toml"
+    config.write_text('top_k = 7\n[ingest]\nchunk_tokens = 100\n[search]\nretrieval = "keyword"\n')
+    monkeypatch.setenv("RAG_CONFIG", str(config))
+    settings = Settings()
+    assert (settings.top_k, settings.answering.top_k) == (7, 7)  # a flat name in the file lands in its group
+    assert (settings.chunk_tokens, settings.retrieval) == (100, "keyword")  # a group table, read flat
+    monkeypatch.setenv("RAG_ANSWERING__TOP_K", "4")
+    assert Settings().top_k == 4  # the grouped environment name over the file
+    monkeypatch.setenv("RAG_TOP_K", "3")
+    assert Settings().top_k == 4  # and over the flat one
+    monkeypatch.setenv("RAG_ADVISORY_CHECKS", '["kind"]')
+    assert Settings().checks.advisory_checks == ["kind"]  # a flat environment list is parsed as JSON, as before
+    assert Settings(top_k=2).answering.top_k == 2  # init arguments by flat name
+    settings.top_k = 6  # the flat name writes through
+    assert settings.answering.top_k == 6
+    assert settings.flat()["top_k"] == 6 and "answering" not in settings.flat()  # reports keep the flat record
+    with pytest.raises(ValidationError):
+        Settings(answering={"no_such_setting": 1})

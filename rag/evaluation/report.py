@@ -92,7 +92,7 @@ def run_config(
             "limit": limit,
             "seed": seed,
         },  # fmt: skip
-        "settings": json.loads(settings.model_dump_json()),
+        "settings": settings.flat(mode="json"),
         "models": model_fingerprints(settings, retrieval_only),
         "retrieval_only": retrieval_only,
         "judge": {
