@@ -49,6 +49,11 @@ class Passage:
     chunk: Chunk
     score: float
 
+    def to_dict(self, n: int) -> dict[str, Any]:
+        """As the JSON, the API and the MCP tools show it: numbered [n], the score rounded as citations' are."""
+        c = self.chunk
+        return {"n": n, "source": c.source, "text": c.text, "score": round(self.score, 4), "page": c.page}
+
 
 @dataclass
 class Citation:
@@ -109,10 +114,7 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["passages"] = [
-            {"n": i, "source": p.chunk.source, "text": p.chunk.text, "score": p.score, "page": p.chunk.page}
-            for i, p in enumerate(self.passages, start=1)
-        ]
+        out["passages"] = [p.to_dict(n) for n, p in enumerate(self.passages, start=1)]
         return out
 
 

@@ -5,6 +5,7 @@ must become what it refers to."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from rag.models.generate import Generator
 
@@ -20,6 +21,21 @@ REWRITE_SYSTEM = (
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 ANSWER_WORDS = 60  # of each earlier answer shown to the rewriter: enough to name what "it" is
 TURNS = 3  # earlier exchanges shown
+
+
+def turns_of(messages: Iterable[tuple[str, str]], is_answer: Callable[[str], bool]) -> list[Turn]:
+    """The (question, answer) turns of a chat's (role, text) messages, as every face reads its history: each
+    user message with the assistant's reply after it; a question without a real answer is left out (an
+    abstention names nothing that a follow-up's "it" could mean)."""
+    turns: list[Turn] = []
+    asked: str | None = None
+    for role, text in messages:
+        if role == "user":
+            asked = text
+        elif role == "assistant" and asked and text and is_answer(text):
+            turns.append((asked, text))
+            asked = None
+    return turns
 
 
 def rewrite_messages(question: str, history: list[Turn]) -> list[dict[str, str]]:

@@ -47,10 +47,8 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
             passages = await run_in_threadpool(rag.retrieve, query.strip(), k)
         except RagError as error:
             raise ToolError(str(error)) from None
-        return {"collection": rag.settings.collection, "passages": [
-            {"n": n, "source": p.chunk.source, "page": p.chunk.page, "score": round(p.score, 4), "text": p.chunk.text}
-            for n, p in enumerate(passages, start=1)
-        ]}  # fmt: skip
+        return {"collection": rag.settings.collection,
+                "passages": [p.to_dict(n) for n, p in enumerate(passages, start=1)]}  # fmt: skip
 
     @server.tool(description="A short answer from the documents, each sentence citing its passage [n] (the "
                              "citations list gives each n's source and text), or 'The documents don't say.' "

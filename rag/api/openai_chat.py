@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from rag.answering.answer import ABSTAIN_TEXT
-from rag.answering.followup import Turn
+from rag.answering.followup import Turn, turns_of
 from rag.api.gate import AnswerGate
-from rag.collections import Collections, UnknownCollectionError, describe
+from rag.collections import CollectionInfo, Collections, UnknownCollectionError, describe
 from rag.errors import RagError
 from rag.pipeline import RAG
 from rag.types import Answer
@@ -77,16 +77,9 @@ def conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
     question = text_of(last.content).strip()
     if not question:
         raise APIError(400, "the question (the last user message) is empty", param="messages")
-    turns: list[Turn] = []
-    asked: str | None = None
-    for message in messages[:-1]:
-        text = text_of(message.content).strip()
-        if message.role == "user":
-            asked = text
-        elif message.role == "assistant" and asked and text and not text.startswith(ABSTAIN_TEXT):
-            turns.append((asked, text))  # its [n] markers are dropped by the rewriter (rewrite_messages)
-            asked = None
-    return question, turns
+    earlier = ((m.role, text_of(m.content).strip()) for m in messages[:-1])
+    # an answer's [n] markers are dropped by the rewriter (rewrite_messages)
+    return question, turns_of(earlier, lambda text: not text.startswith(ABSTAIN_TEXT))
 
 
 def extra(answer: Answer) -> dict[str, Any]:
@@ -98,23 +91,23 @@ def _sse(data: dict[str, Any] | str) -> str:
     return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
 
 
+def _card(info: CollectionInfo) -> dict[str, Any]:
+    """A collection as an OpenAI model object, with what it holds under `rag`."""
+    return {"id": info.name, "object": "model", "created": int(info.updated or 0), "owned_by": OWNER,
+            "rag": {"documents": info.documents, "chunks": info.chunks, "built": info.built}}  # fmt: skip
+
+
 class ChatCompletions:
     def __init__(self, collections: Collections, gate: AnswerGate) -> None:
         self.collections, self.gate = collections, gate
 
     def models(self) -> dict[str, Any]:
-        data = []
-        for info in self.collections.describe():
-            created = int(info.updated or 0)
-            data.append({"id": info.name, "object": "model", "created": created, "owned_by": OWNER,
-                         "rag": {"documents": info.documents, "chunks": info.chunks, "built": info.built}})  # fmt: skip
-        return {"object": "list", "data": data}
+        return {"object": "list", "data": [_card(info) for info in self.collections.describe()]}
 
     def model(self, name: str) -> dict[str, Any]:
         if name not in self.collections.names():
             raise self._unknown(name)
-        info = describe(name, self.collections.index_dir(name))
-        return {"id": name, "object": "model", "created": int(info.updated or 0), "owned_by": OWNER}
+        return _card(describe(name, self.collections.index_dir(name)))
 
     def _unknown(self, name: str) -> APIError:
         known = ", ".join(self.collections.names())

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.answering.followup import turns_of
 from rag.api.gate import AnswerGate
 from rag.collections import Collections
 from rag.errors import RagError
@@ -43,15 +44,8 @@ def _plain(content: Any) -> str:
 
 def conversation_turns(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(question, answer) pairs from the chat so far; a question without a real answer is left out."""
-    turns, asked = [], None
-    for message in history:
-        text = _plain(message.get("content")).strip()
-        if message.get("role") == "user":
-            asked = text
-        elif asked and text and not is_abstention(text):
-            turns.append((asked, plain_answer(text)))
-            asked = None
-    return turns
+    messages = ((m.get("role"), _plain(m.get("content")).strip()) for m in history)
+    return [(asked, plain_answer(answer)) for asked, answer in turns_of(messages, lambda t: not is_abstention(t))]
 
 
 def _example_text(event: gr.SelectData) -> str:
