@@ -72,8 +72,8 @@ def test_check_prompt_extends_the_answer_prompt():
     passages = [Passage(Chunk(0, "freedonia.txt", "freedonia", TEXT, 0, len(TEXT)), 0.8)]
     messages = build_messages("What is the capital of Freedonia?", passages)
     checked = check_messages(messages)
-    assert checked[0] == messages[0]
-    assert checked[1]["content"].startswith(messages[1]["content"])
+    assert checked[0] == messages[0] and len(checked) == len(messages) == 2
+    assert checked[1]["content"] == messages[1]["content"] + "\n\n" + CHECK_PROMPT  # the same text, then the ask
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,15 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    """A non-zero exit, no traceback, and the problem named on a `rag:` line: each of `words` is said there,
+    not only somewhere in a library's output, and not by the catch-all for an error nobody foresaw."""
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("rag:")]
     assert lines, result.stderr
+    assert not [line for line in lines if line.startswith("rag: unexpected error")], result.stderr
     for word in words:
-        assert word in result.stderr, (word, result.stderr)
+        assert any(word in line for line in lines), (word, result.stderr)
 
 
 def test_index_json_contract(tmp_path: Path):

@@ -71,7 +71,8 @@ def test_collections_share_the_loaded_models_and_refuse_unknown_names(seed_rag, 
     collections = Collections(base)
     notes = collections.get("notes")
     assert notes.embedder is base.embedder  # one model in memory, whatever the number of collections
-    assert list(notes.documents()) and notes.settings.index_dir == tmp_path / "notes" / "index"
+    assert [Path(s).name for s in notes.documents()] == ["a.txt"]
+    assert notes.settings.index_dir == tmp_path / "notes" / "index"
     assert collections.get() is base
     with pytest.raises(UnknownCollectionError, match="the collections: default, notes"):
         collections.get("nothere")

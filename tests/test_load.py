@@ -1,5 +1,6 @@
 """Loading real files of every supported format, and refusing bad ones with a clear LoadError."""
 
+import hashlib
 import os
 import random
 import re
@@ -30,7 +31,7 @@ def test_txt(tmp_path):
     assert doc.text == "Plain text body.\nSecond line."
     assert doc.title == ""  # a plain text file declares no title; its file name is not taken for one
     assert doc.page_starts == [] and doc.page_at(5) is None
-    assert len(doc.sha256) == 64
+    assert doc.sha256 == hashlib.sha256(b"Plain text body.\nSecond line.").hexdigest()  # of the text read
 
 
 def test_txt_strips_utf8_bom(tmp_path):
@@ -106,19 +107,22 @@ def test_docx_heading_paragraphs_and_table(tmp_path):
 
 
 def _fails(path, *words):
+    """The LoadError names `path`, and its reason (the message without the path, whose folder is named after
+    the test and whose file name may hold the very word: "broken.pdf", "empty.txt") says each of `words`."""
     with pytest.raises(LoadError) as info:
         load_file(path)
     message = str(info.value)
-    assert str(path) in message
+    assert message.startswith(f"{path}: "), message
+    reason = message[len(f"{path}: ") :].lower()
     for word in words:
-        assert word in message.lower()
+        assert word in reason, (word, message)
     return message
 
 
 def test_corrupt_pdf(tmp_path):
     path = tmp_path / "broken.pdf"
     path.write_bytes(random.Random(7).randbytes(2048))
-    _fails(path, "pdf")
+    _fails(path, "corrupt pdf")
 
 
 def test_encrypted_pdf(tmp_path):
@@ -145,7 +149,7 @@ def test_pdf_without_text(tmp_path):
 def test_malformed_docx(tmp_path):
     path = tmp_path / "fake.docx"
     path.write_bytes(b"this is not a zip archive at all")
-    _fails(path, "docx")
+    _fails(path, "malformed docx")
 
 
 def test_binary_txt(tmp_path):
@@ -160,7 +164,8 @@ def test_legacy_and_utf16_text_is_read(tmp_path):
     assert load_file(latin).text == "café au lait, 20 €"
     wide = tmp_path / "wide.md"
     wide.write_bytes("# Titre\n\nnaïve façade".encode("utf-16"))
-    assert load_file(wide).title == "Titre"
+    read = load_file(wide)
+    assert read.title == "Titre" and "naïve façade" in read.text
 
 
 def test_undecodable_text_is_refused(tmp_path):
@@ -250,4 +255,4 @@ def test_pdf_with_unknown_filter_is_corrupt_not_a_crash(tmp_path, broken_filter)
     data = _pdf(tmp_path / "ok.pdf", ["Some words here."]).read_bytes()
     path = tmp_path / "odd.pdf"
     path.write_bytes(data.replace(b"/FlateDecode", broken_filter))
-    _fails(path, "odd.pdf")
+    _fails(path, "corrupt pdf")

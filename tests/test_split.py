@@ -87,6 +87,7 @@ def test_no_chunk_exceeds_max_tokens():
 def test_consecutive_chunks_share_a_sentence_when_overlapping():
     document = _doc(TEXT)
     chunks = _words(21, 7).split(document)
+    assert len(chunks) > 5  # else the loop below checks nothing
     for previous, current in zip(chunks, chunks[1:], strict=False):
         assert current.start < previous.end  # overlap in the text
         last_sentence = _sentences(previous.text)[-1]
@@ -95,6 +96,7 @@ def test_consecutive_chunks_share_a_sentence_when_overlapping():
 
 def test_no_overlap_means_disjoint_chunks():
     chunks = _words(21, 0).split(_doc(TEXT))
+    assert len(chunks) > 5  # else the loop below checks nothing
     for previous, current in zip(chunks, chunks[1:], strict=False):
         assert current.start >= previous.end
 
@@ -137,6 +139,7 @@ def test_long_sentence_windows_overlap():
     text = " ".join(f"t{i}" for i in range(30))
     chunks = _words(10, 4).split(_doc(text))
     firsts = [c.text.split() for c in chunks]
+    assert len(firsts) >= 4  # 30 words in windows of 10 that overlap: the loop below checks something
     for previous, current in zip(firsts, firsts[1:], strict=False):
         assert set(previous) & set(current)
 

@@ -80,11 +80,12 @@ def test_upload_checks_type_and_size_then_answers_from_the_new_document(app_url:
 
 def test_login_is_required_when_auth_is_set(app_index: Path):
     from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
 
     with running_app(app_index, "--auth", "reader:s3cret") as url:
-        with pytest.raises(Exception):  # noqa: B017,PT011 - gradio_client raises its own kinds for a refused login
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):  # the config answers 401
             Client(url, verbose=False).predict("What is the law?", api_name="/ask")
-        with pytest.raises(Exception):  # noqa: B017,PT011
+        with pytest.raises(ValueError, match="Could not login"):  # the login answers 400 "Incorrect credentials"
             Client(url, auth=("reader", "wrong"), verbose=False)
         answer = Client(url, auth=("reader", "s3cret"), verbose=False).predict("Which agreement does Beijing honor?",
                                                                                api_name="/ask")  # fmt: skip
