@@ -177,7 +177,7 @@ def check_mcp(seen: dict[str, Any]) -> None:
     assert not seen["search"].is_error and found[0]["source"].endswith("harvest.txt") and "412" in found[0]["text"]
     asked = seen["ask"].structured_content
     assert not seen["ask"].is_error and asked["abstained"] is False and asked["citations"]
-    assert markers(asked["answer"]) <= {c["n"] for c in asked["citations"]}
+    assert markers(asked["answer"]) and markers(asked["answer"]) <= {c["n"] for c in asked["citations"]}
     assert seen["unknown"].is_error and "no collection 'nothere'" in seen["unknown"].content[0].text
     assert "rag://documents" in seen["resources"] and "rag://collections" in seen["resources"]
     assert seen["documents"] and all(d["chunks"] > 0 for d in seen["documents"])
