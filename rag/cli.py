@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build or update an index from files and folders")
     index.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the shipped corpus)")
     index.add_argument("--rebuild", action="store_true", help="start from an empty index")
+    index.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                       help="load, split and embed on a Ray cluster (HEAD:6379, auto; alone: a local Ray)")  # fmt: skip
+    index.add_argument("--workers", type=int, help="with --ray: embedder actors (default: one per cluster CPU)")
     _add_settings_flags(index)
 
     ask = commands.add_parser("ask", help="answer one question, with citations")
@@ -83,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", default=os.environ.get("RAG_API_KEY"), metavar="KEY",
                        help="require this Bearer token on /v1 and /mcp (default: $RAG_API_KEY; none)")  # fmt: skip
     serve.add_argument("--concurrency", type=int, default=1, help="answers generated at once (default 1)")
+    serve.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                       help="serve as Ray Serve replicas (HEAD:6379, auto; alone: a local Ray)")  # fmt: skip
+    serve.add_argument("--replicas", type=int, default=1, help="with --ray: replicas of the app (default 1)")
     _add_settings_flags(serve)
 
     mcp = commands.add_parser("mcp", help="an MCP server over stdio (tools search and ask, resource documents)")
@@ -99,7 +105,7 @@ def _pipeline(args: argparse.Namespace):  # noqa: ANN202
             raise RagError(f"settings file not found: {args.config}")
         os.environ["RAG_CONFIG"] = args.config
     from rag.pipeline import RAG
-    from rag.settings import Settings
+    from rag.settings import GROUPS, Settings
 
     fields = ("collection", "index_dir", "embedder", "generator", "runtime", "dtype", "threads", "top_k")
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in fields}
@@ -109,7 +115,8 @@ def _pipeline(args: argparse.Namespace):  # noqa: ANN202
         return RAG(Settings().with_overrides(**overrides))
     except ValidationError as error:
         first = error.errors()[0]
-        where, message = ".".join(map(str, first["loc"])), first["msg"].removeprefix("Value error, ")
+        loc = first["loc"][1:] if first["loc"][:1] and first["loc"][0] in GROUPS else first["loc"]  # flat name
+        where, message = ".".join(map(str, loc)), first["msg"].removeprefix("Value error, ")
         raise RagError(f"bad setting {where}: {message}" if where else f"bad setting: {message}") from None
 
 
@@ -117,9 +124,27 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=1))
 
 
+def _ray_address(value: str) -> str | None:
+    """--ray's ADDRESS for rag.scale.connect: None (no address given) starts a local Ray."""
+    from rag.scale import require_ray
+
+    require_ray()  # before any model loads: a missing extra is one line, at once
+    return None if value == "local" else value
+
+
 def cmd_index(args: argparse.Namespace) -> int:
+    if args.workers is not None and (args.ray is None or args.workers < 1):
+        raise RagError("--workers needs --ray and must be at least 1")
+    address = _ray_address(args.ray) if args.ray is not None else None
     rag = _pipeline(args)
-    report = rag.build(args.paths or None, rebuild=args.rebuild, progress=not args.json and sys.stderr.isatty())
+    progress = not args.json and sys.stderr.isatty()
+    if args.ray is not None:
+        from rag.scale.ray_ingest import build
+
+        report = build(rag, args.paths or None, rebuild=args.rebuild, address=address, workers=args.workers,
+                       progress=progress)  # fmt: skip
+    else:
+        report = rag.build(args.paths or None, rebuild=args.rebuild, progress=progress)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -245,6 +270,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise RagError("--concurrency must be at least 1")
     if args.api_key is not None and not args.api_key.strip():
         raise RagError("--api-key (or RAG_API_KEY) is empty")
+    if args.replicas < 1 or (args.replicas > 1 and args.ray is None):
+        raise RagError("--replicas needs --ray and must be at least 1")
+    if args.ray is not None:
+        address = _ray_address(args.ray)
+        from rag.scale.ray_serve import serve_replicas
+
+        serve_replicas(_pipeline(args).settings, replicas=args.replicas, address=address, host=args.host,
+                       port=args.port, auth=auth, api_key=args.api_key, concurrency=args.concurrency)  # fmt: skip
+        return 0
     serve(_pipeline(args), host=args.host, port=args.port, auth=auth, api_key=args.api_key,
           concurrency=args.concurrency)  # fmt: skip
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,23 @@ from rag.store.index import Index, IndexBusyError, saved_generation, writer_lock
 from rag.store.sync import source_name, source_path, sync
 from rag.types import Answer, IndexReport, Passage
 
+# What brings an index up to date with files: (index, roots, progress, max_bytes) -> report. The default is
+# rag.store.sync.sync in this process; rag.scale.ray_ingest gives one that does the per-file work on Ray.
+Syncer = Callable[[Index, list[Path], bool, int], IndexReport]
+
 
 class RAG:
-    """Cited answers from your documents. Models load lazily, on first use."""
+    """Cited answers from your documents. Models load lazily, on first use.
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    `read_only`: answer from the index as saved, never bringing it up to date nor changing it (replicas that
+    share one index: rag serve --ray). `generator`: a generator object to use instead of the configured one."""
+
+    def __init__(self, settings: Settings | None = None, *, read_only: bool = False,
+                 generator: Generator | None = None, **overrides: Any) -> None:  # fmt: skip
         self.settings = (settings or Settings()).with_overrides(**overrides)
+        self.read_only = read_only
         self._embedder: Embedder | None = None
-        self._generator: Generator | None = None
+        self._generator: Generator | None = generator
         self._index: Index | None = None
         self._reranker: Rescorer | None = None
         self._write_lock = threading.Lock()
@@ -47,7 +56,7 @@ class RAG:
 
         Lets an evaluation or a benchmark compare settings without loading models or the index again.
         """
-        other = RAG(self.settings.with_overrides(**overrides))
+        other = RAG(self.settings.with_overrides(**overrides), read_only=self.read_only)
         changed = {name for name, value in overrides.items() if value is not None}
         if not changed & self._EMBEDDER_FIELDS:
             other._embedder = self._embedder
@@ -88,7 +97,8 @@ class RAG:
                 self.build()  # the shipped corpus's index is rebuilt when missing
             else:
                 self._index = Index.open(folder)
-                self._refresh()
+                if not self.read_only:
+                    self._refresh()
         assert self._index is not None
         return self._index
 
@@ -139,11 +149,15 @@ class RAG:
                 return index
         return Index.create(folder, self._embedder_info(), self._splitting())
 
-    def _update(self, index: Index, roots: list[Path], progress: bool = False) -> IndexReport:
+    def _update(self, index: Index, roots: list[Path], progress: bool = False, syncer: Syncer | None = None
+                ) -> IndexReport:  # fmt: skip
         """Sync, save only if something changed, and swap the result in."""
         before = index.manifest.to_json()
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
-        report = sync(index, self.embedder, self._splitter(), roots, progress=progress, max_bytes=max_bytes)
+        if syncer is None:
+            report = sync(index, self.embedder, self._splitter(), roots, progress=progress, max_bytes=max_bytes)
+        else:
+            report = syncer(index, roots, progress, max_bytes)
         if index.manifest.to_json() != before or saved_generation(index.folder) != index.manifest.generation:
             index.save()
         else:
@@ -157,16 +171,24 @@ class RAG:
 
     # --- documents -------------------------------------------------------------------------------
 
-    def build(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False) -> IndexReport:
-        """Index files and folders (default: the configured corpus) into the index folder."""
+    def build(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False,
+              syncer: Syncer | None = None) -> IndexReport:  # fmt: skip
+        """Index files and folders (default: the configured corpus) into the index folder. `syncer`: what does
+        the work (see Syncer); the lock, the copy the work is done on and the atomic swap are the same."""
+        self._refuse_if_read_only()
         roots = [Path(p) for p in (paths or self.settings.corpus)]
         with self._write_lock, writer_lock(self.settings.index_dir):
-            return self._update(self._writable(rebuild), roots, progress)
+            return self._update(self._writable(rebuild), roots, progress, syncer)
+
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only:
+            raise RagError("this index is served read-only here (rag serve --ray): change it with rag index")
 
     add = build
 
     def remove(self, source: str) -> bool:
         """Remove one document by its source name (as shown in citations) or path."""
+        self._refuse_if_read_only()
         _ = self.index
         with self._write_lock, writer_lock(self.settings.index_dir):
             index = self._writable(False)

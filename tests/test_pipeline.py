@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import RAG
+from rag.errors import RagError
 
 pytestmark = pytest.mark.slow  # builds real indexes with the real embedder
 
@@ -99,3 +100,13 @@ def test_an_update_does_not_disturb_an_answer_in_flight(tmp_path: Path):
     assert isinstance(first, str) and isinstance(answer, Answer)
     assert answer.passages and all(p.chunk.source.endswith(("otters.txt", "moon.md")) for p in answer.passages)
     assert rag.retrieve("When did Mount Etna erupt?", k=1)[0].chunk.source.endswith("volcano.txt")
+
+
+def test_a_read_only_pipeline_refuses_to_change_its_index(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("Mirabel is the capital of Freedonia.")
+    rag = RAG(index_dir=tmp_path / "index", read_only=True)
+    for change in (lambda: rag.build([tmp_path]), lambda: rag.remove("a.txt")):
+        with pytest.raises(RagError, match="read-only"):
+            change()
+    assert not (tmp_path / "index").exists()  # refused before anything was written
+    assert rag.variant(top_k=3).read_only  # a variant serves the same index the same way

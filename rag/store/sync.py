@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from rag.ingest.load import MAX_FILE_BYTES, LoadError, file_info, find_files, load_file
@@ -39,72 +40,97 @@ class _Pending:
     replaces: bool
 
 
-def sync(
-    index: Index,
-    embedder: Embedder,
-    splitter: Splitter,
-    roots: list[Path],
-    progress: bool = False,
-    max_bytes: int = MAX_FILE_BYTES,
-) -> IndexReport:
-    """Add new files under `roots`, re-embed changed ones, drop those that disappeared."""
-    started = time.perf_counter()
+@dataclass
+class Examined:
+    """What looking at one file decided: `unchanged` (same size and mtime), `touched` (same content, new
+    size or mtime), `skipped` (with the reason) or `pending` (new or changed: loaded and split)."""
+
+    source: str
+    status: str
+    error: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    pending: _Pending | None = None
+
+
+def candidates(index: Index, roots: list[Path]) -> tuple[list[tuple[Path, str]], set[str]]:
+    """The files under `roots` to look at, in index order, with their source names; and the names seen."""
     base = index.folder.parent
-    report = IndexReport(documents=0, chunks=0)
     files = find_files(roots)
     # a file named explicitly is wanted again, even if it was removed by hand before
     named = {source_name(root, base) for root in roots if root.is_file()}
     index.manifest.excluded = [source for source in index.manifest.excluded if source not in named]
     excluded = set(index.manifest.excluded)
-    seen: set[str] = set()
-    pending: list[_Pending] = []
-    for path in tqdm(files, desc="reading", unit="file", disable=not progress):
-        source = source_name(path, base)
-        if source in excluded:
-            continue
-        seen.add(source)
-        entry = index.manifest.documents.get(source)
-        try:
-            stat = file_info(path, max_bytes)
-            if entry and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-                report.unchanged.append(source)
-                continue
-            document = load_file(path, max_bytes)
-        except LoadError as error:
-            report.skipped.append({"path": source, "error": str(error)})
-            continue
-        except Exception as error:  # noqa: BLE001 - one unreadable file must not stop the others
-            reason = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
-            report.skipped.append({"path": source, "error": f"{path}: cannot read ({reason})"})
-            continue
-        if entry and entry.sha256 == document.sha256:
-            entry.size, entry.mtime_ns = stat.st_size, stat.st_mtime_ns
-            report.unchanged.append(source)
-            continue
-        document.source = source
-        pending.append(
-            _Pending(source, document, splitter.split(document), stat.st_size, stat.st_mtime_ns, bool(entry))
-        )
+    found = [(path, source) for path in files if (source := source_name(path, base)) not in excluded]
+    return found, {source for _, source in found}
 
-    # Same content under another name (a copy or a rename): reuse its vectors instead of embedding.
-    known = {entry.sha256: src for src, entry in index.manifest.documents.items()}
-    to_embed = [p for p in pending if p.document.sha256 not in known]
-    texts = [splitter.indexed_text(chunk) for p in to_embed for chunk in p.chunks]
-    vectors = embedder.encode(texts, progress=progress and len(texts) > 64)
-    # Take every item's vectors before changing the index: a donor may itself be updated below.
-    per_item, offset = [], 0
-    for item in pending:
-        donor = known.get(item.document.sha256)
-        if donor is not None:
-            per_item.append(index.vectors_of(donor))
+
+def examine(
+    path: Path, source: str, entry: DocumentEntry | None, splitter: Splitter, max_bytes: int = MAX_FILE_BYTES
+) -> Examined:
+    """Decide one file: not even read when its size and mtime are unchanged, not split when its content is.
+    Pure (the index is not touched), so distributed ingestion (rag.scale) runs it on its workers."""
+    try:
+        stat = file_info(path, max_bytes)
+        if entry and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            return Examined(source, "unchanged")
+        document = load_file(path, max_bytes)
+    except LoadError as error:
+        return Examined(source, "skipped", str(error))
+    except Exception as error:  # noqa: BLE001 - one unreadable file must not stop the others
+        reason = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
+        return Examined(source, "skipped", f"{path}: cannot read ({reason})")
+    if entry and entry.sha256 == document.sha256:
+        return Examined(source, "touched", size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    document.source = source
+    pending = _Pending(source, document, splitter.split(document), stat.st_size, stat.st_mtime_ns, bool(entry))
+    return Examined(source, "pending", size=stat.st_size, mtime_ns=stat.st_mtime_ns, pending=pending)
+
+
+def record(index: Index, outcomes: list[Examined], report: IndexReport) -> list[_Pending]:
+    """Put the outcomes, in order, into the report (and touched files' new size and mtime into the
+    manifest); returns the files to index."""
+    pending: list[_Pending] = []
+    for outcome in outcomes:
+        if outcome.status == "unchanged":
+            report.unchanged.append(outcome.source)
+        elif outcome.status == "touched":
+            entry = index.manifest.documents[outcome.source]
+            entry.size, entry.mtime_ns = outcome.size, outcome.mtime_ns
+            report.unchanged.append(outcome.source)
+        elif outcome.status == "skipped":
+            report.skipped.append({"path": outcome.source, "error": outcome.error})
         else:
-            per_item.append(vectors[offset : offset + len(item.chunks)])
-            offset += len(item.chunks)
+            assert outcome.pending is not None
+            pending.append(outcome.pending)
+    return pending
+
+
+def known_contents(index: Index) -> dict[str, str]:
+    """Content hash -> a source holding it: a copy or a rename reuses those vectors instead of embedding."""
+    return {entry.sha256: src for src, entry in index.manifest.documents.items()}
+
+
+def add_pending(
+    index: Index, pending: list[_Pending], embedded: list[np.ndarray], known: dict[str, str], report: IndexReport
+) -> None:
+    """Add the pending files in order. `embedded`: the vectors of each one whose content is not `known`,
+    in the same order; the others take their donor's vectors."""
+    fresh = iter(embedded)
+    # Take every item's vectors before changing the index: a donor may itself be updated below.
+    per_item = [
+        index.vectors_of(known[item.document.sha256]) if item.document.sha256 in known else next(fresh)
+        for item in pending
+    ]
     for item, item_vectors in zip(pending, per_item, strict=True):
         entry = DocumentEntry(item.document.sha256, item.document.title, [], item.size, item.mtime_ns)
         index.add(item.source, entry, item.chunks, item_vectors)
         (report.updated if item.replaces else report.added).append(item.source)
 
+
+def finish(index: Index, roots: list[Path], seen: set[str], report: IndexReport, started: float) -> IndexReport:
+    """Drop documents whose files disappeared from under `roots`, record the roots and the totals."""
+    base = index.folder.parent
     resolved_roots = [root.resolve() for root in roots]
     for source in list(index.manifest.documents):
         path = source_path(source, base).resolve()
@@ -119,6 +145,32 @@ def sync(
     report.chunks = len(index)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def sync(
+    index: Index,
+    embedder: Embedder,
+    splitter: Splitter,
+    roots: list[Path],
+    progress: bool = False,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> IndexReport:
+    """Add new files under `roots`, re-embed changed ones, drop those that disappeared."""
+    started = time.perf_counter()
+    report = IndexReport(documents=0, chunks=0)
+    found, seen = candidates(index, roots)
+    outcomes = [
+        examine(path, source, index.manifest.documents.get(source), splitter, max_bytes)
+        for path, source in tqdm(found, desc="reading", unit="file", disable=not progress)
+    ]
+    pending = record(index, outcomes, report)
+    known = known_contents(index)
+    to_embed = [p for p in pending if p.document.sha256 not in known]
+    texts = [splitter.indexed_text(chunk) for p in to_embed for chunk in p.chunks]
+    vectors = embedder.encode(texts, progress=progress and len(texts) > 64)
+    bounds = np.cumsum([0, *(len(p.chunks) for p in to_embed)])
+    add_pending(index, pending, [vectors[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], known, report)
+    return finish(index, roots, seen, report, started)
 
 
 def add_documents(

@@ -1,0 +1,175 @@
+"""`rag index PATH --ray [ADDRESS]`: load, split and embed files on Ray workers, write one index.
+
+The single-process decisions are reused as they are (rag.store.sync): the driver lists the files
+(`candidates`), a Ray Data actor pool of embedders runs `examine` (stat, load, hash, split) on each and
+embeds what is new or changed, and the driver puts the results back in file order (`record`,
+`add_pending`, `finish`), so the chunks, their ids and content hashes come out as `rag index` gives
+them, BM25 is rebuilt over the whole index and the save is the same atomic swap (Index.save).
+Workers write nothing: a worker killed mid-run has its batch retried on a restarted actor (up to
+`retries` times); past that the run fails and the saved index is left as it was.
+
+Files must be readable at the same path on every node (a shared file system), and every node must
+have `rag` and the same embedder installed: a worker whose embedder differs refuses to run.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import RagError
+from rag.ingest.load import MAX_FILE_BYTES
+from rag.store.index import DocumentEntry, Index
+from rag.store.sync import Examined, add_pending, candidates, finish, known_contents, record
+from rag.types import IndexReport
+
+BATCH_FILES = 16  # files per task: large enough to batch the embedder, small enough to spread and retry cheaply
+RETRIES = 3
+
+
+class EmbedWorker:
+    """One actor of the pool: its own embedder and splitter, loaded once, then batches of files."""
+
+    def __init__(self, embedder: dict[str, Any], splitting: dict[str, Any], cache_dir: str | None, known: set[str],
+                 max_bytes: int, threads: int) -> None:  # fmt: skip
+        import torch
+
+        from rag.ingest.split import splitter_for
+        from rag.models.embed import Embedder
+
+        torch.set_num_threads(threads)  # its CPU share, not every core of the node
+        self.embedder = Embedder(embedder["name"], cache_dir=Path(cache_dir) if cache_dir else None)
+        if self.embedder.fingerprint != embedder["fingerprint"]:
+            raise RagError(f"embedder '{embedder['name']}' on this node differs from the index's "
+                           f"({self.embedder.fingerprint} != {embedder['fingerprint']})")  # fmt: skip
+        self.splitter = splitter_for(
+            self.embedder, splitting["chunk_tokens"], splitting["chunk_overlap"], splitting["title_in_chunks"]
+        )
+        self.known = known  # content hashes already in the index: their vectors are reused, not embedded
+        self.max_bytes = max_bytes
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from rag.store.sync import examine
+
+        outcomes: list[Examined] = []
+        for path, source, sha, size, mtime_ns in zip(batch["path"], batch["source"], batch["sha256"], batch["size"],
+                                                     batch["mtime_ns"], strict=True):  # fmt: skip
+            entry = DocumentEntry(str(sha), "", [], int(size), int(mtime_ns)) if sha else None
+            outcomes.append(examine(Path(str(path)), str(source), entry, self.splitter, self.max_bytes))
+        # embed exactly what sync() would: new content, not a copy of something already indexed
+        to_embed = [o.pending for o in outcomes if o.pending and o.pending.document.sha256 not in self.known]
+        texts = [self.splitter.indexed_text(chunk) for p in to_embed for chunk in p.chunks]
+        vectors = self.embedder.encode(texts)
+        payloads, offset = [], 0
+        for outcome in outcomes:
+            item_vectors = None
+            if outcome.pending and outcome.pending.document.sha256 not in self.known:
+                item_vectors = vectors[offset : offset + len(outcome.pending.chunks)]
+                offset += len(outcome.pending.chunks)
+            payloads.append(pickle.dumps((outcome, item_vectors), protocol=pickle.HIGHEST_PROTOCOL))
+        return {"position": np.asarray(batch["position"], dtype=np.int64), "payload": np.array(payloads, dtype=object)}
+
+
+def ray_sync(
+    index: Index,
+    roots: list[Path],
+    workers: int | None = None,
+    cpus_per_worker: float = 1.0,
+    cache_dir: Path | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    batch_files: int = BATCH_FILES,
+    retries: int = RETRIES,
+    worker: type = EmbedWorker,
+    progress: bool = False,
+) -> IndexReport:
+    """sync() with the per-file work on a Ray actor pool (Ray must be connected). `workers`: actors in
+    the pool (default: as many as the cluster's CPUs hold); `worker`: the actor class (a subclass in tests)."""
+    import ray
+
+    started = time.perf_counter()
+    report = IndexReport(documents=0, chunks=0)
+    found, seen = candidates(index, roots)
+    known = known_contents(index)
+    rows = []
+    for position, (path, source) in enumerate(found):
+        entry = index.manifest.documents.get(source)
+        rows.append({"position": position, "path": str(path), "source": source,
+                     "sha256": entry.sha256 if entry else "", "size": entry.size if entry else 0,
+                     "mtime_ns": entry.mtime_ns if entry else 0})  # fmt: skip
+    outcomes: list[Examined | None] = [None] * len(rows)
+    fresh: dict[int, np.ndarray] = {}
+    if rows:
+        if workers is None:
+            workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+        workers = max(1, min(workers, -(-len(rows) // batch_files)))  # no idle actors loading a model for nothing
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = progress
+        dataset = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // batch_files)))
+        with warnings.catch_warnings():
+            # max_restarts and max_task_retries have no named parameter yet in Ray 2.60 (only ray_remote_args)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dataset = dataset.map_batches(
+                worker,
+                fn_constructor_kwargs={
+                    "embedder": index.manifest.embedder,
+                    "splitting": index.manifest.splitting,
+                    "cache_dir": str(cache_dir) if cache_dir else None,
+                    "known": set(known),
+                    "max_bytes": max_bytes,
+                    "threads": max(1, int(cpus_per_worker)),
+                },  # fmt: skip
+                batch_size=batch_files,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=workers),
+                num_cpus=cpus_per_worker,
+                # a killed actor is restarted and its batch retried, a bounded number of times (Ray's default
+                # is forever, which would hide a file that crashes its worker every time)
+                max_restarts=retries,
+                max_task_retries=retries,
+            )
+        try:
+            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+                for position, payload in zip(batch["position"], batch["payload"], strict=True):
+                    outcome, item_vectors = pickle.loads(payload)
+                    outcomes[int(position)] = outcome
+                    if item_vectors is not None:
+                        fresh[int(position)] = item_vectors
+        except (ray.exceptions.RayError, RagError) as error:
+            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+            raise RagError(f"distributed indexing failed, the saved index is unchanged ({reason[:300]})") from None
+    missing = [found[i][1] for i, outcome in enumerate(outcomes) if outcome is None]
+    if missing:  # never save a partial result as if it were whole
+        raise RagError(f"distributed indexing lost {len(missing)} files (first: {missing[0]}); index unchanged")
+    done: list[Examined] = [outcome for outcome in outcomes if outcome is not None]
+    pending = record(index, done, report)
+    embedded = [fresh[i] for i, o in enumerate(done) if o.pending and o.pending.document.sha256 not in known]
+    add_pending(index, pending, embedded, known, report)
+    return finish(index, roots, seen, report, started)
+
+
+def build(
+    rag: Any,
+    paths: list[Path] | None = None,
+    rebuild: bool = False,
+    address: str | None = None,
+    workers: int | None = None,
+    cpus_per_worker: float = 1.0,
+    progress: bool = False,
+    **options: Any,
+) -> IndexReport:
+    """RAG.build on Ray: the same lock, the same copy-then-swap of the index, the per-file work on the cluster.
+    `rag`: a rag.RAG; `address`: a cluster's ("auto", "HEAD:6379"), or None for a local Ray."""
+    from rag.scale import connect
+
+    connect(address)
+
+    def on_ray(index: Index, roots: list[Path], progress: bool, max_bytes: int) -> IndexReport:
+        return ray_sync(index, roots, workers, cpus_per_worker, rag.settings.cache_dir, max_bytes,
+                        progress=progress, **options)  # fmt: skip
+
+    return rag.build(paths, rebuild=rebuild, progress=progress, syncer=on_ray)
