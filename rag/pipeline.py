@@ -175,12 +175,13 @@ class RAG:
               syncer: Syncer | None = None) -> IndexReport:  # fmt: skip
         """Index files and folders (default: the configured corpus) into the index folder. `syncer`: what does
         the work (see Syncer); the lock, the copy the work is done on and the atomic swap are the same."""
-        self._refuse_if_read_only()
+        self.refuse_if_read_only()
         roots = [Path(p) for p in (paths or self.settings.corpus)]
         with self._write_lock, writer_lock(self.settings.index_dir):
             return self._update(self._writable(rebuild), roots, progress, syncer)
 
-    def _refuse_if_read_only(self) -> None:
+    def refuse_if_read_only(self) -> None:
+        """A one-line error where this pipeline may not change its index (before anything is written)."""
         if self.read_only:
             raise RagError("this index is served read-only here (rag serve --ray): change it with rag index")
 
@@ -188,7 +189,7 @@ class RAG:
 
     def remove(self, source: str) -> bool:
         """Remove one document by its source name (as shown in citations) or path."""
-        self._refuse_if_read_only()
+        self.refuse_if_read_only()
         _ = self.index
         with self._write_lock, writer_lock(self.settings.index_dir):
             index = self._writable(False)

@@ -105,8 +105,12 @@ def test_an_update_does_not_disturb_an_answer_in_flight(tmp_path: Path):
 def test_a_read_only_pipeline_refuses_to_change_its_index(tmp_path: Path):
     (tmp_path / "a.txt").write_text("Mirabel is the capital of Freedonia.")
     rag = RAG(index_dir=tmp_path / "index", read_only=True)
-    for change in (lambda: rag.build([tmp_path]), lambda: rag.remove("a.txt")):
+    from rag.web.uploads import add_uploads
+
+    changes = (lambda: rag.build([tmp_path]), lambda: rag.remove("a.txt"),
+               lambda: add_uploads(rag, [str(tmp_path / "a.txt")]))  # fmt: skip
+    for change in changes:
         with pytest.raises(RagError, match="read-only"):
             change()
-    assert not (tmp_path / "index").exists()  # refused before anything was written
+    assert not (tmp_path / "index").exists() and not (tmp_path / "uploads").exists()  # refused before any write
     assert rag.variant(top_k=3).read_only  # a variant serves the same index the same way

@@ -140,7 +140,11 @@ def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Bl
 
     def remove(source: str, collection: str | None = None):
         chosen = pick(collection)
-        if source and not chosen.remove(source.strip()):
+        try:
+            removed = not source or chosen.remove(source.strip())
+        except RagError as error:
+            raise gr.Error(str(error)) from None
+        if not removed:
             raise gr.Error(f"no indexed document named {source}")
         return documents_table(collection), index_status(chosen)
 

@@ -18,6 +18,7 @@ def upload_folder(rag: RAG) -> Path:
 def add_uploads(rag: RAG, paths: list[str], progress: bool = False) -> list[list[str]]:
     """Check each upload's type and size, copy the good ones into the upload folder, index that folder.
     One row per file: name, result (added, updated, unchanged, skipped) and the reason when skipped."""
+    rag.refuse_if_read_only()  # before a file is copied into the shared uploads folder
     rows: list[list[str]] = []
     folder = upload_folder(rag)
     limit = int(rag.settings.max_file_mb * 1024 * 1024)
