@@ -1,6 +1,7 @@
 """The vector index's type follows the collection's size, and a large index opens memory-mapped."""
 
 import json
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -97,3 +98,23 @@ def test_a_truncated_chunks_file_is_reported_as_damage(tmp_path):
     chunks_file.write_bytes(chunks_file.read_bytes()[:40])
     with pytest.raises(RagError, match="damaged"):
         Index.open(index.folder)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc/self/maps")
+def test_a_large_index_is_really_memory_mapped_and_a_small_one_read(tmp_path, monkeypatch):
+    """What rag serve --ray's replicas rely on (they set MAP_BYTES = 0): the vectors file is mapped, not copied,
+    so replicas on one node share its pages."""
+    index = Index.create(tmp_path / "index", EMBEDDER, SPLITTING)
+    add_document(index, "a.txt", clustered(300, seed=5))
+    index.save()
+    vectors_file = next(index.folder.glob("vectors.*.faiss")).resolve()
+
+    def mapped_files() -> str:
+        return Path("/proc/self/maps").read_text()
+
+    monkeypatch.setattr(vector_store, "MAP_BYTES", 1 << 40)
+    read_whole = Index.open(index.folder)
+    assert read_whole.search(clustered(1, seed=5)[0], 1) and str(vectors_file) not in mapped_files()
+    monkeypatch.setattr(vector_store, "MAP_BYTES", 0)
+    mapped = Index.open(index.folder)
+    assert mapped.search(clustered(1, seed=5)[0], 1) and str(vectors_file) in mapped_files()
