@@ -88,7 +88,7 @@ def ingestion(corpus: Path, work: Path, runs: int, worker_counts: list[int], emb
         for name in times:
             folder = work / f"{name}-{run}"
             rag = RAG(index_dir=folder)
-            rag._embedder = embedder  # loaded once: both sides time indexing, not the driver's model load
+            rag.use(embedder=embedder)  # loaded once: both sides time indexing, not the driver's model load
             started = time.perf_counter()
             if name.startswith("single"):
                 torch.set_num_threads(1 if name == "single-1t" else threads)

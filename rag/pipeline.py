@@ -33,14 +33,13 @@ class RAG:
     """Cited answers from your documents. Models load lazily, on first use.
 
     `read_only`: answer from the index as saved, never bringing it up to date nor changing it (replicas that
-    share one index: rag serve --ray). `generator`: a generator object to use instead of the configured one."""
+    share one index: rag serve --ray). `overrides`: settings by their flat names (`top_k=3`)."""
 
-    def __init__(self, settings: Settings | None = None, *, read_only: bool = False,
-                 generator: Generator | None = None, **overrides: Any) -> None:  # fmt: skip
+    def __init__(self, settings: Settings | None = None, *, read_only: bool = False, **overrides: Any) -> None:
         self.settings = (settings or Settings()).with_overrides(**overrides)
         self.read_only = read_only
         self._embedder: Embedder | None = None
-        self._generator: Generator | None = generator
+        self._generator: Generator | None = None
         self._index: Index | None = None
         self._reranker: Rescorer | None = None
         self._write_lock = threading.Lock()
@@ -67,6 +66,13 @@ class RAG:
         if "reranker" not in changed:
             other._reranker = self._reranker
         return other
+
+    def use(self, embedder: Embedder | None = None, generator: Generator | None = None) -> RAG:
+        """Use these loaded models instead of loading the configured ones (a benchmark, a test, a replica given
+        its generator); returns self."""
+        self._embedder = embedder or self._embedder
+        self._generator = generator or self._generator
+        return self
 
     # --- parts, loaded on first use -----------------------------------------------------------
 

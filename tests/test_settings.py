@@ -96,3 +96,15 @@ def test_grouped_and_flat_names_reach_the_same_setting(tmp_path: Path, monkeypat
     assert settings.flat()["top_k"] == 6 and "answering" not in settings.flat()  # reports keep the flat record
     with pytest.raises(ValidationError):
         Settings(answering={"no_such_setting": 1})
+
+
+def test_every_setting_can_be_given_to_rag_by_its_flat_name():
+    """No parameter of RAG() shadows a setting (a `generator=` parameter once took `generator="smollm2"`)."""
+    from rag import RAG
+    from rag.settings import GROUP_OF
+
+    defaults = Settings()
+    for name in GROUP_OF:
+        value = getattr(defaults, name)
+        assert getattr(RAG(**{name: value}).settings, name) == value, name
+    assert RAG(generator="smollm2", read_only=True).settings.generator == "smollm2"

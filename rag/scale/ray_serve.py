@@ -28,7 +28,7 @@ def open_read_only(settings: Settings, generator: Any = None) -> Any:
 
     # this process only serves: map every file rather than only large ones (the threshold is per process)
     vector_store.MAP_BYTES = 0
-    rag = RAG(settings, read_only=True, generator=generator)  # never syncs the folders into the shared index
+    rag = RAG(settings, read_only=True).use(generator=generator)  # never syncs folders into the shared index
     rag.warm_up()
     return rag
 
