@@ -272,11 +272,8 @@ class Settings(BaseSettings):
         changes = {k: v for k, v in overrides.items() if v is not None}
         if not changes:
             return self
-        kept = {group: {name: value for name, value in values.items() if name not in self._resolved}
-                for group, values in self.model_dump().items()}  # fmt: skip
-        for group, values in nest(changes).items():
-            kept[group] = {**kept.get(group, {}), **values} if group in GROUPS else values
-        return self.model_validate(kept)
+        kept = {name: value for name, value in self.flat().items() if name not in self._resolved}
+        return self.model_validate(nest({**kept, **changes}))
 
     def flat(self, mode: str = "python") -> dict[str, Any]:
         """Every setting under its flat name (what reports record, as before the groups)."""

@@ -78,6 +78,23 @@ def build_server(
     return app
 
 
+def warn_if_open(host: str, auth: tuple[str, str] | None, api_key: str | None) -> None:
+    """Say so where the page or the API is reachable from other machines without a password or a key."""
+    if host not in LOOPBACK:
+        if auth is None:
+            print(f"rag: warning: serving the chat page on {host} without --auth: anyone who can reach it can read "
+                  "the documents", file=sys.stderr)  # fmt: skip
+        if not api_key:
+            print(f"rag: warning: serving the API and MCP on {host} without --api-key", file=sys.stderr)
+
+
+def announce(host: str, port: int, served_by: str = "") -> None:
+    """Where each face is (`served_by`: how, when not this process alone)."""
+    shown = f"[{host}]" if ":" in host else host
+    print(f"rag: {served_by}chat page http://{shown}:{port}/ · OpenAI-compatible API http://{shown}:{port}/v1 · "
+          f"MCP http://{shown}:{port}/mcp", file=sys.stderr, flush=True)  # fmt: skip
+
+
 def serve(
     rag: RAG,
     host: str = "127.0.0.1",
@@ -90,16 +107,9 @@ def serve(
     """Serve the page, the API and MCP. Answers are generated `concurrency` at a time (a 2-core CPU's are
     fastest one by one), in the order asked from any face (AnswerGate); the page also keeps a bounded queue.
     Index updates run beside them and swap the new index in when saved."""
-    if host not in LOOPBACK:
-        if auth is None:
-            print(f"rag: warning: serving the chat page on {host} without --auth: anyone who can reach it can read "
-                  "the documents", file=sys.stderr)  # fmt: skip
-        if not api_key:
-            print(f"rag: warning: serving the API and MCP on {host} without --api-key", file=sys.stderr)
+    warn_if_open(host, auth, api_key)
     rag.warm_up()  # fail early, before the server starts; keep the models warm for the first user
     app = build_server(rag, host, auth, api_key, concurrency, max_queue)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"rag: chat page http://{shown}:{port}/ · OpenAI-compatible API http://{shown}:{port}/v1 · "
-          f"MCP http://{shown}:{port}/mcp", file=sys.stderr, flush=True)  # fmt: skip
+    announce(host, port)
     # open streams (a browser tab's, an SSE client's) get 5 s to finish when stopped, not forever
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

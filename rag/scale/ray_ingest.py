@@ -25,7 +25,7 @@ import numpy as np
 from rag.errors import RagError
 from rag.ingest.load import MAX_FILE_BYTES
 from rag.store.index import DocumentEntry, Index
-from rag.store.sync import Examined, add_pending, candidates, finish, known_contents, record
+from rag.store.sync import Examined, add_pending, candidates, embed_new, examine, finish, known_contents, record
 from rag.types import IndexReport
 
 BATCH_FILES = 16  # files per task: large enough to batch the embedder, small enough to spread and retry cheaply
@@ -54,24 +54,16 @@ class EmbedWorker:
         self.max_bytes = max_bytes
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from rag.store.sync import examine
-
         outcomes: list[Examined] = []
         for path, source, sha, size, mtime_ns in zip(batch["path"], batch["source"], batch["sha256"], batch["size"],
                                                      batch["mtime_ns"], strict=True):  # fmt: skip
             entry = DocumentEntry(str(sha), "", [], int(size), int(mtime_ns)) if sha else None
             outcomes.append(examine(Path(str(path)), str(source), entry, self.splitter, self.max_bytes))
-        # embed exactly what sync() would: new content, not a copy of something already indexed
-        to_embed = [o.pending for o in outcomes if o.pending and o.pending.document.sha256 not in self.known]
-        texts = [self.splitter.indexed_text(chunk) for p in to_embed for chunk in p.chunks]
-        vectors = self.embedder.encode(texts)
-        payloads, offset = [], 0
-        for outcome in outcomes:
-            item_vectors = None
-            if outcome.pending and outcome.pending.document.sha256 not in self.known:
-                item_vectors = vectors[offset : offset + len(outcome.pending.chunks)]
-                offset += len(outcome.pending.chunks)
-            payloads.append(pickle.dumps((outcome, item_vectors), protocol=pickle.HIGHEST_PROTOCOL))
+        # embed exactly what sync() would (embed_new): new content, not a copy of something already indexed
+        pending = [o.pending for o in outcomes if o.pending]
+        vectors = iter(embed_new(pending, self.known, self.embedder, self.splitter))
+        payloads = [pickle.dumps((o, next(vectors) if o.pending else None), protocol=pickle.HIGHEST_PROTOCOL)
+                    for o in outcomes]  # fmt: skip
         return {"position": np.asarray(batch["position"], dtype=np.int64), "payload": np.array(payloads, dtype=object)}
 
 
@@ -102,7 +94,7 @@ def ray_sync(
                      "sha256": entry.sha256 if entry else "", "size": entry.size if entry else 0,
                      "mtime_ns": entry.mtime_ns if entry else 0})  # fmt: skip
     outcomes: list[Examined | None] = [None] * len(rows)
-    fresh: dict[int, np.ndarray] = {}
+    vectors: list[np.ndarray | None] = [None] * len(rows)  # per file, embed_new's (None: nothing new)
     if rows:
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
@@ -135,10 +127,7 @@ def ray_sync(
         try:
             for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
                 for position, payload in zip(batch["position"], batch["payload"], strict=True):
-                    outcome, item_vectors = pickle.loads(payload)
-                    outcomes[int(position)] = outcome
-                    if item_vectors is not None:
-                        fresh[int(position)] = item_vectors
+                    outcomes[int(position)], vectors[int(position)] = pickle.loads(payload)
         except (ray.exceptions.RayError, RagError) as error:
             reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
             raise RagError(f"distributed indexing failed, the saved index is unchanged ({reason[:300]})") from None
@@ -147,8 +136,7 @@ def ray_sync(
         raise RagError(f"distributed indexing lost {len(missing)} files (first: {missing[0]}); index unchanged")
     done: list[Examined] = [outcome for outcome in outcomes if outcome is not None]
     pending = record(index, done, report)
-    embedded = [fresh[i] for i, o in enumerate(done) if o.pending and o.pending.document.sha256 not in known]
-    add_pending(index, pending, embedded, known, report)
+    add_pending(index, pending, [v for v, o in zip(vectors, done, strict=True) if o.pending], known, report)
     return finish(index, roots, seen, report, started)
 
 

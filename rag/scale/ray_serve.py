@@ -126,16 +126,16 @@ def serve_replicas(
 
     from ray import serve
 
+    from rag.api.app import announce, warn_if_open
     from rag.scale import connect
 
     connect(address)
     # `docker stop`, systemd and `kill` send SIGTERM: unwind (the finally below) so the replicas and a
     # local Ray go with this process; set after connecting, as ray.init installs a handler of its own
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    warn_if_open(host, auth, api_key)
     start_replicas(settings, replicas, host, port, auth, api_key, concurrency)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"rag: {replicas} replicas on Ray Serve: chat page http://{shown}:{port}/ · API http://{shown}:{port}/v1 "
-          f"· MCP http://{shown}:{port}/mcp", file=sys.stderr, flush=True)  # fmt: skip
+    announce(host, port, served_by=f"{replicas} replicas on Ray Serve: ")
     try:
         while True:
             time.sleep(3600)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,16 +112,28 @@ def known_contents(index: Index) -> dict[str, str]:
     return {entry.sha256: src for src, entry in index.manifest.documents.items()}
 
 
+def embed_new(
+    pending: list[_Pending], known: Collection[str], embedder: Embedder, splitter: Splitter, progress: bool = False
+) -> list[np.ndarray | None]:
+    """Per pending file, in order, the vectors of its chunks; None where its content is `known` (a copy or a
+    rename: its donor's vectors are reused, nothing is embedded). One batch for all, for the embedder's sake."""
+    new = [p for p in pending if p.document.sha256 not in known]
+    texts = [splitter.indexed_text(chunk) for p in new for chunk in p.chunks]
+    vectors = embedder.encode(texts, progress=progress and len(texts) > 64)
+    per_new = iter(np.split(vectors, np.cumsum([len(p.chunks) for p in new], dtype=int)[:-1]))
+    return [None if p.document.sha256 in known else next(per_new) for p in pending]
+
+
 def add_pending(
-    index: Index, pending: list[_Pending], embedded: list[np.ndarray], known: dict[str, str], report: IndexReport
-) -> None:
-    """Add the pending files in order. `embedded`: the vectors of each one whose content is not `known`,
-    in the same order; the others take their donor's vectors."""
-    fresh = iter(embedded)
+    index: Index, pending: list[_Pending], embedded: list[np.ndarray | None], known: dict[str, str],
+    report: IndexReport,
+) -> None:  # fmt: skip
+    """Add the pending files in order. `embedded`: embed_new's vectors of each, None where its content is
+    `known`: it takes its donor's vectors."""
     # Take every item's vectors before changing the index: a donor may itself be updated below.
     per_item = [
-        index.vectors_of(known[item.document.sha256]) if item.document.sha256 in known else next(fresh)
-        for item in pending
+        index.vectors_of(known[item.document.sha256]) if vectors is None else vectors
+        for item, vectors in zip(pending, embedded, strict=True)
     ]
     for item, item_vectors in zip(pending, per_item, strict=True):
         entry = DocumentEntry(item.document.sha256, item.document.title, [], item.size, item.mtime_ns)
@@ -165,11 +178,7 @@ def sync(
     ]
     pending = record(index, outcomes, report)
     known = known_contents(index)
-    to_embed = [p for p in pending if p.document.sha256 not in known]
-    texts = [splitter.indexed_text(chunk) for p in to_embed for chunk in p.chunks]
-    vectors = embedder.encode(texts, progress=progress and len(texts) > 64)
-    bounds = np.cumsum([0, *(len(p.chunks) for p in to_embed)])
-    add_pending(index, pending, [vectors[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], known, report)
+    add_pending(index, pending, embed_new(pending, known, embedder, splitter, progress), known, report)
     return finish(index, roots, seen, report, started)
 
 
