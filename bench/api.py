@@ -35,16 +35,6 @@ def seed_questions() -> list[str]:
     return [row["question"] for row in rows if row.get("answerable", True) and not row.get("history")]
 
 
-def cpu() -> str:
-    from rag.models.cpu import native_bfloat16
-
-    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")), "unknown CPU")  # fmt: skip
-    import os
-
-    return f"{name}, {os.cpu_count()} cores, {'AVX512-BF16/AMX' if native_bfloat16() else 'no native bfloat16'}"
-
-
 def ask_path(rag, question: str) -> dict[str, float]:  # noqa: ANN001
     from rag.types import Answer
 
@@ -109,7 +99,9 @@ def main() -> None:
     from rag import RAG
 
     questions = seed_questions()
-    print(f"CPU: {cpu()}")
+    from rag.models.cpu import describe
+
+    print(f"CPU: {describe()}")
     port = free_port()
     server = start_server(args.index, port)
     try:

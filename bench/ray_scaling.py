@@ -25,11 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,14 +53,6 @@ def write_corpus(folder: Path, files: int) -> None:
         order = sentences[:]
         random.Random(n).shuffle(order)
         (folder / f"doc-{n:04d}.md").write_text(f"# Document {n}\n\n" + ". ".join(order), encoding="utf-8")
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def ingestion(corpus: Path, work: Path, runs: int, worker_counts: list[int], embedder) -> dict:  # noqa: ANN001
@@ -249,6 +239,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    from rag.models.cpu import describe
     from rag.models.embed import Embedder
 
     embedder = Embedder("minilm")
@@ -272,7 +263,7 @@ def main() -> None:
         f"bench/ray_scaling.py --files {args.files} --runs {args.runs} --seconds {args.seconds:.0f}"
         f"{' --scripted' if args.scripted else ''}",
         f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"CPU {cpu_name()}, {os.cpu_count()} cores; ray {__import__('ray').__version__}; other jobs may share "
+        f"CPU {describe()}; ray {__import__('ray').__version__}; other jobs may share "
         "the cores (medians quoted)",
         "",
         f"INGESTION (measured): {args.files} files, {chunks} chunks",

@@ -89,6 +89,22 @@ def test_yes_probability_from_both_runtimes(runtime: str, tmp_path_factory: pyte
     assert 0.0 <= p <= 1.0 and p == pytest.approx(generator.yes_probability(question), abs=1e-5)
 
 
+def test_bfloat16_reads_its_best_logits_in_float32(tmp_path_factory: pytest.TempPathFactory):
+    """The float32 re-reading of the top logits (tests/test_exact_logits.py) is on where the model runs in bfloat16,
+    and off in float32, where nothing is rounded."""
+    from rag.models.generate import exact_top_logits
+
+    cache = tmp_path_factory.getbasetemp() / "model-cache"
+    hooks = {}
+    for dtype in ("bfloat16", "float32"):
+        generator = load_generator("smollm2", "transformers", threads=2, dtype=dtype, context_tokens=1024,
+                                   cache_dir=cache)  # fmt: skip
+        assert isinstance(generator, TransformersGenerator)
+        hooks[dtype] = list(generator.model.get_output_embeddings()._forward_hooks.values())
+        assert "Mirabel" in "".join(generator.stream(MESSAGES, max_new_tokens=24))
+    assert hooks == {"bfloat16": [exact_top_logits], "float32": []}
+
+
 def test_yes_share():
     from rag.models.generate import yes_share
 

@@ -51,6 +51,21 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path):
     assert cpu_flags(tmp_path / "missing") == frozenset()
 
 
+@pytest.mark.parametrize(
+    ("flags", "level"),
+    [("fpu avx2 avx512f avx512_bf16", "AVX512-BF16"), ("fpu avx2 avx512f", "AVX-512, no BF16"),
+     ("fpu avx2", "AVX2 only"), ("fpu sse4_2", "no AVX2")],
+)  # fmt: skip
+def test_reports_name_the_cpu_and_its_vector_level(tmp_path: Path, flags: str, level: str):
+    from rag.models.cpu import describe
+
+    info = tmp_path / "cpuinfo"
+    info.write_text(f"processor\t: 0\nmodel name\t: Some Xeon\nflags\t\t: {flags}\n")
+    assert describe(info).startswith("Some Xeon, ")
+    assert describe(info).endswith(f" cores, {level}")
+    assert describe(tmp_path / "missing").startswith("unknown CPU, ")
+
+
 def test_unset_thresholds_are_those_fitted_for_the_runtime():
     from rag.settings import FITTED_THRESHOLDS
 

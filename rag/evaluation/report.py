@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from rag.errors import RagError
 from rag.evaluation.datasets import EvalSet
 from rag.evaluation.judge import load_fit
+from rag.models.cpu import describe
 from rag.models.weights import GENERATORS, SINGLE_GGUF, fingerprint_folder, resolve_embedder
 from rag.settings import PROJECT_ROOT, Settings
 
@@ -106,7 +107,7 @@ def run_config(
         else None,  # fmt: skip
         "git_commit": git_commit(),
         "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+        "machine": f"{platform.machine()}, {describe()}",
     }
 
 
@@ -164,7 +165,8 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
         f"- data: `{d['path']}` ({d['kind']}, sha256 {d['sha256'][:16]}…), {metrics['questions']} questions "
         f"evaluated of {d['questions_in_data']}" + (f" (seeded sample, seed {d['seed']})" if d["limit"] else ""),
         f"- models: {'; '.join(config['models'].values())}",
-        f"- commit: {config['git_commit']}; {metrics.get('seconds', 0)} s",
+        f"- commit: {config['git_commit']}; {metrics.get('seconds', 0)} s; runtime {config['settings'].get('runtime')}"
+        f" {config['settings'].get('dtype')}; machine: {config.get('machine', 'not recorded')}",
         "",
     ]
     for group in ("retrieval", "answers", "citations", "citations_vs_gold", "abstention", "injection"):
