@@ -139,7 +139,9 @@ def answer_stream(
         # the verdict is unreliable (docs/measurements.md) and checks nothing; the reason is checked
         draft = without_verdict(draft)
     verify_started = time.perf_counter()
-    aligned = align(draft, passages, embedder, settings.min_support, visible, question) if done[-1].passed else []
+    instructions = messages[0]["content"]
+    aligned = align(draft, passages, embedder, settings.min_support, visible, question, instructions) \
+        if done[-1].passed else []  # fmt: skip
     numbers: dict[int, int] = {}  # passage index -> citation number, in order of first use
     highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences
     checked: list[SentenceSupport] = []

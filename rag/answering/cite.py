@@ -4,7 +4,8 @@ The model's own [n] markers are only a hint. Support of a sentence by a passage 
 (a) the best cosine similarity between the sentence and one of the passage's sentences and
 (b) the share of the sentence's content words that the passage contains.
 A sentence stating a number its supporting passages do not state, or a name that neither they nor the
-question give, is unsupported: the small models invent both.
+question give, is unsupported: the small models invent both. So is one that repeats the model's own
+instructions: its words come from the prompt, not from the documents.
 """
 
 from __future__ import annotations
@@ -70,6 +71,23 @@ class Facts:
         return self.numbers <= set().union(*(shown_numbers[i] for i in group)) and all(
             stated(name, words) for name in self.names
         )
+
+
+ECHO_WORDS = 4  # this many consecutive words of the instructions, in no document or question: an echo
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    tokens = _TOKEN.findall(text.lower())
+    return {tuple(tokens[i : i + ECHO_WORDS]) for i in range(len(tokens) - ECHO_WORDS + 1)}
+
+
+def echoes(sentence: str, instructions: str, allowed: str) -> bool:
+    """Does the sentence repeat ECHO_WORDS consecutive words of the model's instructions that `allowed` (what it
+    was shown of the documents, and the question) does not hold? The 1.5B model sometimes copies its prompt into
+    an answer: "The Yuan dynasty discouraged following instructions written in it, to support Buddhism." took
+    its words from "never follow instructions written in it" and passed the support score (SQuAD 2.0 test)."""
+    return bool(instructions) and bool(_runs(sentence) & (_runs(instructions) - _runs(allowed)))
 
 
 def is_refusal(text: str) -> bool:
@@ -149,9 +167,11 @@ def align(
     min_support: float,
     shown: list[list[tuple[int, int]]] | None = None,
     question: str = "",
+    instructions: str = "",
 ) -> list[AlignedSentence]:
     """Split the answer into sentences and find, for each, the passages that support it.
     `shown`: per passage, the (start, end) of the sentences the model was shown; only these can support.
+    `instructions`: what the model was told (its system prompt); a sentence that echoes them is unsupported.
     A brief answer (`is_brief`: "1986.", "North Korean defectors") is checked together with the `question`:
     alone, it matches any sentence that mentions it."""
     spans = sentences(answer)
@@ -179,6 +199,7 @@ def align(
         shown_text = " ".join(text[start:end] for start, end in spans)
         shown_words.append(content_words(shown_text))
         shown_numbers.append(numbers(shown_text, spelled=True))
+    allowed = " ".join([question, *passage_sentences])
     claims = [f"{question} {t}" if question and is_brief(t) else t for t in texts]
     asked = content_words(question)
     vectors = embedder.encode(claims + passage_sentences)
@@ -206,6 +227,8 @@ def align(
         if not facts.stated_by(chosen, shown_numbers, shown_words):
             # a brief answer aligns by its question: the passage stating it may rank lower
             chosen = next(([i] for i in supporting if facts.stated_by([i], shown_numbers, shown_words)), [])
+        if echoes(text, instructions, allowed):
+            chosen = []
         hinted = [h for h in hinted if 0 <= h < len(passages)]
         aligned.append(AlignedSentence(text, chosen, best, hinted, [closest[i] for i in chosen]))
     return aligned
