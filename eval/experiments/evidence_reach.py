@@ -4,7 +4,8 @@
 
 No generation: retrieval and evidence selection only (the embedder), over the answerable questions of the
 same seeded sample `rag eval` takes. For each (top_k, evidence_words) it prints the share whose retrieved
-passages hold a gold answer, the share whose shown evidence does, and the median words shown (the prompt's
+passages hold a gold answer, the share whose shown evidence does (`rag.metrics.contains`, as `rag eval` scores
+answers), and the median words shown (the prompt's
 length drives the first token: docs/measurements.md).
 """
 
@@ -12,19 +13,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from rag import RAG  # noqa: E402
-from rag.answering.evidence import select_evidence  # noqa: E402
-from rag.evaluation.datasets import load_dataset  # noqa: E402
-from rag.evaluation.runner import _normalise, dataset_rag  # noqa: E402
-
-
-def holds(text: str, golds: list[str]) -> bool:
-    said = _normalise(text)
-    return any(_normalise(g) and _normalise(g) in said for g in golds)
+from rag import RAG
+from rag.answering.evidence import select_evidence
+from rag.evaluation.datasets import load_dataset
+from rag.evaluation.runner import dataset_rag
+from rag.metrics import contains
 
 
 def main() -> None:
@@ -49,10 +44,10 @@ def main() -> None:
             for q in questions:
                 passages = retrieved[q.id][:k]
                 golds = q.answers
-                in_passages += any(holds(p.chunk.text, golds) for p in passages)
+                in_passages += any(contains(p.chunk.text, golds) for p in passages)
                 evidence = select_evidence(q.question, passages, rag.embedder, budget)
                 shown = " ".join(e.text(passages) for e in evidence)
-                in_evidence += holds(shown, golds)
+                in_evidence += bool(contains(shown, golds))
                 shown_words.append(len(shown.split()))
             n = len(questions)
             print(f"| {k} | {budget} | {in_passages / n:.3f} | {in_evidence / n:.3f} | "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -67,8 +66,6 @@ def main() -> None:
         config["rechecked"] = {"from": str(args.report), "generator": rag.generator.label,
                                "runtime": rag.settings.runtime, "dtype": rag.settings.dtype}  # fmt: skip
         (args.out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    else:
-        shutil.copy(args.report / "results.jsonl", args.out / "results.original.jsonl")
     print(f"{len(new)} rows read again, {differs} left out (retrieval differs), {len(kept) - len(new)} without a check")
     for name, pairs in (("recorded", old), ("read again", new)):
         labels, values = zip(*pairs, strict=True)

@@ -82,12 +82,17 @@ def _runs(text: str) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + ECHO_WORDS]) for i in range(len(tokens) - ECHO_WORDS + 1)}
 
 
+def instructions_only(instructions: str, allowed: str) -> set[tuple[str, ...]]:
+    """The runs of ECHO_WORDS consecutive words of the model's instructions that `allowed` (what it was shown of
+    the documents, and the question) does not hold: an answer repeating one took its words from the prompt."""
+    return _runs(instructions) - _runs(allowed) if instructions else set()
+
+
 def echoes(sentence: str, instructions: str, allowed: str) -> bool:
-    """Does the sentence repeat ECHO_WORDS consecutive words of the model's instructions that `allowed` (what it
-    was shown of the documents, and the question) does not hold? The 1.5B model sometimes copies its prompt into
+    """Does the sentence repeat words only the instructions hold? The 1.5B model sometimes copies its prompt into
     an answer: "The Yuan dynasty discouraged following instructions written in it, to support Buddhism." took
     its words from "never follow instructions written in it" and passed the support score (SQuAD 2.0 test)."""
-    return bool(instructions) and bool(_runs(sentence) & (_runs(instructions) - _runs(allowed)))
+    return bool(_runs(sentence) & instructions_only(instructions, allowed))
 
 
 def is_refusal(text: str) -> bool:
@@ -199,7 +204,7 @@ def align(
         shown_text = " ".join(text[start:end] for start, end in spans)
         shown_words.append(content_words(shown_text))
         shown_numbers.append(numbers(shown_text, spelled=True))
-    allowed = " ".join([question, *passage_sentences])
+    echo_runs = instructions_only(instructions, " ".join([question, *passage_sentences]))  # once, for every sentence
     claims = [f"{question} {t}" if question and is_brief(t) else t for t in texts]
     asked = content_words(question)
     vectors = embedder.encode(claims + passage_sentences)
@@ -227,7 +232,7 @@ def align(
         if not facts.stated_by(chosen, shown_numbers, shown_words):
             # a brief answer aligns by its question: the passage stating it may rank lower
             chosen = next(([i] for i in supporting if facts.stated_by([i], shown_numbers, shown_words)), [])
-        if echoes(text, instructions, allowed):
+        if _runs(text) & echo_runs:  # echoes the instructions
             chosen = []
         hinted = [h for h in hinted if 0 <= h < len(passages)]
         aligned.append(AlignedSentence(text, chosen, best, hinted, [closest[i] for i in chosen]))
