@@ -81,10 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the chat web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--auth", default=os.environ.get("RAG_AUTH"), metavar="USER:PASSWORD",
-                       help="require this login (default: $RAG_AUTH; none on loopback)")  # fmt: skip
-    serve.add_argument("--api-key", default=os.environ.get("RAG_API_KEY"), metavar="KEY",
-                       help="require this Bearer token on /v1 and /mcp (default: $RAG_API_KEY; none)")  # fmt: skip
+    serve.add_argument("--auth", action="append", metavar="USER:PASSWORD",
+                       help="a login that may ask and change documents; repeatable (also $RAG_AUTH)")  # fmt: skip
+    serve.add_argument("--reader", action="append", metavar="USER:PASSWORD",
+                       help="a login that may ask but not change documents; repeatable (also $RAG_READER)")  # fmt: skip
+    serve.add_argument("--api-key", action="append", metavar="KEY",
+                       help="a Bearer token for tools and agents (reads, on every route); repeatable (also "
+                       "$RAG_API_KEY)")  # fmt: skip
+    serve.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="a host name it answers to besides loopback and its address; repeatable")  # fmt: skip
     serve.add_argument("--concurrency", type=int, default=1, help="answers generated at once (default 1)")
     serve.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                        help="serve as Ray Serve replicas (HEAD:6379, auto; alone: a local Ray)")  # fmt: skip
@@ -107,7 +112,8 @@ def _pipeline(args: argparse.Namespace):  # noqa: ANN202
     from rag.pipeline import RAG
     from rag.settings import GROUPS, Settings
 
-    fields = ("collection", "index_dir", "embedder", "generator", "runtime", "dtype", "threads", "top_k")
+    fields = ("collection", "index_dir", "embedder", "generator", "runtime", "dtype", "threads", "top_k",
+              "allowed_hosts")  # fmt: skip
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in fields}
     if getattr(args, "every_check", False):
         overrides["every_check"] = True
@@ -257,19 +263,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from rag.api.app import serve
+def _credentials(args: argparse.Namespace) -> Any:
+    """The logins and keys of `rag serve`: flags, else the environment (RAG_AUTH, RAG_READER, RAG_API_KEY)."""
+    from rag.api.access import Credentials, parse_login
 
-    auth = None
-    if args.auth:
-        user, colon, password = args.auth.partition(":")
-        if not (user and colon and password):
-            raise RagError("--auth (or RAG_AUTH) must be USER:PASSWORD")
-        auth = (user, password)
+    def given(values: list[str] | None, variable: str) -> list[str]:
+        return values or ([os.environ[variable]] if os.environ.get(variable) else [])
+
+    editors = tuple(parse_login(v, "--auth (or RAG_AUTH)") for v in given(args.auth, "RAG_AUTH"))
+    readers = tuple(parse_login(v, "--reader (or RAG_READER)") for v in given(args.reader, "RAG_READER"))
+    keys = args.api_key or ([os.environ["RAG_API_KEY"]] if "RAG_API_KEY" in os.environ else [])
+    if any(not key.strip() for key in keys):
+        raise RagError("--api-key (or RAG_API_KEY) is empty")
+    return Credentials(editors, readers, tuple(key.strip() for key in keys))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.api.app import refuse_open_bind, serve
+
+    credentials = _credentials(args)
+    refuse_open_bind(args.host, credentials)  # before any model loads
+    if args.allowed_host:
+        args.allowed_hosts = args.allowed_host  # a setting of the server group, given as a flag
     if args.concurrency < 1:
         raise RagError("--concurrency must be at least 1")
-    if args.api_key is not None and not args.api_key.strip():
-        raise RagError("--api-key (or RAG_API_KEY) is empty")
     if args.replicas < 1 or (args.replicas > 1 and args.ray is None):
         raise RagError("--replicas needs --ray and must be at least 1")
     if args.ray is not None:
@@ -277,10 +294,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from rag.scale.ray_serve import serve_replicas
 
         serve_replicas(_pipeline(args).settings, replicas=args.replicas, address=address, host=args.host,
-                       port=args.port, auth=auth, api_key=args.api_key, concurrency=args.concurrency)  # fmt: skip
+                       port=args.port, credentials=credentials, concurrency=args.concurrency)  # fmt: skip
         return 0
-    serve(_pipeline(args), host=args.host, port=args.port, auth=auth, api_key=args.api_key,
-          concurrency=args.concurrency)  # fmt: skip
+    serve(_pipeline(args), host=args.host, port=args.port, credentials=credentials, concurrency=args.concurrency)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""One typed settings object in groups (paths, models, ingest, search, answering, checks).
+"""One typed settings object in groups (paths, models, ingest, search, answering, checks, server).
 
 Precedence: CLI flags > environment > rag.toml > defaults. Each setting has a flat name, which is how the CLI,
 `RAG(top_k=3)`, `settings.top_k` and `RAG_TOP_K` name it, and a place in its group: `settings.answering.top_k`,
@@ -172,10 +172,27 @@ class CheckSettings(_Group):
                                  "(eval/fit_abstention.py fits on these).")  # fmt: skip
 
 
+class ServerSettings(_Group):
+    """What `rag serve` accepts from the network (credentials are flags: `--auth`, `--reader`, `--api-key`)."""
+
+    allowed_hosts: list[str] = _setting(None, "Host names the server answers to, besides the loopback names and "
+                                        "the address it binds (DNS-rebinding protection); empty on 0.0.0.0: any.",
+                                        factory=list, shown="[]")  # fmt: skip
+    max_request_kb: int = _setting(1024, "A larger request body is refused (413), uploads aside.", ge=1)
+    max_upload_mb: float = _setting(200.0, "A larger upload request (all its files) is refused (413); each file "
+                                    "is also held to max_file_mb.", gt=0)  # fmt: skip
+    max_waiting: int = _setting(32, "API and MCP answers waiting for their turn; one more is refused (429) "
+                                "rather than queued.", ge=1)  # fmt: skip
+    login_attempts: int = _setting(5, "Failed logins (password or key) from one address within login_window_s "
+                                   "before that address is refused (429) until the window passes.", ge=1)  # fmt: skip
+    login_window_s: float = _setting(300.0, "The window of login_attempts, in seconds.", gt=0)
+    session_hours: float = _setting(12.0, "How long a login on the page lasts.", gt=0)
+
+
 # group name -> its model, in the order of docs/settings.md; measurements behind the defaults: docs/measurements.md
 GROUPS: dict[str, type[_Group]] = {"paths": PathSettings, "models": ModelSettings, "ingest": IngestSettings,
                                    "search": SearchSettings, "answering": AnsweringSettings,
-                                   "checks": CheckSettings}  # fmt: skip
+                                   "checks": CheckSettings, "server": ServerSettings}  # fmt: skip
 GROUP_OF = {name: group for group, model in GROUPS.items() for name in model.model_fields}  # flat name -> group
 
 
@@ -223,6 +240,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings, description="Retrieval")
     answering: AnsweringSettings = Field(default_factory=AnsweringSettings, description="Answering")
     checks: CheckSettings = Field(default_factory=CheckSettings, description="The checks (abstention)")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="The server (rag serve)")
     _resolved: set[str] = PrivateAttr(default_factory=set)  # fields chosen here rather than given
 
     @model_validator(mode="after")

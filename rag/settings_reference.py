@@ -10,7 +10,7 @@ from rag.settings import GROUPS, PROJECT_ROOT, Settings
 REFERENCE = PROJECT_ROOT / "docs" / "settings.md"
 HEAD = """# Settings
 
-One typed object, `rag.Settings` (`rag/settings.py`), with defaults, in six groups. A `rag.toml` in the working
+One typed object, `rag.Settings` (`rag/settings.py`), with defaults, in seven groups. A `rag.toml` in the working
 directory (or the file named by `RAG_CONFIG` / `--config`) overrides them, `RAG_*` environment variables
 override the file, and CLI flags override everything.
 

@@ -127,7 +127,11 @@ def test_a_wrong_or_missing_key_is_refused(server: str):
     with pytest.raises(urllib.error.HTTPError) as bare:
         urllib.request.urlopen(f"{server}mcp", timeout=10)
     assert bare.value.code == 401
-    assert urllib.request.urlopen(server, timeout=10).status == 200  # the page has --auth, not the key
+    with pytest.raises(urllib.error.HTTPError) as page:  # the key guards the page too: one gate for every route
+        urllib.request.urlopen(server, timeout=10)
+    assert page.value.code == 401
+    keyed = urllib.request.Request(server, headers={"Authorization": f"Bearer {KEY}"})
+    assert urllib.request.urlopen(keyed, timeout=10).status == 200
 
 
 def test_a_wrong_model_an_empty_message_and_a_bad_body_get_openai_errors(client: openai.OpenAI, server: str):

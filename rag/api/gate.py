@@ -3,6 +3,10 @@
 The generator already runs one call at a time, but an answer is several calls (draft, answer check, a
 follow-up's rewrite): without a gate, sixteen clients' calls interleave and every one of them waits for
 nearly all the others. With it, answers finish in the order asked.
+
+The API and MCP are bounded: past `max_waiting` answers waiting, one more is refused (Busy: HTTP 429) rather
+than queued, and their waiting threads come from the gate's own pool, so queued API calls never take the
+worker threads the page and the rest of the server run on.
 """
 
 from __future__ import annotations
@@ -12,33 +16,80 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+import anyio
+import anyio.to_thread
+
 T = TypeVar("T")
 
 
+class Busy(Exception):
+    """Too many answers are waiting: try again later."""
+
+
 class AnswerGate:
-    def __init__(self, slots: int = 1) -> None:
+    def __init__(self, slots: int = 1, max_waiting: int | None = None) -> None:
         if slots < 1:
             raise ValueError("at least one answer at a time")
-        self.slots = slots
+        self.slots, self.max_waiting = slots, max_waiting
         self._changed = threading.Condition()
         self._issued = 0  # tickets handed out, in arrival order
         self._done = 0  # answers finished (or abandoned)
+        self._threads: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
+
+    def admit(self, bounded: bool = True) -> int:
+        """A place in line; Busy when `bounded` and `max_waiting` answers already wait."""
+        with self._changed:
+            waiting = self._issued - self._done - self.slots
+            if bounded and self.max_waiting is not None and waiting >= self.max_waiting:
+                raise Busy(f"{waiting} answers are waiting: try again later")
+            self._issued += 1
+            return self._issued - 1
+
+    def wait(self, ticket: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: ticket < self._done + self.slots)
+
+    def leave(self) -> None:
+        with self._changed:
+            self._done += 1
+            self._changed.notify_all()
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        """Wait for this caller's turn, then hold one of the slots until the block ends."""
-        with self._changed:
-            ticket = self._issued
-            self._issued += 1
-            self._changed.wait_for(lambda: ticket < self._done + self.slots)
+        """Wait for this caller's turn (never refused: the page has its own bounded queue), then hold one of
+        the slots until the block ends."""
+        ticket = self.admit(bounded=False)
         try:
+            self.wait(ticket)
             yield
         finally:
-            with self._changed:
-                self._done += 1
-                self._changed.notify_all()
+            self.leave()
 
     def run(self, work: Callable[..., T], *args: object) -> T:
         """`work(*args)` in this caller's turn (a whole answer: `gate.run(rag.ask, question)`)."""
         with self.turn():
             return work(*args)
+
+    async def in_thread(self, work: Callable[..., T], *args: object) -> T:
+        """`work(*args)` in one of the gate's own threads (as many as may wait, so it never waits for one)."""
+        if self._threads is None:
+            self._threads = anyio.CapacityLimiter(self.slots + (self.max_waiting or 64))
+        return await anyio.to_thread.run_sync(work, *args, limiter=self._threads)
+
+    async def run_async(self, work: Callable[..., T], *args: object) -> T:
+        """`work(*args)` in its turn, from async code (the API, MCP); Busy when too many wait."""
+        ticket, started = self.admit(), threading.Event()
+
+        def whole() -> T:
+            started.set()
+            try:
+                self.wait(ticket)
+                return work(*args)
+            finally:
+                self.leave()
+
+        try:
+            return await self.in_thread(whole)
+        finally:
+            if not started.is_set():  # cancelled before its thread ran: give the place back
+                self.leave()

@@ -11,9 +11,8 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from starlette.concurrency import run_in_threadpool
 
-from rag.api.gate import AnswerGate
+from rag.api.gate import AnswerGate, Busy
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.pipeline import RAG
@@ -44,7 +43,7 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
             raise ToolError("k must be between 1 and 50")
         rag = pipeline(collection)
         try:
-            passages = await run_in_threadpool(rag.retrieve, query.strip(), k)
+            passages = await gate.in_thread(rag.retrieve, query.strip(), k)
         except RagError as error:
             raise ToolError(str(error)) from None
         return {"collection": rag.settings.collection,
@@ -56,7 +55,9 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
     async def ask(question: str, collection: str | None = None) -> dict[str, Any]:
         rag = pipeline(collection)
         try:
-            answer = await run_in_threadpool(gate.run, rag.ask, question)
+            answer = await gate.run_async(rag.ask, question)
+        except Busy as busy:
+            raise ToolError(str(busy)) from None
         except RagError as error:
             raise ToolError(str(error)) from None
         return {
@@ -73,7 +74,7 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
     @server.resource("rag://collections", name="collections", mime_type="application/json",
                      description="The collections (indexes) that can be searched, with their sizes.")  # fmt: skip
     async def list_collections() -> list[dict[str, Any]]:
-        return [info.to_dict() for info in await run_in_threadpool(collections.describe)]
+        return [info.to_dict() for info in await gate.in_thread(collections.describe)]
 
     def documents(name: str | None) -> list[dict[str, Any]]:
         try:
@@ -85,11 +86,11 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
     @server.resource("rag://documents", name="documents", mime_type="application/json",
                      description="The documents of the default collection and their chunk counts.")  # fmt: skip
     async def default_documents() -> list[dict[str, Any]]:
-        return await run_in_threadpool(documents, None)  # opening an index blocks: not on the event loop
+        return await gate.in_thread(documents, None)  # opening an index blocks: not on the event loop
 
     @server.resource("rag://collections/{name}/documents", name="collection-documents", mime_type="application/json",
                      description="The documents of one collection and their chunk counts.")  # fmt: skip
     async def collection_documents(name: str) -> list[dict[str, Any]]:
-        return await run_in_threadpool(documents, name)
+        return await gate.in_thread(documents, name)
 
     return server

@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from rag.answering.answer import ABSTAIN_TEXT
 from rag.answering.followup import Turn, turns_of
-from rag.api.gate import AnswerGate
+from rag.api.gate import AnswerGate, Busy
 from rag.collections import CollectionInfo, Collections, UnknownCollectionError, describe
 from rag.errors import RagError
 from rag.pipeline import RAG
@@ -134,16 +134,19 @@ class ChatCompletions:
         question, turns = conversation(chat.messages)
         rag = self._pipeline(chat.model)
         try:
-            await run_in_threadpool(rag.warm_up)  # a missing index or model is an HTTP error, not a broken stream
+            await self.gate.in_thread(rag.warm_up)  # a missing index or model is an HTTP error, not a broken stream
         except RagError as error:
             raise APIError(503, str(error), kind="server_error", code="collection_unavailable") from None
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        if chat.stream:
-            chunks = self._chunks(rag, question, turns, ident, created, chat.model)
-            headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-            return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
         try:
-            answer = await run_in_threadpool(self.gate.run, rag.ask, question, turns)
+            if chat.stream:
+                ticket = self.gate.admit()  # refused now, as a 429, rather than after the stream has begun
+                chunks = self._chunks(rag, question, turns, ident, created, chat.model, ticket)
+                headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+                return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+            answer = await self.gate.run_async(rag.ask, question, turns)
+        except Busy as busy:
+            raise APIError(429, str(busy), kind="rate_limit_error", code="rate_limit_exceeded") from None
         except RagError as error:
             raise APIError(400, str(error)) from None
         return JSONResponse({
@@ -153,27 +156,36 @@ class ChatCompletions:
             "rag": extra(answer),
         })  # fmt: skip
 
-    def _chunks(self, rag: RAG, question: str, turns: list[Turn], ident: str, created: int, model: str
-                ) -> Iterator[str]:  # fmt: skip
-        """The SSE stream (run in a worker thread by Starlette, as the pipeline blocks)."""
+    async def _chunks(self, rag: RAG, question: str, turns: list[Turn], ident: str, created: int, model: str,
+                      ticket: int) -> AsyncIterator[str]:  # fmt: skip
+        """The SSE stream: the pipeline blocks, so each step runs in one of the gate's threads; the turn is
+        given back however the stream ends (a client that goes away included)."""
         head = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
             return _sse({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more})
 
-        yield chunk({"role": "assistant", "content": ""})  # at once: the client knows it is heard, then waits
-        answer = None
+        answer, items = None, None
         try:
-            with self.gate.turn():
-                for item in rag.stream(question, turns):
-                    if isinstance(item, Answer):
-                        answer = item
-                    elif item:
-                        yield chunk({"reasoning_content": item})
+            yield chunk({"role": "assistant", "content": ""})  # at once: the client knows it is heard, then waits
+            await self.gate.in_thread(self.gate.wait, ticket)
+            items = rag.stream(question, turns)
+            while (item := await self.gate.in_thread(next, items, None)) is not None:
+                if isinstance(item, Answer):
+                    answer = item
+                elif item:
+                    yield chunk({"reasoning_content": item})
         except RagError as error:
             yield _sse(APIError(400, str(error)).body())
             yield _sse("[DONE]")
             return
+        finally:
+            try:
+                if items is not None:  # stops the generation at its next step (a client that left)
+                    with anyio.CancelScope(shield=True):
+                        await self.gate.in_thread(items.close)
+            finally:
+                self.gate.leave()
         assert answer is not None
         yield chunk({"content": answer.answer})
         yield chunk({}, "stop", rag=extra(answer))

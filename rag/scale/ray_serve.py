@@ -14,6 +14,8 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from rag.api.access import Credentials
+
 if TYPE_CHECKING:
     from rag.settings import Settings
 
@@ -54,18 +56,18 @@ def replica_class() -> type:
 
     @serve.ingress()  # the app is built in each replica, after __init__ (it holds models and open files)
     class RagReplica:
-        def __init__(self, settings: Settings, host: str, auth: tuple[str, str] | None, api_key: str | None,
-                     concurrency: int, generator: Any = None) -> None:  # fmt: skip
+        def __init__(self, settings: Settings, host: str, credentials: Credentials, concurrency: int,
+                     generator: Any = None) -> None:  # fmt: skip
             self.rag = open_read_only(settings, generator)
-            self.options = (host, auth, api_key, concurrency)
+            self.options = (host, credentials, concurrency)
             context = serve.get_replica_context()
             self.name = f"{context.replica_id.unique_id}@{os.uname().nodename}:{os.getpid()}"
 
         def __serve_build_asgi_app__(self) -> Any:
             from rag.api.app import build_server
 
-            host, auth, api_key, concurrency = self.options
-            return ReplicaHeader(build_server(self.rag, host, auth, api_key, concurrency), self.name)
+            host, credentials, concurrency = self.options
+            return ReplicaHeader(build_server(self.rag, host, credentials, concurrency), self.name)
 
     return RagReplica
 
@@ -75,8 +77,7 @@ def start_replicas(
     replicas: int = 1,
     host: str = "127.0.0.1",
     port: int = 7860,
-    auth: tuple[str, str] | None = None,
-    api_key: str | None = None,
+    credentials: Credentials = Credentials(),
     concurrency: int = 1,
     cpus_per_replica: float = 1.0,
     generator: Any = None,
@@ -96,7 +97,7 @@ def start_replicas(
         health_check_period_s=health_check_s,
         max_ongoing_requests=max(8, 4 * concurrency),  # queued in the replica's gate, answered in order
     )
-    serve.run(deployment.bind(settings, host, auth, api_key, concurrency, generator), name=APP_NAME,
+    serve.run(deployment.bind(settings, host, credentials, concurrency, generator), name=APP_NAME,
               route_prefix="/")  # fmt: skip
 
 
@@ -116,8 +117,7 @@ def serve_replicas(
     address: str | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
-    auth: tuple[str, str] | None = None,
-    api_key: str | None = None,
+    credentials: Credentials = Credentials(),
     concurrency: int = 1,
 ) -> None:
     """`rag serve --ray`: start the replicas, then keep serving until interrupted."""
@@ -126,15 +126,15 @@ def serve_replicas(
 
     from ray import serve
 
-    from rag.api.app import announce, warn_if_open
+    from rag.api.app import announce, refuse_open_bind
     from rag.scale import connect
 
+    refuse_open_bind(host, credentials)  # before Ray starts anything
     connect(address)
     # `docker stop`, systemd and `kill` send SIGTERM: unwind (the finally below) so the replicas and a
     # local Ray go with this process; set after connecting, as ray.init installs a handler of its own
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    warn_if_open(host, auth, api_key)
-    start_replicas(settings, replicas, host, port, auth, api_key, concurrency)
+    start_replicas(settings, replicas, host, port, credentials, concurrency)
     announce(host, port, served_by=f"{replicas} replicas on Ray Serve: ")
     try:
         while True:

@@ -5,21 +5,21 @@ Generation runs one at a time by default (see rag/api/app.py serve); document te
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
 from rag.answering.followup import turns_of
+from rag.api.access import Role
 from rag.api.gate import AnswerGate
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.ingest.load import LOADERS
 from rag.pipeline import RAG
 from rag.types import Answer
-from rag.web.render import answer_markdown, is_abstention, plain_answer, sources_html, sources_panel
-from rag.web.uploads import add_uploads
+from rag.web.render import answer_markdown, inert, is_abstention, plain_answer, sources_html, sources_panel
+from rag.web.uploads import add_uploads, uploaded_only
 
 # The why-question is not first: its answer check P(Yes) sits at 0.32-0.34, at llama.cpp's threshold 0.33,
 # so it abstains or not as the index grows (docs/measurements.md); the others score 0.66-0.82
@@ -69,11 +69,25 @@ def index_status(rag: RAG) -> str:
     )
 
 
-def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Blocks:
+def may_change(request: gr.Request | None, roles: bool) -> bool:
+    """Whether this user may add and remove documents: with `roles` (under rag serve's Guard, which sets
+    x-rag-role and drops a client's own), only an editor; without, everyone (the page alone, in tests)."""
+    if not roles:
+        return True
+    headers = getattr(request, "headers", None) or {}
+    return headers.get("x-rag-role") == Role.EDITOR.value
+
+
+def build_app(collections: Collections, gate: AnswerGate | None = None, roles: bool = False) -> gr.Blocks:
     """The page over every collection; the menu picks the one asked, listed and added to. `gate`: shared
-    with the API and MCP, so that answers are generated in the order asked, whichever face asked."""
+    with the API and MCP, so that answers are generated in the order asked, whichever face asked. `roles`:
+    only editors change documents (see may_change)."""
     rag, gate = collections.base, gate or AnswerGate()
     defaults = rag.settings
+
+    def editor_only(request: gr.Request | None) -> None:
+        if not may_change(request, roles):
+            raise gr.Error("a reader may not change the documents")
 
     def respond(
         message: str,
@@ -101,10 +115,10 @@ def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Bl
                         yield history, sources_panel(turns), turns, ""
                     else:
                         draft += item
-                        history[-1]["content"] = html.escape(draft, quote=False)
+                        history[-1]["content"] = inert(draft)
                         yield history, gr.skip(), gr.skip(), ""
         except RagError as error:
-            history[-1]["content"] = f"⚠️ {html.escape(str(error))}"
+            history[-1]["content"] = f"⚠️ {inert(str(error))}"
             yield history, gr.skip(), gr.skip(), ""
 
     def retry(data: gr.RetryData, history: list[dict[str, Any]], turns: Turns, *knobs: float):
@@ -126,19 +140,24 @@ def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Bl
         except RagError as error:
             raise gr.Error(str(error)) from None
 
-    def upload(paths: list[str] | None, collection: str | None = None,
+    def upload(paths: list[str] | None, collection: str | None = None, request: gr.Request | None = None,
                progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008  # fmt: skip
+        editor_only(request)
         chosen = pick(collection)
         try:
-            rows = add_uploads(chosen, paths or [], progress=True)
+            rows = add_uploads(chosen, uploaded_only(paths or []), progress=True)
         except RagError as error:
             raise gr.Error(str(error)) from None
         return rows, documents_table(collection), index_status(chosen)
 
+    def controls(request: gr.Request) -> gr.Accordion:
+        return gr.Accordion(visible=may_change(request, roles))
+
     def documents_table(collection: str | None = None) -> list[list[Any]]:
         return [[source, count] for source, count in sorted(pick(collection).documents().items())]
 
-    def remove(source: str, collection: str | None = None):
+    def remove(source: str, collection: str | None = None, request: gr.Request | None = None):
+        editor_only(request)
         chosen = pick(collection)
         try:
             removed = not source or chosen.remove(source.strip())
@@ -180,7 +199,7 @@ def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Bl
                                     label="Drop a sentence whose support is below (higher: stricter)")  # fmt: skip
             min_check = gr.Slider(0.0, 0.9, value=defaults.min_answer_check, step=0.01,
                                   label="Abstain when P(yes) that the passages state the answer is below")  # fmt: skip
-        with gr.Accordion("Documents", open=False):
+        with gr.Accordion("Documents", open=False) as documents:
             # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
             files = gr.File(label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple",
                             elem_id="upload")  # fmt: skip
@@ -209,6 +228,8 @@ def build_app(collections: Collections, gate: AnswerGate | None = None) -> gr.Bl
         app.load(lambda: gr.Dropdown(choices=collections.names()), None, picker, api_visibility="private")
         app.load(documents_table, None, listing, api_visibility="private")
         app.load(lambda: index_status(rag), None, info, api_visibility="private")
+        # a reader sees the documents listed elsewhere (the status line) but not the controls that change them
+        app.load(controls, None, documents, api_visibility="private")
         hidden_question = gr.Textbox(visible=False)
         hidden_answer = gr.JSON(visible=False)
         hidden_question.submit(ask_api, hidden_question, hidden_answer, api_name="ask")

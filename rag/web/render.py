@@ -53,6 +53,25 @@ document.addEventListener("click", (event) => {
 """
 
 
+# Markdown's ASCII punctuation, backslash-escaped so model or document text can never become a link, an
+# image the browser fetches (a planted tracking pixel), an autolinked URL, emphasis or a heading; & < > are
+# left to html.escape (a backslash before them would show, not escape)
+_MARKDOWN = re.compile(r"""([!"#$%'()*+,\-./:=?@\[\\\]^_`{|}~])""")
+
+
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # what inert escaped, for reading a message back as text
+
+
+def inert(text: str) -> str:
+    """Text for a chat message: shown as written, never rendered as markdown or HTML."""
+    return html.escape(_MARKDOWN.sub(r"\\\1", text), quote=False)
+
+
+def one_line(text: str) -> str:
+    """Escaped text on one line, for inside an HTML block of a chat message."""
+    return html.escape(" ".join(text.split()))
+
+
 def chip(turn: int, n: int) -> str:
     return f"[[{n}]](#cite-{turn}-{n})"
 
@@ -60,10 +79,11 @@ def chip(turn: int, n: int) -> str:
 def answer_markdown(answer: Answer, turn: int) -> str:
     """The chat message: each supported sentence followed by its citation chips, or a marked abstention."""
     if answer.abstained:
-        reason = f'<span class="reason">{html.escape(answer.abstain_reason)}</span>' if answer.abstain_reason else ""
-        return f'<div class="{ABSTAIN_CLASS}">⚠️ {html.escape(answer.answer)}{reason}</div>'
+        # an HTML block: markdown is not read inside it up to a blank line, which one_line rules out
+        reason = f'<span class="reason">{one_line(answer.abstain_reason)}</span>' if answer.abstain_reason else ""
+        return f'<div class="{ABSTAIN_CLASS}">⚠️ {one_line(answer.answer)}{reason}</div>'
     shown = [
-        html.escape(s.text, quote=False) + " " + "".join(chip(turn, n) for n in s.citations)
+        inert(s.text) + " " + "".join(chip(turn, n) for n in s.citations)
         for s in answer.sentences
         if s.supported
     ]
@@ -72,7 +92,8 @@ def answer_markdown(answer: Answer, turn: int) -> str:
 
 def plain_answer(message: str) -> str:
     """A chat message as plain text for the follow-up rewriter: chips and markup removed."""
-    return html.unescape(re.sub(r"<[^>]+>", " ", CHIP.sub("", message))).strip()
+    text = html.unescape(re.sub(r"<[^>]+>", " ", CHIP.sub("", message)))
+    return _ESCAPED.sub(r"\1", text).strip()
 
 
 def is_abstention(message: str) -> bool:

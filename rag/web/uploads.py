@@ -6,6 +6,9 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from gradio.utils import get_upload_folder
+
+from rag.errors import RagError
 from rag.ingest.load import LOADERS, LoadError, file_info
 from rag.pipeline import RAG
 
@@ -13,6 +16,16 @@ from rag.pipeline import RAG
 def upload_folder(rag: RAG) -> Path:
     """Uploaded files are kept beside the index, so later updates keep them (and a user can see them)."""
     return rag.settings.index_dir.resolve().parent / "uploads"
+
+
+def uploaded_only(paths: list[str]) -> list[str]:
+    """The paths, if every one is a file the browser uploaded (Gradio's upload folder); a request naming any
+    other file of the machine is refused whole (Gradio refuses it first; this does not rely on that)."""
+    folder = Path(get_upload_folder()).resolve()
+    for path in paths:
+        if not Path(path).resolve().is_relative_to(folder):
+            raise RagError(f"{Path(path).name} was not uploaded: only uploaded files can be added")
+    return paths
 
 
 def add_uploads(rag: RAG, paths: list[str], progress: bool = False) -> list[list[str]]:

@@ -1,0 +1,137 @@
+"""Who may do what on `rag serve`.
+
+Two roles: an editor asks, searches, reads and changes documents (adds, removes); a reader does all but
+change documents. `--auth USER:PASSWORD` makes editors, `--reader USER:PASSWORD` readers, and an API key
+(`--api-key`, for tools and agents) reads. With no credential at all, on loopback only, the one local user
+is an editor. A login on the page is kept in a signed cookie, so replicas and restarts need no shared store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rag.errors import RagError
+
+
+class Role(StrEnum):
+    READER = "reader"
+    EDITOR = "editor"
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    role: Role
+
+    @property
+    def may_change_documents(self) -> bool:
+        return self.role is Role.EDITOR
+
+
+LOCAL = Identity("local", Role.EDITOR)  # loopback without credentials: the machine's own user
+
+
+def parse_login(text: str, flag: str) -> tuple[str, str]:
+    """USER:PASSWORD (the password may hold colons), or a one-line error naming the flag."""
+    user, colon, password = text.partition(":")
+    if not (user.strip() and colon and password):
+        raise RagError(f"{flag} must be USER:PASSWORD")
+    return user.strip(), password
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Every login and key the server accepts (plain data: it travels to Ray replicas)."""
+
+    editors: tuple[tuple[str, str], ...] = ()
+    readers: tuple[tuple[str, str], ...] = ()
+    api_keys: tuple[str, ...] = ()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.editors or self.readers or self.api_keys)
+
+    def login(self, user: str, password: str) -> Identity | None:
+        """The identity of a user and password; an API key given as the password (any user) reads."""
+        found = None
+        for role, logins in ((Role.EDITOR, self.editors), (Role.READER, self.readers)):
+            for name, secret in logins:  # every entry compared, in constant time: no early exit to time
+                if hmac.compare_digest(name.encode(), user.encode()) & _same(secret, password) and found is None:
+                    found = Identity(name, role)
+        return found or self.key(password)
+
+    def key(self, token: str) -> Identity | None:
+        matched = [_same(key, token) for key in self.api_keys]
+        return Identity("api-key", Role.READER) if any(matched) else None
+
+    def secret(self) -> bytes:
+        """The session-signing key: derived from the credentials, so changing one ends every session."""
+        material = repr((self.editors, self.readers, self.api_keys)).encode()
+        return hashlib.sha256(b"rag-session\0" + material).digest()
+
+
+def _same(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """A login as a cookie value: name, role and expiry, signed with HMAC-SHA256."""
+
+    secret: bytes
+    lifetime_s: float
+
+    def issue(self, who: Identity, now: float | None = None) -> str:
+        expires = int((time.time() if now is None else now) + self.lifetime_s)
+        body = base64.urlsafe_b64encode(f"{who.role.value}:{expires}:{who.name}".encode()).decode()
+        return f"{body}.{self._sign(body)}"
+
+    def read(self, token: str, now: float | None = None) -> Identity | None:
+        body, _, signature = token.partition(".")
+        if not hmac.compare_digest(signature, self._sign(body)):
+            return None
+        try:
+            role, expires, name = base64.urlsafe_b64decode(body).decode().split(":", 2)
+            if int(expires) < (time.time() if now is None else now):
+                return None
+            return Identity(name, Role(role))
+        except ValueError:
+            return None
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self.secret, body.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class LoginThrottle:
+    """Failed logins per client address: `attempts` within `window_s` and that address is refused until the
+    oldest of them leaves the window."""
+
+    attempts: int
+    window_s: float
+    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+
+    def blocked(self, address: str, now: float | None = None) -> float:
+        """Seconds until `address` may try again (0: it may)."""
+        now = time.monotonic() if now is None else now
+        failures = self._failures.get(address)
+        if not failures:
+            return 0.0
+        while failures and failures[0] <= now - self.window_s:
+            failures.popleft()
+        if not failures:
+            del self._failures[address]
+            return 0.0
+        return failures[0] + self.window_s - now if len(failures) >= self.attempts else 0.0
+
+    def failed(self, address: str, now: float | None = None) -> None:
+        self._failures[address].append(time.monotonic() if now is None else now)
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)

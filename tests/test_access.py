@@ -1,0 +1,93 @@
+"""Who may do what (rag/api/access.py), the gate's host rule (rag/api/guard.py) and inert answer text
+(rag/web/render.py), without a server: the attacks themselves run against a real one in test_security.py."""
+
+from __future__ import annotations
+
+import pytest
+from markdown_it import MarkdownIt
+
+from rag.api.access import Credentials, Identity, LoginThrottle, Role, Sessions, parse_login
+from rag.api.gate import AnswerGate, Busy
+from rag.api.guard import host_names
+from rag.errors import RagError
+from rag.web.render import inert, plain_answer
+
+CREDENTIALS = Credentials(editors=(("ed", "pw:with:colons"),), readers=(("rd", "r"),), api_keys=("k1",))
+
+
+def test_each_credential_gives_its_role_and_nothing_else_does():
+    assert CREDENTIALS.login("ed", "pw:with:colons") == Identity("ed", Role.EDITOR)
+    assert CREDENTIALS.login("rd", "r") == Identity("rd", Role.READER)
+    assert CREDENTIALS.login("anyone", "k1") == Identity("api-key", Role.READER)  # the key as a password
+    assert CREDENTIALS.key("k1").role is Role.READER
+    for user, password in (("ed", "r"), ("rd", "pw:with:colons"), ("ed", ""), ("", ""), ("ED", "pw:with:colons")):
+        assert CREDENTIALS.login(user, password) is None
+    assert CREDENTIALS.key("k2") is None and CREDENTIALS.key("") is None
+    assert not Credentials().configured and CREDENTIALS.configured
+
+
+def test_a_login_is_user_colon_password():
+    assert parse_login("ed:pw:with:colons", "--auth") == ("ed", "pw:with:colons")
+    for bad in ("ed", "ed:", ":pw", ""):
+        with pytest.raises(RagError, match="--auth must be USER:PASSWORD"):
+            parse_login(bad, "--auth")
+
+
+def test_a_session_cookie_cannot_be_forged_altered_or_kept_past_its_time():
+    sessions = Sessions(CREDENTIALS.secret(), lifetime_s=60)
+    token = sessions.issue(Identity("rd", Role.READER), now=1000)
+    assert sessions.read(token, now=1030) == Identity("rd", Role.READER)
+    assert sessions.read(token, now=1061) is None  # expired
+    body, signature = token.split(".")
+    promoted = sessions.issue(Identity("rd", Role.EDITOR), now=1000).split(".")[0]
+    assert sessions.read(f"{promoted}.{signature}", now=1030) is None  # a reader's signature on an editor's body
+    other = Sessions(Credentials(editors=(("ed", "changed"),)).secret(), lifetime_s=60)
+    assert other.read(token, now=1030) is None  # new credentials end old sessions
+    for junk in ("", ".", "abc", f"{body}.", "!!!.xyz"):
+        assert sessions.read(junk, now=1030) is None
+
+
+def test_failed_logins_lock_an_address_out_for_the_window_only():
+    throttle = LoginThrottle(attempts=3, window_s=10)
+    for t in (0, 1, 2):
+        assert throttle.blocked("a", now=t) == 0
+        throttle.failed("a", now=t)
+    assert throttle.blocked("a", now=3) == pytest.approx(7)  # until the first failure leaves the window
+    assert throttle.blocked("b", now=3) == 0  # another address is not affected
+    assert throttle.blocked("a", now=10.5) == 0
+    throttle.failed("b", now=4)
+    throttle.succeeded("b")
+    assert throttle.blocked("b", now=4) == 0
+
+
+def test_host_names_follow_the_bound_address():
+    assert host_names("127.0.0.1", []) == {"127.0.0.1", "localhost", "::1"}
+    assert "rag.example.org" in host_names("0.0.0.0", ["RAG.example.org"])
+    assert "10.0.0.5" in host_names("10.0.0.5", []) and "[::1]" not in host_names("::", [])
+
+
+def test_answers_past_the_waiting_bound_are_refused_but_the_page_is_not():
+    gate = AnswerGate(slots=1, max_waiting=2)
+    tickets = [gate.admit() for _ in range(3)]  # one answering, two waiting
+    with pytest.raises(Busy):
+        gate.admit()
+    gate.admit(bounded=False)  # the page has its own bounded queue
+    for _ in tickets:
+        gate.leave()
+    gate.admit()
+
+
+MARKDOWN = MarkdownIt("commonmark")
+
+
+@pytest.mark.parametrize("text", [
+    "See ![pixel](http://tracker.example/p.png) now.",
+    "A [link](http://evil.example) and <http://auto.example> and <img src=x onerror=alert(1)>.",
+    "[ref]: http://evil.example\n\n[ref]",
+    "# Heading *bold* `code` <script>alert(1)</script> & 1. item",
+])  # fmt: skip
+def test_inert_text_renders_as_the_same_characters_with_no_markup(text: str):
+    rendered = MARKDOWN.renderInline(inert(text))
+    assert "<img" not in rendered and "<a " not in rendered and "<script" not in rendered
+    assert "<em>" not in rendered and "<code>" not in rendered
+    assert plain_answer(inert(text)) == text  # what the follow-up rewriter reads back is what was written
