@@ -12,7 +12,12 @@ ABBREVIATIONS = {
     "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
     "nov", "dec", "u.s", "u.k", "u.n",
 }  # fmt: skip
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
+# Matched from the first mark of a run only, possessively: a long run of dots with no space after it is
+# rejected once, not once per dot (which took seconds for 20 KB of dots).
+_SENTENCE_END = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s)")
+_CLOSERS = "\"'”’)]"
+# Enough of the text before a mark to see a whole abbreviation; a longer word cannot be one.
+_WORD_BEFORE = max(map(len, ABBREVIATIONS)) + 1
 _LINE = re.compile(r"[^\n]+")
 
 
@@ -29,13 +34,22 @@ def sentences(text: str) -> list[Span]:
         start = line.start()
         for end_mark in _SENTENCE_END.finditer(line.group()):
             end = line.start() + end_mark.end()
-            word = text[start:end].rstrip("\"'”’)]").rsplit(maxsplit=1)[-1].rstrip(".").lower()
-            if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            mark_start = line.start() + end_mark.start()
+            if _abbreviation(text[max(start, mark_start - _WORD_BEFORE) : mark_start], end_mark.group()):
                 continue
             spans.append(Span(start, end))
             start = end
         spans.append(Span(start, line.end()))
     return [_strip(text, s) for s in spans if text[s.start : s.end].strip()]
+
+
+def _abbreviation(before: str, mark: str) -> bool:
+    """The end mark closes an abbreviation or an initial ("Dr.", "J."), not a sentence. `before`: the few
+    characters before it (reading back to the sentence's start made a line of initials quadratic)."""
+    if mark.rstrip(_CLOSERS).strip("."):  # "!", "?" or "…" always end a sentence
+        return False
+    word = before.split()[-1].lower() if before and not before[-1].isspace() else ""
+    return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
 
 
 def _strip(text: str, span: Span) -> Span:
@@ -66,9 +80,14 @@ _NUMBER_WORDS = {word: str(n) for n, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())} | {word: str(10 * n) for n, word in enumerate(
     "thirty forty fifty sixty seventy eighty ninety".split(), 3)}  # fmt: skip
-_NUMBER_WORDS |= {word: str(n) for n, word in enumerate(  # ordinals: "the tenth century" states "10th"
-    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
-    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(), 1)}
+_NUMBER_WORDS |= {
+    word: str(n)
+    for n, word in enumerate(  # ordinals: "the tenth century" states "10th"
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+        "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(),
+        1,
+    )
+}
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
 
 

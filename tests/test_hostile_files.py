@@ -19,6 +19,7 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from rag import RAG
+from rag.ingest.split import CHARS_PER_TOKEN
 
 pytestmark = pytest.mark.slow  # indexes with the real embedder
 
@@ -59,6 +60,15 @@ def _good_files(folder: Path) -> dict[str, str]:
     memo.save(str(folder / "memo.docx"))
     (folder / "legacy.txt").write_bytes(f"Café tariff notes: {word('legacy.txt')} €5.".encode("cp1252"))
     (folder / "wide.md").write_bytes(f"Estuary survey: {word('wide.md')}.".encode("utf-16"))
+    writer = PdfWriter()
+    for page in PdfReader(_pdf(folder / "restricted.tmp", f"The tide table lists {word('restricted.pdf')}.")).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="", owner_password="owner")  # copying restricted; opens without a password
+    with open(folder / "restricted.pdf", "wb") as handle:
+        writer.write(handle)
+    (folder / "restricted.tmp").unlink()
+    # one line: a sentence cut into token windows, ending in a 50 KB "word" cut by characters
+    (folder / "oneline.txt").write_text(f"The ferry log names {word('oneline.txt')} " + "tide " * 5_000 + "x" * 50_000)
     return words
 
 
@@ -109,6 +119,10 @@ def _bad_files(folder: Path) -> dict[str, str]:
     (folder / "locked.txt").write_text("nobody may read this")
     (folder / "locked.txt").chmod(0)
     bad["locked.txt"] = "permission denied"
+    descriptor = os.open(os.fsencode(folder) + b"/caf\xe9.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(descriptor, b"A name in Latin-1, not UTF-8.")
+    os.close(descriptor)
+    bad["caf\\xe9.txt"] = "not valid utf-8"  # shown with the byte escaped
     return bad
 
 
@@ -158,3 +172,5 @@ def test_hostile_corpus_indexes_the_good_and_names_the_bad(tmp_path: Path):
         assert Path(top.chunk.source).name == name and word in top.chunk.text
     page = next(c for c in rag.index.chunks.values() if c.source.endswith("page.html"))
     assert "alert" not in page.text and "<img" not in page.text  # script and markup are not document text
+    longest = max(len(c.text) for c in rag.index.chunks.values())
+    assert longest <= CHARS_PER_TOKEN * rag.settings.chunk_tokens

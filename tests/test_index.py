@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexMissingError, RagError
-from rag.ingest.split import splitter_for
+from rag.ingest.split import Splitter, splitter_for
 from rag.store.index import DocumentEntry, Index
 from rag.store.sync import sync
 from rag.types import Chunk
@@ -125,6 +126,18 @@ def test_save_writes_generation_files_and_removes_old_ones(index):
     assert hits == reopened.manifest.documents["b.txt"].chunk_ids  # keyword search saved with the index
 
 
+def test_save_removes_temp_files_a_killed_writer_left(index):
+    """A writer killed before its manifest rename leaves `.manifest.json.<pid>.tmp`: the next one removes it."""
+    _add(index, "a.txt", ["alpha"], seed=1)
+    index.save()
+    for name in (".manifest.json.4242.tmp", "chunks.9.jsonl.tmp"):
+        (index.folder / name).write_text("partial")
+    _add(index, "b.txt", ["beta"], seed=2)
+    index.save()
+    assert not list(index.folder.glob("*.tmp"))
+    assert len(Index.open(index.folder)) == 2
+
+
 def test_nothing_is_pickled(index):
     _add(index, "a.txt", ["alpha"], seed=1)
     index.save()
@@ -161,6 +174,34 @@ def test_open_chunks_and_vectors_disagree(index):
     path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
     with pytest.raises(RagError, match="damaged"):
         Index.open(index.folder)
+
+
+class _ConstantEmbedder:
+    """Enough of an embedder for sync: a unit vector per text."""
+
+    def encode(self, texts, progress=False):
+        return np.full((len(texts), DIM), DIM**-0.5, dtype=np.float32)
+
+
+def test_sync_skips_a_file_name_that_is_not_utf8(tmp_path):
+    """One such name used to abort the whole run (its name cannot be written in the index's UTF-8 JSON)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text("The harbour ledger is kept here.", encoding="utf-8")
+    descriptor = os.open(os.fsencode(docs) + b"/caf\xe9.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(descriptor, b"A file with a Latin-1 name.")
+    os.close(descriptor)
+    splitter = Splitter(lambda t: len(t.split()), lambda t: [m.span() for m in re.finditer(r"\S+", t)], 64, 16)
+    index = Index.create(tmp_path / "index", EMBEDDER, SPLITTING)
+    for _ in range(2):  # the first index run, then the update that `rag ask` makes when it opens the index
+        report = sync(index, _ConstantEmbedder(), splitter, [docs])
+        index.save()
+        assert _names(index.manifest.documents) == ["good.txt"]
+        assert report.skipped == [{"path": "docs/caf\\xe9.txt",
+                                   "error": "docs/caf\\xe9.txt: file name is not valid UTF-8: rename it"}]  # fmt: skip
+        json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")  # prints as JSON
+        index = Index.open(index.folder)
+    assert [c.text for c in index.chunks.values()] == ["The harbour ledger is kept here."]
 
 
 # --- sync with the real embedder ----------------------------------------------------------------

@@ -4,6 +4,7 @@ import hashlib
 import os
 import random
 import re
+import tracemalloc
 
 import docx
 import pytest
@@ -62,6 +63,43 @@ def test_html_drops_script_style_and_title(tmp_path):
     assert "hidden-js" not in doc.text and "secret" not in doc.text
     assert "color" not in doc.text
     assert "Solar Panels" not in doc.text
+
+
+def _html(tmp_path, html):
+    path = tmp_path / "page.html"
+    path.write_text(html, encoding="utf-8")
+    return load_file(path)
+
+
+def test_html_inline_tags_stay_in_their_line_and_blocks_end_lines(tmp_path):
+    doc = _html(
+        tmp_path,
+        "<title>Cells</title><h1>Efficiency</h1><p>Panels convert <b>sunlight</b> to\n   power &amp; heat.</p>"
+        "<ul><li>one</li><li>two<br>three</li></ul><pre>x = 1\n  y = 2</pre><noscript>enable js</noscript>",
+    )
+    assert doc.title == "Cells"
+    assert doc.text.splitlines() == ["Efficiency", "Panels convert sunlight to power & heat.", "one", "two",
+                                     "three", "x = 1", "y = 2"]  # fmt: skip
+
+
+def test_html_tag_or_comment_that_never_ends_is_not_text(tmp_path):
+    """As a browser reads it: markup left open at the end of the file is dropped, not shown as text."""
+    assert _html(tmp_path, "<p>Hello world.</p><a href='x").text == "Hello world."
+    assert _html(tmp_path, "<p>Hello</p><!-- never closed <p>secret</p>").text == "Hello"
+    assert _html(tmp_path, "<p>Fish &amp; chips &amp").text == "Fish & chips &"
+
+
+def test_html_memory_grows_with_the_text_not_the_tags(tmp_path):
+    row = '<div class="row"><span class="a">alpha</span> <b>beta</b> <i>gamma</i> <a href="#x">delta</a></div>\n'
+    html = "<html><body>" + row * 2500 + "</body></html>"  # 250 KB, 85% markup
+    tracemalloc.start()
+    try:
+        doc = _html(tmp_path, html)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * len(html)  # a BeautifulSoup tree took 85 times the page
+    assert doc.text.split().count("gamma") == 2500
 
 
 def test_pdf_two_pages_maps_chunks_to_pages(tmp_path):
@@ -125,16 +163,26 @@ def test_corrupt_pdf(tmp_path):
     _fails(path, "corrupt pdf")
 
 
-def test_encrypted_pdf(tmp_path):
-    plain = _pdf(tmp_path / "plain.pdf", ["Secret content."])
+def _encrypted_pdf(tmp_path, text, user_password):
     writer = PdfWriter()
-    for page in PdfReader(str(plain)).pages:
+    for page in PdfReader(str(_pdf(tmp_path / "plain.pdf", [text]))).pages:
         writer.add_page(page)
-    writer.encrypt(user_password="pw", owner_password="owner")
-    path = tmp_path / "locked.pdf"
+    writer.encrypt(user_password=user_password, owner_password="owner")
+    path = tmp_path / "encrypted.pdf"
     with open(path, "wb") as handle:
         writer.write(handle)
-    _fails(path, "encrypted")
+    assert PdfReader(str(path)).is_encrypted
+    return path
+
+
+def test_encrypted_pdf(tmp_path):
+    _fails(_encrypted_pdf(tmp_path, "Secret content.", user_password="pw"), "encrypted", "needs a password")
+
+
+def test_pdf_encrypted_with_an_empty_password_is_read(tmp_path):
+    """Encrypted only to restrict copying or printing: anyone can open it, and so do we."""
+    path = _encrypted_pdf(tmp_path, "Open content about tides.", user_password="")
+    assert "Open content about tides." in load_file(path).text
 
 
 def test_pdf_without_text(tmp_path):

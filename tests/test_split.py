@@ -144,6 +144,60 @@ def test_long_sentence_windows_overlap():
         assert set(previous) & set(current)
 
 
+def test_long_sentence_is_tokenized_in_bounded_slices():
+    """A 2 MB sentence costs linear work: no tokenizer call reads more than a chunk's character bound, and
+    all of them together read each character a few times. (Tokenizing it whole, then scanning all its words
+    for each window, held `rag index` for over an hour on 9 MB.)"""
+    text = " ".join(f"w{i}" for i in range(300_000))
+    read = []
+
+    def counted(function):
+        def reading(piece):
+            read.append(len(piece))
+            assert len(piece) < 100_000, "the tokenizer was given the whole sentence"
+            return function(piece)
+
+        return reading
+
+    splitter = Splitter(counted(lambda t: len(t.split())),
+                        counted(lambda t: [m.span() for m in re.finditer(r"\S+", t)]), 64, 16)  # fmt: skip
+    document = _doc(text)
+    chunks = splitter.split(document)
+    assert len(text) > 2_000_000 and max(read) <= splitter.max_chars
+    assert sum(read) < 6 * len(text)
+    _check_offsets(document, chunks)
+    assert all(len(c.text.split()) <= 64 for c in chunks)
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    for previous, current in zip(chunks, chunks[1:], strict=False):
+        assert current.start < previous.end  # overlapping windows, none missing
+
+
+def test_a_word_without_spaces_is_cut_by_characters():
+    """A 2 MB "word" the tokenizer reads as one unknown token is cut into chunks of at most max_chars."""
+    word = "x" * 2_000_000
+    document = _doc(f"Start here. {word} End.")
+    splitter = _words(64, 16)
+    chunks = splitter.split(document)
+    _check_offsets(document, chunks)
+    assert max(len(c.text) for c in chunks) <= splitter.max_chars == 16 * 64
+    assert chunks[0].text == "Start here." and chunks[1].start == len("Start here. ")
+    assert all(b.start == a.end for a, b in zip(chunks[1:], chunks[2:], strict=False))  # cut end to end
+    assert chunks[-1].text.endswith("x End.") and len(chunks) > len(word) // splitter.max_chars
+
+
+def test_sentences_far_apart_are_not_packed_past_the_character_bound():
+    document = _doc("One." + " " * 3000 + "Two.")
+    chunks = _words(64, 16).split(document)
+    assert [c.text for c in chunks] == ["One.", "Two."]
+
+
+def test_runs_of_marks_and_initials_split_as_before():
+    """The sentence-end pattern reads a run of dots once, and an abbreviation by its last few characters."""
+    assert _sentences("." * 5000 + "x") == ["." * 5000 + "x"]
+    assert _sentences("J. " * 2000 + "Doe ran. Then stop.") == ["J. " * 2000 + "Doe ran.", "Then stop."]
+    assert _sentences("See fig. 3, etc.) and more... Then? Yes!") == ["See fig. 3, etc.) and more...", "Then?", "Yes!"]
+
+
 def test_empty_document_has_no_chunks():
     assert _words(10, 2).split(_doc("   \n\n ")) == []
 

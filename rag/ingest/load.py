@@ -63,16 +63,9 @@ def _load_markdown(path: Path, data: bytes) -> tuple[str, str, list[int]]:
 
 
 def _load_html(path: Path, data: bytes) -> tuple[str, str, list[int]]:
-    from bs4 import BeautifulSoup
+    from rag.ingest.html_text import html_text
 
-    soup = BeautifulSoup(_decode(data, path), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    if soup.title:
-        soup.title.decompose()
-    lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line), title, []
+    return (*html_text(_decode(data, path)), [])
 
 
 def _load_pdf(path: Path, data: bytes) -> tuple[str, str, list[int]]:
@@ -80,8 +73,9 @@ def _load_pdf(path: Path, data: bytes) -> tuple[str, str, list[int]]:
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise LoadError(f"{path}: encrypted PDF")
+        # one encrypted with an empty user password (only copying or printing restricted) opens without one
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError(f"{path}: encrypted PDF (it needs a password)")
         pages = [page.extract_text() or "" for page in reader.pages]
         title = str((reader.metadata or {}).get("/Title") or "")
     except LoadError:

@@ -10,6 +10,10 @@ from rag.types import Chunk, Document
 # A title longer than this is cut when it is put in front of each chunk, so the pair fits the embedder.
 TITLE_WORDS = 24
 TITLE_TOKEN_RESERVE = 48
+# A chunk holds at most this many characters per token of its size: far more than real text needs (English
+# runs ~4.5), yet a "word" without spaces (a base64 blob, a minified file), which the tokenizer may read as
+# one unknown token, is cut rather than becoming one huge chunk and citation.
+CHARS_PER_TOKEN = 16
 
 
 def indexed_text(chunk: Chunk, with_title: bool) -> str:
@@ -23,7 +27,8 @@ def indexed_text(chunk: Chunk, with_title: bool) -> str:
 
 
 class Splitter:
-    """Packs whole sentences into chunks of at most `max_tokens`; a longer sentence is cut by tokens."""
+    """Packs whole sentences into chunks of at most `max_tokens` and `max_chars` (CHARS_PER_TOKEN per
+    token unless given); a longer sentence is cut by tokens."""
 
     def __init__(
         self,
@@ -32,6 +37,7 @@ class Splitter:
         max_tokens: int,
         overlap: int,
         title_in_chunks: bool = False,
+        max_chars: int | None = None,
     ) -> None:
         if overlap >= max_tokens:
             raise ValueError(f"chunk overlap ({overlap}) must be smaller than chunk size ({max_tokens})")
@@ -40,6 +46,7 @@ class Splitter:
         self.max_tokens = max_tokens
         self.overlap = overlap
         self.title_in_chunks = title_in_chunks
+        self.max_chars = max_chars or CHARS_PER_TOKEN * max_tokens
 
     def indexed_text(self, chunk: Chunk) -> str:
         return indexed_text(chunk, self.title_in_chunks)
@@ -48,33 +55,48 @@ class Splitter:
         """Sentences with their token counts; over-long sentences cut into token windows."""
         pieces: list[tuple[Span, int]] = []
         for span in sentences(text):
-            count = self.count_tokens(text[span.start : span.end])
-            if count <= self.max_tokens:
-                pieces.append((span, count))
-                continue
+            if span.end - span.start <= self.max_chars:  # a longer one is never tokenized whole
+                count = self.count_tokens(text[span.start : span.end])
+                if count <= self.max_tokens:
+                    pieces.append((span, count))
+                    continue
             pieces.extend(self._windows(text, span))
         return pieces
 
     def _windows(self, text: str, span: Span) -> list[tuple[Span, int]]:
         """Cut an over-long sentence into overlapping token windows that start and end on whole words,
-        so that re-tokenising a window gives the same count (a cut inside a word would not)."""
-        offsets = self.token_offsets(text[span.start : span.end])
-        word_starts = [i for i, (start, _) in enumerate(offsets) if i == 0 or start > offsets[i - 1][1]]
+        so that re-tokenising a window gives the same count (a cut inside a word would not). Each window
+        tokenizes only the `max_chars` characters from its start, so the work grows linearly with the
+        sentence (tokenizing it whole, then scanning its words for each window, was quadratic)."""
         windows: list[tuple[Span, int]] = []
-        first = 0
-        while True:
-            limit = first + self.max_tokens
-            if limit >= len(offsets):
+        start = span.start
+        while start < span.end:
+            stop = min(span.end, start + self.max_chars)
+            offsets = self.token_offsets(text[start:stop])
+            if not offsets:  # only characters the tokenizer drops (controls): nothing to index here
+                start = stop
+                continue
+            word_starts = [i for i, (begin, _) in enumerate(offsets) if i == 0 or begin > offsets[i - 1][1]]
+            if stop == span.end and len(offsets) <= self.max_tokens:
                 end = len(offsets)
-            else:  # end before the last word start that fits; a single giant word is cut anyway
-                end = max((w for w in word_starts if first < w <= limit), default=limit)
-            piece = Span(span.start + offsets[first][0], span.start + offsets[end - 1][1])
+            else:  # end before the last word start that fits (past `stop` a word may go on); a giant word is cut
+                limit = min(self.max_tokens, len(offsets))
+                end = max((w for w in word_starts if 0 < w <= limit), default=limit)
+            piece = Span(start + offsets[0][0], start + offsets[end - 1][1])
             windows.append((piece, self.count_tokens(text[piece.start : piece.end])))
-            if end >= len(offsets):
-                return windows
+            if stop == span.end and end == len(offsets):
+                break
             # step back by the overlap, to a word start, but always move forward
-            back = max(end - self.overlap, first + 1)
+            back = max(end - self.overlap, 1)
             first = min(min((w for w in word_starts if w >= back), default=back), end)
+            step = offsets[first][0] if first < len(offsets) else offsets[end - 1][1]
+            start += max(step, 1)
+        return windows
+
+    def _fits(self, pieces: list[tuple[Span, int]], piece: tuple[Span, int]) -> bool:
+        """`piece` can join `pieces` in one chunk, within both bounds."""
+        tokens = sum(count for _, count in pieces) + piece[1]
+        return tokens <= self.max_tokens and piece[0].end - pieces[0][0].start <= self.max_chars
 
     def split(self, document: Document, first_id: int = 0) -> list[Chunk]:
         text = document.text
@@ -96,7 +118,7 @@ class Splitter:
             )
 
         for piece in self._pieces(text):
-            if current and sum(c for _, c in current) + piece[1] > self.max_tokens:
+            if current and not self._fits(current, piece):
                 emit()
                 # carry the last sentences that fit in the overlap into the next chunk
                 carried: list[tuple[Span, int]] = []
@@ -104,7 +126,7 @@ class Splitter:
                     if sum(c for _, c in carried) + previous[1] > self.overlap:
                         break
                     carried.insert(0, previous)
-                if carried and sum(c for _, c in carried) + piece[1] > self.max_tokens:
+                if carried and not self._fits(carried, piece):
                     carried = []
                 current = carried
             current.append(piece)

@@ -85,7 +85,7 @@ def ray_sync(
 
     started = time.perf_counter()
     report = IndexReport(documents=0, chunks=0)
-    found, seen = candidates(index, roots)
+    found, seen, refused = candidates(index, roots)
     known = known_contents(index)
     rows = []
     for position, (path, source) in enumerate(found):
@@ -135,7 +135,7 @@ def ray_sync(
     if missing:  # never save a partial result as if it were whole
         raise RagError(f"distributed indexing lost {len(missing)} files (first: {missing[0]}); index unchanged")
     done: list[Examined] = [outcome for outcome in outcomes if outcome is not None]
-    pending = record(index, done, report)
+    pending = record(index, refused + done, report)
     add_pending(index, pending, [v for v, o in zip(vectors, done, strict=True) if o.pending], known, report)
     return finish(index, roots, seen, report, started)
 

@@ -229,8 +229,11 @@ class Index:
 
     def remove_stale_files(self) -> None:
         """Delete every generation but the saved one: the previous one, or one left by a rebuild or a
-        writer that was killed. Call it holding the writer lock."""
+        writer that was killed, with the temporary files such a writer left (`.manifest.json.<pid>.tmp`:
+        killed before its rename). Call it holding the writer lock: only a writer holding it writes them."""
         current = set(self.manifest.to_json()["files"].values())
+        for path in self.folder.glob("*.tmp"):
+            path.unlink(missing_ok=True)
         for path in self.folder.glob("*.*"):
             if path.name.split(".")[0] in {"vectors", "chunks", "bm25"} and path.name not in current:
                 if path.is_dir():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -24,6 +25,18 @@ def source_name(path: Path, base: Path) -> str:
         return str(resolved.relative_to(base.resolve()))
     except ValueError:
         return str(path.resolve())
+
+
+def printable(text: str) -> str:
+    """`text` as JSON and a UTF-8 terminal take it: bytes of a file name that are not UTF-8 (which Python
+    keeps as lone surrogates) shown as \\xNN."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def name_problem(source: str) -> str:
+    """Why a file cannot be indexed under this name ("" if it can): the index is UTF-8 JSON."""
+    shown = printable(source)
+    return "" if shown == source else f"{shown}: file name is not valid UTF-8: rename it"
 
 
 def source_path(source: str, base: Path) -> Path:
@@ -54,16 +67,24 @@ class Examined:
     pending: _Pending | None = None
 
 
-def candidates(index: Index, roots: list[Path]) -> tuple[list[tuple[Path, str]], set[str]]:
-    """The files under `roots` to look at, in index order, with their source names; and the names seen."""
+def candidates(index: Index, roots: list[Path]) -> tuple[list[tuple[Path, str]], set[str], list[Examined]]:
+    """The files under `roots` to look at, in index order, with their source names; the names seen; and
+    the files skipped for their name alone (one not valid UTF-8 could not be saved in the index)."""
     base = index.folder.parent
     files = find_files(roots)
     # a file named explicitly is wanted again, even if it was removed by hand before
     named = {source_name(root, base) for root in roots if root.is_file()}
     index.manifest.excluded = [source for source in index.manifest.excluded if source not in named]
     excluded = set(index.manifest.excluded)
-    found = [(path, source) for path in files if (source := source_name(path, base)) not in excluded]
-    return found, {source for _, source in found}
+    found: list[tuple[Path, str]] = []
+    refused: list[Examined] = []
+    for path in files:
+        source = source_name(path, base)
+        if problem := name_problem(source):
+            refused.append(Examined(printable(source), "skipped", problem))
+        elif source not in excluded:
+            found.append((path, source))
+    return found, {source for _, source in found}, refused
 
 
 def examine(
@@ -100,7 +121,8 @@ def record(index: Index, outcomes: list[Examined], report: IndexReport) -> list[
             entry.size, entry.mtime_ns = outcome.size, outcome.mtime_ns
             report.unchanged.append(outcome.source)
         elif outcome.status == "skipped":
-            report.skipped.append({"path": outcome.source, "error": outcome.error})
+            # a reason naming a path under a folder whose name is not UTF-8 must still print as JSON
+            report.skipped.append({"path": outcome.source, "error": printable(outcome.error)})
         else:
             assert outcome.pending is not None
             pending.append(outcome.pending)
@@ -152,7 +174,7 @@ def finish(index: Index, roots: list[Path], seen: set[str], report: IndexReport,
             index.remove(source)
             report.removed.append(source)
 
-    root_names = [source_name(root, base) for root in roots]
+    root_names = [name for name in (source_name(root, base) for root in roots) if not name_problem(name)]
     index.manifest.roots = sorted({*index.manifest.roots, *root_names})
     report.documents = len(index.manifest.documents)
     report.chunks = len(index)
@@ -171,8 +193,8 @@ def sync(
     """Add new files under `roots`, re-embed changed ones, drop those that disappeared."""
     started = time.perf_counter()
     report = IndexReport(documents=0, chunks=0)
-    found, seen = candidates(index, roots)
-    outcomes = [
+    found, seen, refused = candidates(index, roots)
+    outcomes = refused + [
         examine(path, source, index.manifest.documents.get(source), splitter, max_bytes)
         for path, source in tqdm(found, desc="reading", unit="file", disable=not progress)
     ]
