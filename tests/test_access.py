@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from markdown_it import MarkdownIt
 
@@ -91,3 +93,15 @@ def test_inert_text_renders_as_the_same_characters_with_no_markup(text: str):
     assert "<img" not in rendered and "<a " not in rendered and "<script" not in rendered
     assert "<em>" not in rendered and "<code>" not in rendered
     assert plain_answer(inert(text)) == text  # what the follow-up rewriter reads back is what was written
+
+
+def test_only_files_in_gradio_s_upload_folder_count_as_uploaded(tmp_path):
+    from gradio.utils import get_upload_folder
+
+    from rag.web.uploads import uploaded_only
+
+    inside = str(Path(get_upload_folder()) / "abc123" / "notes.txt")
+    assert uploaded_only([inside]) == [inside]
+    for outside in ("/etc/passwd", str(tmp_path / "notes.txt"), f"{get_upload_folder()}/../../etc/passwd"):
+        with pytest.raises(RagError, match="was not uploaded"):
+            uploaded_only([inside, outside])

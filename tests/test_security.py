@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import free_port, running_app
-from fakes import ScriptedGenerator
+from fakes import FREEDONIA, ScriptedGenerator
 from test_browser import browser  # noqa: F401  # the real Chromium fixture
 
 KEY = "sk-test-key"
@@ -202,6 +202,60 @@ def test_answers_past_the_queue_are_refused_and_the_page_stays_responsive(server
     assert set(statuses) <= {200, 429}
 
 
+class HeldGenerator(ScriptedGenerator):
+    """A model that does not answer until the test lets it: answers pile up behind the first."""
+
+    def __init__(self) -> None:
+        super().__init__(FREEDONIA)
+        self.release = threading.Event()
+
+    def stream(self, messages: Any, max_new_tokens: int) -> Iterator[str]:
+        self.release.wait(timeout=300)
+        yield from super().stream(messages, max_new_tokens)
+
+
+def serve_in_thread(app: Any) -> tuple[str, Any]:
+    """The real server stack under uvicorn in this process; returns its URL and the server (to stop it)."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def test_waiting_api_answers_do_not_take_the_threads_the_rest_of_the_server_runs_on(tmp_path: Path, embedder: Any):
+    """Starlette runs blocking work on 40 shared threads: 45 answers waiting there once left the page and the
+    other routes none (the page's events run on the same threads)."""
+    from rag.api.app import build_server
+    from rag.pipeline import RAG
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "freedonia.txt").write_text(FREEDONIA, encoding="utf-8")
+    model = HeldGenerator()
+    rag = RAG(index_dir=tmp_path / "index", max_waiting=64).use(embedder=embedder, generator=model)
+    rag.build([tmp_path / "docs"])
+    app = build_server(rag)
+    url, server = serve_in_thread(app)
+    question = {"model": "default", "messages": [{"role": "user", "content": "What is the capital of Freedonia?"}]}
+    with ThreadPoolExecutor(45) as pool:
+        futures = [pool.submit(httpx.post, f"{url}/v1/chat/completions", json=question, timeout=300) for _ in range(45)]
+        try:
+            deadline = time.monotonic() + 120  # on a starved server they never all get in line
+            while app.state.gate.pending < 45 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            models = httpx.get(f"{url}/v1/models", timeout=60)  # a route that runs on the shared threads
+            page = httpx.get(f"{url}/gradio_api/info", timeout=60)
+        finally:
+            model.release.set()
+        statuses = [future.result().status_code for future in futures]
+    server.should_exit = True
+    assert models.status_code == 200 and page.status_code == 200
+    assert statuses == [200] * 45
+
+
 # 6 (last: it locks this address out for a few seconds). Login attempts
 def test_failed_logins_are_throttled_per_address(server: str):
     statuses = []
@@ -284,8 +338,6 @@ def pixel_server() -> Iterator[str]:
 def planted_server(tmp_path_factory: pytest.TempPathFactory, embedder: Any, pixel_server: str) -> Iterator[str]:
     """The real server stack (rag.api.app.build_server under uvicorn) over a document that plants a tracking
     image and a link, with a generator that repeats them (what a model copying its evidence would write)."""
-    import uvicorn
-
     from rag.api.app import build_server
     from rag.pipeline import RAG
 
@@ -296,15 +348,9 @@ def planted_server(tmp_path_factory: pytest.TempPathFactory, embedder: Any, pixe
     (root / "docs" / "freedonia.md").write_text(planted + "\n", encoding="utf-8")
     rag = RAG(index_dir=root / "index").use(embedder=embedder, generator=ScriptedGenerator(planted, p_yes=0.99))
     rag.build([root / "docs"])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_server(rag), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    url, server = serve_in_thread(build_server(rag))
+    yield url
     server.should_exit = True
-    thread.join(timeout=30)
 
 
 # 4. Markdown images and links in answers and drafts were live

@@ -46,6 +46,7 @@ def build_server(
             yield
 
     app = FastAPI(title="rag", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.gate = gate  # how many answers run and wait (benches, tests)
     app.include_router(openai_router(collections, gate))
     app.router.routes.extend(mcp_routes)
     page = build_app(collections, gate, roles=True).queue(default_concurrency_limit=concurrency, max_size=max_queue)

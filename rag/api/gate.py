@@ -36,6 +36,12 @@ class AnswerGate:
         self._done = 0  # answers finished (or abandoned)
         self._threads: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
 
+    @property
+    def pending(self) -> int:
+        """Answers running or waiting now."""
+        with self._changed:
+            return self._issued - self._done
+
     def admit(self, bounded: bool = True) -> int:
         """A place in line; Busy when `bounded` and `max_waiting` answers already wait."""
         with self._changed:
