@@ -105,3 +105,62 @@ def test_only_files_in_gradio_s_upload_folder_count_as_uploaded(tmp_path):
     for outside in ("/etc/passwd", str(tmp_path / "notes.txt"), f"{get_upload_folder()}/../../etc/passwd"):
         with pytest.raises(RagError, match="was not uploaded"):
             uploaded_only([inside, outside])
+
+
+def through_guard(bind: str, host: str, allowed: tuple[str, ...] = (), path: str = "/v1/models",
+                  headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict[str, str]]:
+    """(status, headers the app saw) for one request through the Guard, in front of an app that answers 200."""
+    import asyncio
+
+    import httpx
+
+    from rag.api.guard import Guard
+    from rag.settings import ServerSettings
+
+    seen: dict[str, str] = {}
+
+    async def app(scope, receive, send):
+        seen.update({k.decode(): v.decode() for k, v in scope["headers"]})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    guard = Guard(app, CREDENTIALS, bind, ServerSettings(allowed_hosts=list(allowed)))
+
+    async def call() -> int:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url=f"http://{host}") as client:
+            sent = headers if headers is not None else {"Authorization": "Bearer k1"}
+            return (await client.request(method, path, headers=sent)).status_code
+
+    return asyncio.run(call()), seen
+
+
+def status_through_guard(bind: str, host: str, allowed: tuple[str, ...] = ()) -> int:
+    return through_guard(bind, host, allowed)[0]
+
+
+def test_the_guard_says_who_asked_and_a_client_cannot_say_it_for_itself():
+    forged = {"Authorization": "Bearer k1", "X-Rag-Role": "editor", "X-Rag-User": "ed"}
+    status, seen = through_guard("127.0.0.1", "127.0.0.1:7860", headers=forged)
+    assert status == 200 and seen["x-rag-role"] == "reader" and seen["x-rag-user"] == "api-key"
+    assert list(seen).count("x-rag-role") == 1
+    reader, editor = basic_auth("rd", "r"), basic_auth("ed", "pw:with:colons")
+    for path in ("/gradio_api/upload", "/gradio_api/call/remove", "/gradio_api/call/upload"):
+        assert through_guard("127.0.0.1", "127.0.0.1", path=path, headers=reader, method="POST")[0] == 403
+        status, seen = through_guard("127.0.0.1", "127.0.0.1", path=path, headers=editor, method="POST")
+        assert status == 200 and seen["x-rag-role"] == "editor"
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_bound_to_every_address_any_ip_is_this_server_but_a_name_must_be_allowed():
+    assert status_through_guard("0.0.0.0", "10.1.2.3:7860") == 200
+    assert status_through_guard("0.0.0.0", "[fd00::5]:7860") == 200
+    assert status_through_guard("0.0.0.0", "attacker.example:7860") == 421  # a rebinding page's own name
+    assert status_through_guard("0.0.0.0", "rag.example.org", allowed=("rag.example.org",)) == 200
+    assert status_through_guard("127.0.0.1", "10.1.2.3:7860") == 421
+    assert status_through_guard("127.0.0.1", "localhost:7860") == 200
+    assert status_through_guard("127.0.0.1", "rag.example.org", allowed=("rag.example.org",)) == 200  # a proxy

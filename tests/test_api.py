@@ -145,7 +145,7 @@ def test_a_wrong_model_an_empty_message_and_a_bad_body_get_openai_errors(client:
     with pytest.raises(openai.BadRequestError, match="messages"):
         client.chat.completions.create(model="default", messages=[])
     response = httpx.post(f"{server}v1/chat/completions", content=b"{not json", timeout=10,
-                          headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+                          headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})  # fmt: skip
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
 
 

@@ -57,6 +57,8 @@ class Page:
         self.tab.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         self.tab.goto(url)
         self.tab.wait_for_selector("#question textarea")
+        # the page's load events (documents, status, controls) have answered: nothing set later is overwritten
+        self.tab.wait_for_selector("#status:has-text('Collection')")
 
     def ask(self, question: str) -> list[str]:
         """Send a question; return the answer's texts as they were seen while it streamed (the last is final)."""

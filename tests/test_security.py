@@ -31,6 +31,7 @@ EDITOR = ("editor", "editor-pass")
 READER = ("reader", "reader-pass")
 SECRET = "ZANZIBAR-7731 is the vault code"
 LIMITS = {"RAG_MAX_WAITING": "1", "RAG_MAX_REQUEST_KB": "64", "RAG_LOGIN_ATTEMPTS": "5", "RAG_LOGIN_WINDOW_S": "4"}
+PROXIED = "rag.example.org"  # the name a reverse proxy in front of it forwards
 QUESTION = {"model": "default", "messages": [{"role": "user", "content": "Which agreement does Beijing honor?"}]}
 
 
@@ -44,7 +45,7 @@ BEARER = {"Authorization": f"Bearer {KEY}"}
 @pytest.fixture(scope="module")
 def server(app_index: Path) -> Iterator[str]:
     """A server with every kind of credential and small limits, on loopback."""
-    flags = ["--api-key", KEY, "--auth", ":".join(EDITOR), "--reader", ":".join(READER)]
+    flags = ["--api-key", KEY, "--auth", ":".join(EDITOR), "--reader", ":".join(READER), "--allowed-host", PROXIED]
     with running_app(app_index, *flags, env=LIMITS) as url:
         yield url.rstrip("/")
 
@@ -69,6 +70,14 @@ def gradio_call(url: str, api_name: str, data: list[Any], headers: dict[str, str
     event = posted.json()["event_id"]
     result = httpx.get(f"{url}/gradio_api/call/{api_name}/{event}", headers=headers, timeout=300)
     return result.status_code, result.text
+
+
+def mcp_initialize(url: str, headers: dict[str, str]) -> httpx.Response:
+    """The first request an MCP client sends."""
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    return httpx.post(f"{url}/mcp", headers={**headers, "Accept": "application/json, text/event-stream"}, json=hello,
+                      timeout=30)  # fmt: skip
 
 
 # 1. Any file of the server could be read by naming it in an upload
@@ -121,10 +130,7 @@ def test_each_credential_opens_every_route_it_may_read(server: str):
         for path in ("/", "/config", "/gradio_api/info", "/v1/models"):
             response = httpx.get(f"{server}{path}", headers=headers, timeout=30)
             assert response.status_code == 200, (headers, path, response.status_code)
-        mcp = httpx.post(f"{server}/mcp", headers={**headers, "Accept": "application/json, text/event-stream"},
-                         json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                             "protocolVersion": "2025-06-18", "capabilities": {},
-                             "clientInfo": {"name": "t", "version": "1"}}}, timeout=30)  # fmt: skip
+        mcp = mcp_initialize(server, headers)
         assert mcp.status_code == 200 and "serverInfo" in mcp.text, (headers, mcp.status_code, mcp.text[:200])
 
 
@@ -162,6 +168,10 @@ def test_unknown_hosts_cross_site_posts_and_non_json_bodies_are_refused(server: 
     for path in ("/", "/login", "/v1/models", "/mcp", "/config"):
         response = httpx.get(f"{server}{path}", headers={**BEARER, "Host": "attacker.example:7860"}, timeout=10)
         assert response.status_code == 421, (path, response.status_code)
+    # the name the owner allowed (a reverse proxy's) reaches every route, MCP's included
+    assert httpx.get(f"{server}/v1/models", headers={**BEARER, "Host": PROXIED}, timeout=10).status_code == 200
+    mcp = mcp_initialize(server, {**BEARER, "Host": PROXIED})
+    assert mcp.status_code == 200, mcp.text[:200]
     # a cross-site form posts text/plain (no preflight): never parsed as a question
     plain = httpx.post(f"{server}/v1/chat/completions", content=json.dumps(QUESTION),
                        headers={**BEARER, "Content-Type": "text/plain"}, timeout=10)  # fmt: skip

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from mcp.server.transport_security import TransportSecuritySettings
 
 from rag.api.access import Credentials
 from rag.api.gate import AnswerGate
@@ -37,8 +38,10 @@ def build_server(
     collections = Collections(rag)
     gate = AnswerGate(concurrency, max_waiting=limits.max_waiting)  # one gate: answers in the order asked
     mcp = build_mcp(collections, gate)
-    # its own app gives the /mcp route and the session manager (the Guard checks hosts for every route)
-    mcp_routes = mcp.streamable_http_app(streamable_http_path="/mcp", host=host).routes
+    # its own app gives the /mcp route and the session manager; the Guard checks hosts and origins for every
+    # route, with the names the owner allowed (the SDK's own check knows only loopback's, and would refuse them)
+    unchecked = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    mcp_routes = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=unchecked).routes
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

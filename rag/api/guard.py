@@ -85,7 +85,7 @@ class Guard:
             await _error(scope, send, *refusal)
             return
         if path.rstrip("/") in ("/login", "/logout") and scope["type"] == "http":
-            await self._login_page(scope, receive, send)
+            await self._limited(scope, receive, send, self.limits.max_request_kb * 2**10, headers, self._login_page)
             return
         address = (scope.get("client") or ("?", 0))[0]
         who = self._identify(headers, address)
@@ -171,6 +171,9 @@ class Guard:
             )
             return
         target = _local(request.query_params.get("next", "/"))
+        if not self.credentials.configured:  # nobody to log in as: the page is open (on loopback only)
+            await _redirect(send, target)
+            return
         if request.method != "POST":
             await _page(send, 200, login_form(target, "", self.credentials))
             return
@@ -179,13 +182,10 @@ class Guard:
         if wait:
             await _error(scope, send, 429, "too many failed logins from this address: try again later", _retry(wait))
             return
-        if int(request.headers.get("content-length") or 0) > self.limits.max_request_kb * 2**10:
-            await _error(scope, send, 413, "the request body is too large")
-            return
         form = await request.form()
         user, password = str(form.get("username", "")), str(form.get("password", ""))
         browser = "next" in form
-        who = self.credentials.login(user, password) if self.credentials.configured else LOCAL
+        who = self.credentials.login(user, password)
         if who is None:
             self.throttle.failed(address)
             if browser:
@@ -203,9 +203,10 @@ class Guard:
         else:
             await _send(send, 200, b'{"success": true}', "application/json", [("set-cookie", cookie)])
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int, headers: Headers) -> None:
-        """The app, reading at most `limit` bytes of body: a larger declared length is refused before it is
-        read, a longer chunked body when it passes the limit."""
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int, headers: Headers,
+                       app: ASGIApp | None = None) -> None:  # fmt: skip
+        """The app (or the login page), reading at most `limit` bytes of body: a larger declared length is
+        refused before it is read, a longer chunked body when it passes the limit."""
         if int(headers.get("content-length") or 0) > limit:
             await _error(scope, send, 413, f"the request body is larger than {limit // 1024:,} kB")
             return
@@ -225,7 +226,7 @@ class Guard:
             await send(message)
 
         try:
-            await self.app(scope, counted, watched)
+            await (app or self.app)(scope, counted, watched)
         except BodyTooLarge:
             if not started:
                 await _error(scope, send, 413, f"the request body is larger than {limit // 1024:,} kB")
