@@ -69,8 +69,10 @@ def main() -> None:
                for side, rows in sides.items()}  # fmt: skip
     for key in ("first_token", "total"):
         ratio = medians["new"][key] / medians["baseline"][key]
-        print(f"{key:12s} p50 baseline {medians['baseline'][key]:8.0f} ms   new {medians['new'][key]:8.0f} ms   "
-              f"new/baseline {ratio:.2f}  ({len(sides['new'])} answers a side)")
+        print(
+            f"{key:12s} p50 baseline {medians['baseline'][key]:8.0f} ms   new {medians['new'][key]:8.0f} ms   "
+            f"new/baseline {ratio:.2f}  ({len(sides['new'])} answers a side)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Does the chat page answer through Ray Serve replicas? N gradio_client questions (a new session each, a
 scripted generator) against 1 and then 2 replicas on a local Ray: `python bench/ray_chat_page.py [N]`."""
+
 import os
 import shutil
 import sys
@@ -25,8 +26,13 @@ ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driv
 cloudpickle.register_pickle_by_value(fakes)
 settings = Settings().with_overrides(index_dir=tmp / "index")
 for replicas, port in ((1, 8711), (2, 8712)):
-    ray_serve.start_replicas(settings, replicas=replicas, port=port, cpus_per_replica=0.25,
-                             generator=ScriptedGenerator("China labels them illegal economic migrants."))
+    ray_serve.start_replicas(
+        settings,
+        replicas=replicas,
+        port=port,
+        cpus_per_replica=0.25,
+        generator=ScriptedGenerator("China labels them illegal economic migrants."),
+    )
     ok, errors = 0, []
     for _ in range(int(sys.argv[1]) if len(sys.argv) > 1 else 10):
         try:

@@ -58,6 +58,7 @@ def value(r: dict, name: str) -> float:
 
 def table(rows: list[dict]) -> dict[str, np.ndarray]:
     """Per row: each check's value (threshold checks) or verdict (the others), and the outcome figures."""
+
     def passed(r: dict, name: str) -> bool:
         check = next((c for c in r["checks"] if c["name"] == name), None)
         return True if check is None else check["passed"]
@@ -83,8 +84,11 @@ def outcome(t: dict[str, np.ndarray], thresholds: dict[str, float], off: tuple[s
     for name, threshold in thresholds.items():
         shown &= t[name] >= threshold
     a, u = t["answerable"], ~t["answerable"]
-    figures = {"contains": (shown & t["contains"])[a].mean(), "answered": shown[a].mean(),
-               "abstained": (~shown)[u].mean()}
+    figures = {
+        "contains": (shown & t["contains"])[a].mean(),
+        "answered": shown[a].mean(),
+        "abstained": (~shown)[u].mean(),
+    }
     figures["balanced"] = (figures["contains"] + figures["abstained"]) / 2
     return {k: round(float(v), 4) for k, v in figures.items()}
 
@@ -134,11 +138,19 @@ def main() -> None:
                         help="`rag eval --every-check` report folders on training or development material")  # fmt: skip
     parser.add_argument("--write", action="store_true", help="store the fitted thresholds in rag/data/thresholds.json")
     parser.add_argument("--keep", type=float, default=KEEP, help="share of each set's right answers to keep (0.97)")
-    parser.add_argument("--must-answer", default="seed-001", metavar="ID[,ID]",
-                        help="questions the thresholds must leave answered (default seed-001, the mission question)")
+    parser.add_argument(
+        "--must-answer",
+        default="seed-001",
+        metavar="ID[,ID]",
+        help="questions the thresholds must leave answered (default seed-001, the mission question)",
+    )
     parser.add_argument("--margin", type=float, default=MARGIN, help="by this much (0.03)")
-    parser.add_argument("--also-for", default="", metavar="RUNTIME",
-                        help="with --write, store the same values for this runtime too (not fitted on it)")
+    parser.add_argument(
+        "--also-for",
+        default="",
+        metavar="RUNTIME",
+        help="with --write, store the same values for this runtime too (not fitted on it)",
+    )
     parser.add_argument("--apply", action="store_true",
                         help="print each report's figures under the stored thresholds instead of fitting")  # fmt: skip
     args = parser.parse_args()

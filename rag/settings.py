@@ -99,7 +99,8 @@ class ModelSettings(_Group):
         "(AVX512-BF16, AMX), where its first token is about 2x sooner; llama.cpp elsewhere, as emulated bfloat16 is "
         "about 8x slower and float32 1.5x. Resolved when the settings are made.")  # fmt: skip
     dtype: Literal["auto", "bfloat16", "float32"] = _setting(
-        "auto", "transformers only; `auto`: bfloat16 where the CPU computes it natively, else float32.")
+        "auto", "transformers only; `auto`: bfloat16 where the CPU computes it natively, else float32."
+    )
     threads: int = _setting(None, "CPU threads for the generator.",
                             factory=lambda: max(1, os.cpu_count() or 1), shown="the CPU count")  # fmt: skip
     prompt_cache_mb: int = _setting(512, "llama.cpp keeps past prompts in RAM, up to this much, so a "
@@ -124,7 +125,8 @@ class SearchSettings(_Group):
     """How passages are found."""
 
     retrieval: Literal["dense", "keyword", "hybrid"] = _setting(
-        "hybrid", "dense (embeddings), keyword (BM25) or hybrid (both, fused).")
+        "hybrid", "dense (embeddings), keyword (BM25) or hybrid (both, fused)."
+    )
     fusion: Literal["rrf", "convex"] = _setting("convex", "How hybrid fuses the two rankings (chosen "
                                                 "on training material by eval/tune_retrieval.py).")  # fmt: skip
     rrf_k: int = _setting(60, "rrf fusion only: its k.", ge=1)

@@ -107,8 +107,14 @@ def test_only_files_in_gradio_s_upload_folder_count_as_uploaded(tmp_path):
             uploaded_only([inside, outside])
 
 
-def through_guard(bind: str, host: str, allowed: tuple[str, ...] = (), path: str = "/v1/models",
-                  headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict[str, str]]:
+def through_guard(
+    bind: str,
+    host: str,
+    allowed: tuple[str, ...] = (),
+    path: str = "/v1/models",
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+) -> tuple[int, dict[str, str]]:
     """(status, headers the app saw) for one request through the Guard, in front of an app that answers 200."""
     import asyncio
 

@@ -95,8 +95,16 @@ def _record(answerable=True, abstained=False, f1=None, em=None, judged=None, fir
 
 def test_aggregate_by_hand():
     results = [
-        _record(f1=1.0, em=1.0, judged=[{"text": "s1", "citations": {"1": True, "2": False}}], first=1000, total=3000,
-                contains=1.0, words=4, failed=""),
+        _record(
+            f1=1.0,
+            em=1.0,
+            judged=[{"text": "s1", "citations": {"1": True, "2": False}}],
+            first=1000,
+            total=3000,
+            contains=1.0,
+            words=4,
+            failed="",
+        ),
         _record(
             f1=0.5,
             em=0.0,
@@ -107,8 +115,9 @@ def test_aggregate_by_hand():
             words=12,
             failed="",
         ),  # fmt: skip
-        _record(abstained=True, f1=0.0, em=0.0, first=0.0, total=50, contains=0.0,
-                failed="answer_check"),  # abstained on an answerable question
+        _record(
+            abstained=True, f1=0.0, em=0.0, first=0.0, total=50, contains=0.0, failed="answer_check"
+        ),  # abstained on an answerable question
         _record(answerable=False, abstained=True, first=0.0, total=40, failed="question_facts"),
         _record(answerable=False, abstained=False, judged=[], first=3000, total=4000, words=6, failed=""),
     ]
@@ -152,10 +161,20 @@ def test_citations_are_checked_against_the_gold_passages_or_else_the_gold_source
     [sentence] = cites_gold(squad, _cited(("x", "Super_Bowl_50#3"), ("y", "Super_Bowl_50#4")))
     assert sentence["citations"] == {"1": True, "2": False}
     unanswerable = _question(answerable=False)  # whatever it cites, no passage holds evidence for it
-    assert cites_gold(unanswerable, _cited(("x", "doc"),)) == [{"text": "It is so.", "citations": {"1": False}}]
+    assert cites_gold(
+        unanswerable,
+        _cited(
+            ("x", "doc"),
+        ),
+    ) == [{"text": "It is so.", "citations": {"1": False}}]
     results = [
-        _record() | {"cited_gold": [{"text": "a", "citations": {"1": True, "2": False}},
-                                    {"text": "b", "citations": {"2": False}}]},  # fmt: skip
+        _record()
+        | {
+            "cited_gold": [
+                {"text": "a", "citations": {"1": True, "2": False}},
+                {"text": "b", "citations": {"2": False}},
+            ]
+        },  # fmt: skip
         _record() | {"cited_gold": [{"text": "c", "citations": {"1": False}}]},
         _record(abstained=True),
     ]

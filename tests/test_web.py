@@ -47,9 +47,17 @@ def test_document_text_is_escaped():
 def test_the_sources_panel_shows_which_check_decided():
     from rag.types import Check
 
-    answer = Answer("q", "The documents don't say.", True, [], [], [], {"first_token": 1, "total": 2},
-                    "asked whether the passages state the answer, the model did not confirm it (P(yes) 0.21)",
-                    checks=[Check("retrieval", True, 0.62, 0.44), Check("answer_check", False, 0.21, 0.33, "no")])
+    answer = Answer(
+        "q",
+        "The documents don't say.",
+        True,
+        [],
+        [],
+        [],
+        {"first_token": 1, "total": 2},
+        "asked whether the passages state the answer, the model did not confirm it (P(yes) 0.21)",
+        checks=[Check("retrieval", True, 0.62, 0.44), Check("answer_check", False, 0.21, 0.33, "no")],
+    )
     shown = sources_html(answer, 1)
     assert "Checks: retrieval 0.62 (≥ 0.44) ✓ · answer_check 0.21 (≥ 0.33) ✗" in shown
 

@@ -143,6 +143,7 @@ def fitted(tables: list[dict[str, np.ndarray]], signal: str, keep: float, must: 
 
 def signals(probe_scores: np.ndarray, rows: list[dict]) -> np.ndarray:
     """Per row: the probe's log-odds, P(Yes)'s log-odds and the retrieval closeness."""
+
     def logit(p: np.ndarray) -> np.ndarray:
         p = np.clip(p, 1e-4, 1 - 1e-4)
         return np.log(p / (1 - p))
@@ -230,8 +231,13 @@ def analyse(args: argparse.Namespace) -> str:
                          f" / {m['answered']:.3f} / {m['abstained']:.3f} | {b['contains']:.3f} / "
                          f"{b['abstained']:.3f} |")  # fmt: skip
     levels = (0.72, 0.70, 0.65, 0.60, 0.55, 0.50)
-    lines += ["", "Test's own best (thresholds chosen on test: a ceiling, like for like):", "",
-              "| right at least | P(Yes): abstained | probe: abstained | stacked: abstained |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "Test's own best (thresholds chosen on test: a ceiling, like for like):",
+        "",
+        "| right at least | P(Yes): abstained | probe: abstained | stacked: abstained |",
+        "|---|---|---|---|",
+    ]
     fp, fq, fc = (frontier(test_t, name, levels) for name in ("p_yes", "probe", "combined"))
     for level in levels:
         lines.append(f"| {level:.2f} | " + " | ".join(f"{f[level][0]:.3f} ({f[level][1]})" if level in f else "-"

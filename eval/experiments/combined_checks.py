@@ -49,8 +49,10 @@ def main() -> None:
     answerable = t["answerable"]
     article = np.array([r["retrieved"][0]["source"].split("#")[0] if r.get("retrieved") else "" for r in rows])
     print(f"{args.report.name}: {len(rows)} questions, {int(answerable.sum())} answerable")
-    print(f"right with no abstention at all (supported sentences hold a gold answer): "
-          f"{t['contains'][answerable].mean():.3f}")
+    print(
+        f"right with no abstention at all (supported sentences hold a gold answer): "
+        f"{t['contains'][answerable].mean():.3f}"
+    )
     for i, name in enumerate(VALUES):
         print(f"AUC {name}: {roc_auc_score(answerable, features[:, i]):.3f}")
     combined = np.zeros(len(rows))
@@ -58,12 +60,16 @@ def main() -> None:
         held = article == name
         model = LogisticRegression(max_iter=1000).fit(features[~held], answerable[~held])
         combined[held] = model.predict_proba(features[held])[:, 1]
-    print(f"AUC logistic regression over all {features.shape[1]} (out of article): "
-          f"{roc_auc_score(answerable, combined):.3f}")
+    print(
+        f"AUC logistic regression over all {features.shape[1]} (out of article): "
+        f"{roc_auc_score(answerable, combined):.3f}"
+    )
     print("| right at least | answer_check alone: abstained | combined: abstained |\n|---|---|---|")
     for level in LEVELS:
-        print(f"| {level:.2f} | {best_abstention(features[:, VALUES.index('answer_check')], t, level):.3f} | "
-              f"{best_abstention(combined, t, level):.3f} |")
+        print(
+            f"| {level:.2f} | {best_abstention(features[:, VALUES.index('answer_check')], t, level):.3f} | "
+            f"{best_abstention(combined, t, level):.3f} |"
+        )
 
 
 if __name__ == "__main__":

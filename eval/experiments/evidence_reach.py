@@ -50,8 +50,11 @@ def main() -> None:
                 in_evidence += bool(contains(shown, golds))
                 shown_words.append(len(shown.split()))
             n = len(questions)
-            print(f"| {k} | {budget} | {in_passages / n:.3f} | {in_evidence / n:.3f} | "
-                  f"{statistics.median(shown_words):.0f} |", flush=True)
+            print(
+                f"| {k} | {budget} | {in_passages / n:.3f} | {in_evidence / n:.3f} | "
+                f"{statistics.median(shown_words):.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -326,8 +326,11 @@ def main() -> None:
     parser.add_argument("--name", required=True)
     parser.add_argument("--context", choices=["evidence", "paragraph"], default="evidence")
     parser.add_argument("--scifact", action="store_true", help="add SciFact claims_train pairs")
-    parser.add_argument("--off-paragraph", action="store_true",
-                        help="add answerable questions paired with the closest other paragraph as negatives")
+    parser.add_argument(
+        "--off-paragraph",
+        action="store_true",
+        help="add answerable questions paired with the closest other paragraph as negatives",
+    )
     parser.add_argument("--holdout", default="Normans", help="tune article held out for model choice")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=4e-5)
@@ -396,9 +399,10 @@ def main() -> None:
         "scorer": figures(labels, test_scores),
         "retrieval_proxy": figures(labels, retrieval_proxy),
         "scorer_with_heldout_thresholds": apply_thresholds(labels, test_scores, held_thresholds),
-        "per_article_scorer_auc": {a: auc(labels[[r["article"] == a for r in test]],
-                                          test_scores[[r["article"] == a for r in test]])
-                                   for a in dict.fromkeys(r["article"] for r in test)},  # fmt: skip
+        "per_article_scorer_auc": {
+            a: auc(labels[[r["article"] == a for r in test]], test_scores[[r["article"] == a for r in test]])
+            for a in dict.fromkeys(r["article"] for r in test)
+        },  # fmt: skip
     }
     log(f"full test ({len(test)} questions, gold paragraph): scorer {full['scorer']}")
     log(f"full test retrieval proxy (best bi-encoder cosine, paragraph or shown sentence): {full['retrieval_proxy']}")
@@ -472,10 +476,20 @@ def main() -> None:
         "command": "python " + " ".join(sys.argv),
         "args": vars(args),
         "training_pairs": counts,
-        "heldout": {"article": args.holdout, "n": len(held), "auc": auc(held_labels, held_scores),
-                    "thresholds": held_thresholds},  # fmt: skip
-        "training": {"wall_s": train_wall, "cpu_s": train_cpu, "prep_cpu_s": prep_cpu, "threads": 1,
-                     "history": history, **choice},  # fmt: skip
+        "heldout": {
+            "article": args.holdout,
+            "n": len(held),
+            "auc": auc(held_labels, held_scores),
+            "thresholds": held_thresholds,
+        },  # fmt: skip
+        "training": {
+            "wall_s": train_wall,
+            "cpu_s": train_cpu,
+            "prep_cpu_s": prep_cpu,
+            "threads": 1,
+            "history": history,
+            **choice,
+        },  # fmt: skip
         "full_test": full,
         "shared_196": cmp,
         "combination_fit": lr_info,

@@ -57,7 +57,7 @@ _CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+)\b", re.IGNORECASE)
 
 
 def _negations(text: str) -> set[str]:
-    """"not" when the text negates: a stopword elsewhere, but "Beijing is not likely to comply" answers "Is Beijing
+    """ "not" when the text negates: a stopword elsewhere, but "Beijing is not likely to comply" answers "Is Beijing
     likely to comply?" with that word alone."""
     return {"not"} if _NEGATION.search(text) else set()
 
@@ -69,8 +69,11 @@ def informative(question: str, answer: str) -> Check:
     to a yes/no question, it is the answer "yes" (its verdict dropped)."""
     asked = {_STEM(w) for w in content_words(question)} | _negations(question)
     said = {_STEM(w) for w in content_words(answer)} | _negations(answer)
-    new = {w for w in said - asked  # "not" is spelt nearly as "note": a negation is never the question's word
-           if w.isdigit() or w == "not" or not any(SequenceMatcher(None, w, a).ratio() >= 0.8 for a in asked)}
+    new = {
+        w
+        for w in said - asked  # "not" is spelt nearly as "note": a negation is never the question's word
+        if w.isdigit() or w == "not" or not any(SequenceMatcher(None, w, a).ratio() >= 0.8 for a in asked)
+    }
     choice = _CHOICE.search(question)  # "Is it abstract or concrete?": naming one of them is the answer
     if ASKS_YES_NO.match(question) and not choice:  # "Is Mirabel the capital?" "Mirabel is the capital.": it is
         new = new or {"yes"}
@@ -107,8 +110,11 @@ def question_facts(question: str, evidence: list[str]) -> Check:
 
 def answer_check(p_yes: float, threshold: float) -> Check:
     passed = p_yes >= threshold
-    reason = "" if passed else (
-        f"asked whether the passages state the answer, the model did not confirm it (P(yes) {p_yes:.2f})")
+    reason = (
+        ""
+        if passed
+        else (f"asked whether the passages state the answer, the model did not confirm it (P(yes) {p_yes:.2f})")
+    )
     return Check("answer_check", passed, round(p_yes, 4), threshold, reason)
 
 

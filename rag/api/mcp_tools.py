@@ -66,8 +66,9 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
             "abstained": answer.abstained,
             "abstain_reason": answer.abstain_reason,
             "citations": [{"n": c.n, "source": c.source, "page": c.page, "text": c.text} for c in answer.citations],
-            "checks": [{"name": c.name, "passed": c.passed, "value": c.value, "threshold": c.threshold}
-                       for c in answer.checks],  # fmt: skip
+            "checks": [
+                {"name": c.name, "passed": c.passed, "value": c.value, "threshold": c.threshold} for c in answer.checks
+            ],  # fmt: skip
             "timings_ms": answer.timings_ms,
         }
 

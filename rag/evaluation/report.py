@@ -181,9 +181,15 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
                       "marks unanswerable. It does not read the sentence: a wrong answer citing the gold passage "
                       "counts, and so does not a right one citing another passage that says the same.", ""]  # fmt: skip
     if "checks" in metrics:
-        lines += ["## Checks", "", "Which check decided each abstention (the first to fail), and how often each failed "
-                  "among the answers it ran on (rag/answering/checks.py).", "",
-                  "| check | decided, answerable | decided, unanswerable | failed | ran |", "|---|---|---|---|---|"]
+        lines += [
+            "## Checks",
+            "",
+            "Which check decided each abstention (the first to fail), and how often each failed "
+            "among the answers it ran on (rag/answering/checks.py).",
+            "",
+            "| check | decided, answerable | decided, unanswerable | failed | ran |",
+            "|---|---|---|---|---|",
+        ]
         lines += [f"| {name} | {c['decided_answerable']} | {c['decided_unanswerable']} | {c['failed']} | {c['ran']} |"
                   for name, c in metrics["checks"].items()] + [""]  # fmt: skip
     if "latency_ms" in metrics:

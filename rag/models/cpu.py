@@ -36,8 +36,9 @@ def vector_level(flags: frozenset[str]) -> str:
     """The widest vector arithmetic the flags name: what the generator's speed depends on."""
     if flags & BFLOAT16_FLAGS:
         return "AVX512-BF16"
-    return next((name for flag, name in (("avx512f", "AVX-512, no BF16"), ("avx2", "AVX2 only")) if flag in flags),
-                "no AVX2")
+    return next(
+        (name for flag, name in (("avx512f", "AVX-512, no BF16"), ("avx2", "AVX2 only")) if flag in flags), "no AVX2"
+    )
 
 
 def describe(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:

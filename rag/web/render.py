@@ -82,11 +82,7 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         # an HTML block: markdown is not read inside it up to a blank line, which one_line rules out
         reason = f'<span class="reason">{one_line(answer.abstain_reason)}</span>' if answer.abstain_reason else ""
         return f'<div class="{ABSTAIN_CLASS}">⚠️ {one_line(answer.answer)}{reason}</div>'
-    shown = [
-        inert(s.text) + " " + "".join(chip(turn, n) for n in s.citations)
-        for s in answer.sentences
-        if s.supported
-    ]
+    shown = [inert(s.text) + " " + "".join(chip(turn, n) for n in s.citations) for s in answer.sentences if s.supported]
     return " ".join(shown)
 
 
@@ -133,9 +129,13 @@ def _citation(turn: int, c: Citation) -> str:
 
 def checks_line(answer: Answer) -> str:
     """Each check the answer went through, passed ✓ or failed ✗, with the number it read against its threshold."""
+
     def one(c: Check) -> str:
-        figure = f" {c.value:.2f}" + (f" (≥ {c.threshold:.2f})" if c.threshold is not None else "") \
-            if c.value is not None and c.name in ("retrieval", "supported", "answer_check") else ""
+        figure = (
+            f" {c.value:.2f}" + (f" (≥ {c.threshold:.2f})" if c.threshold is not None else "")
+            if c.value is not None and c.name in ("retrieval", "supported", "answer_check")
+            else ""
+        )
         mark = "✓" if c.passed else ("✗ (advisory)" if c.advisory else "✗")
         return html.escape(f"{c.name}{figure} {mark}")
 
