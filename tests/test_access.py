@@ -170,3 +170,87 @@ def test_bound_to_every_address_any_ip_is_this_server_but_a_name_must_be_allowed
     assert status_through_guard("127.0.0.1", "10.1.2.3:7860") == 421
     assert status_through_guard("127.0.0.1", "localhost:7860") == 200
     assert status_through_guard("127.0.0.1", "rag.example.org", allowed=("rag.example.org",)) == 200  # a proxy
+
+
+def test_what_the_review_found_is_shut():
+    """An open redirect through a tab, a malformed Host or cookie giving 500, changing routes under other
+    names, Gradio's statistics, Gradio's CORS echo."""
+    import asyncio
+
+    import httpx
+
+    from rag.api.guard import Guard, _local
+    from rag.settings import ServerSettings
+
+    assert _local("/\t/evil.example/x") == "/" and _local("/\n/evil.example") == "/" and _local("//evil") == "/"
+    assert _local("/\\evil.example") == "/" and _local("/?__theme=dark") == "/?__theme=dark"
+    assert Sessions(b"k" * 32, 60).read("abc.\xe9\xe9") is None
+    assert through_guard("127.0.0.1", "127.0.0.1", headers={"Authorization": "Bearer k1", "Host": "[::1"})[0] == 421
+    reader = basic_auth("rd", "r")
+    for path in ("/gradio_api/run/remove", "/gradio_api/call/v2/remove", "/gradio_api/api/upload/",
+                 "/gradio_api/process_recording"):  # fmt: skip
+        assert through_guard("127.0.0.1", "127.0.0.1", path=path, headers=reader, method="POST")[0] == 403, path
+    assert (
+        through_guard("127.0.0.1", "127.0.0.1", path="/monitoring/summary", headers=basic_auth("ed", "pw:with:colons"))[
+            0
+        ]
+        == 404
+    )
+
+    async def cors(scope, receive, send):
+        headers = [(b"access-control-allow-origin", b"https://evil.example"), (b"x-kept", b"1")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    guard = Guard(cors, CREDENTIALS, "127.0.0.1", ServerSettings())
+
+    async def get() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://127.0.0.1") as client:
+            return await client.get("/config", headers={"Authorization": "Bearer k1", "Origin": "https://evil.example"})
+
+    response = asyncio.run(get())
+    assert "access-control-allow-origin" not in response.headers and response.headers["x-kept"] == "1"
+
+
+def test_an_answer_whose_caller_left_before_its_turn_is_not_generated():
+    import asyncio
+    import threading
+
+    import anyio
+
+    from rag.api.gate import Abandoned
+
+    gate, release, generated = AnswerGate(1, max_waiting=4), threading.Event(), []
+
+    async def stays() -> bool:
+        return False
+
+    async def left() -> bool:
+        return True
+
+    async def main() -> list[str]:
+        seen = []
+
+        async def first() -> None:
+            seen.append(await gate.run_async(lambda: release.wait(30) and generated.append(1) or "first", left=stays))
+
+        async def second() -> None:
+            try:
+                await gate.run_async(lambda: generated.append(2), left=left)
+            except Abandoned:
+                seen.append("abandoned")
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(first)
+            while gate.pending < 1:
+                await anyio.sleep(0.01)
+            group.start_soon(second)
+            while gate.abandoned < 1:  # the second caller's leaving was seen while it waited
+                await anyio.sleep(0.01)
+            release.set()
+        return seen
+
+    assert sorted(asyncio.run(main())) == ["abandoned", "first"]
+    assert generated == [1] and gate.pending == 0
+    with pytest.raises(ZeroDivisionError):  # what the work raises comes through as itself
+        asyncio.run(gate.run_async(lambda: 1 / 0))

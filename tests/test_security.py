@@ -258,12 +258,20 @@ def test_waiting_api_answers_do_not_take_the_threads_the_rest_of_the_server_runs
                 time.sleep(0.05)
             models = httpx.get(f"{url}/v1/models", timeout=60)  # a route that runs on the shared threads
             page = httpx.get(f"{url}/gradio_api/info", timeout=60)
+            # three more callers hang up while in line: their answers are dropped, not generated for nobody
+            for _ in range(3):
+                with pytest.raises(httpx.TimeoutException):
+                    httpx.post(f"{url}/v1/chat/completions", json=question, timeout=1)
+            deadline = time.monotonic() + 120
+            while app.state.gate.abandoned < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
         finally:
             model.release.set()
         statuses = [future.result().status_code for future in futures]
     server.should_exit = True
     assert models.status_code == 200 and page.status_code == 200
     assert statuses == [200] * 45
+    assert app.state.gate.abandoned == 3 and model.streamed == 45  # the 45 answered, the 3 who left were not
 
 
 # 6 (last: it locks this address out for a few seconds). Login attempts

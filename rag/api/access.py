@@ -3,7 +3,7 @@
 Two roles: an editor asks, searches, reads and changes documents (adds, removes); a reader does all but
 change documents. `--auth USER:PASSWORD` makes editors, `--reader USER:PASSWORD` readers, and an API key
 (`--api-key`, for tools and agents) reads. With no credential at all, on loopback only, the one local user
-is an editor. A login on the page is kept in a signed cookie, so replicas and restarts need no shared store.
+is an editor. A login on the page is kept in a signed cookie, so replicas need no shared store.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class Credentials:
     editors: tuple[tuple[str, str], ...] = ()
     readers: tuple[tuple[str, str], ...] = ()
     api_keys: tuple[str, ...] = ()
+    # signs the page's sessions: random per `rag serve` (its replicas get it with the rest), so a cookie
+    # reveals nothing to guess the passwords with offline, and a restart ends every session
+    session_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     @property
     def configured(self) -> bool:
@@ -71,9 +75,8 @@ class Credentials:
         return Identity("api-key", Role.READER) if any(matched) else None
 
     def secret(self) -> bytes:
-        """The session-signing key: derived from the credentials, so changing one ends every session."""
-        material = repr((self.editors, self.readers, self.api_keys)).encode()
-        return hashlib.sha256(b"rag-session\0" + material).digest()
+        """The session-signing key."""
+        return self.session_key
 
 
 def _same(expected: str, given: str) -> bool:
@@ -94,7 +97,7 @@ class Sessions:
 
     def read(self, token: str, now: float | None = None) -> Identity | None:
         body, _, signature = token.partition(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             return None
         try:
             role, expires, name = base64.urlsafe_b64decode(body).decode().split(":", 2)
@@ -106,6 +109,9 @@ class Sessions:
 
     def _sign(self, body: str) -> str:
         return hmac.new(self.secret, body.encode(), hashlib.sha256).hexdigest()
+
+
+MAX_ADDRESSES = 100_000  # addresses whose failures are remembered at once
 
 
 @dataclass
@@ -131,6 +137,8 @@ class LoginThrottle:
         return failures[0] + self.window_s - now if len(failures) >= self.attempts else 0.0
 
     def failed(self, address: str, now: float | None = None) -> None:
+        if address not in self._failures and len(self._failures) >= MAX_ADDRESSES:
+            del self._failures[next(iter(self._failures))]  # the longest known: a flood of addresses stays bounded
         self._failures[address].append(time.monotonic() if now is None else now)
 
     def succeeded(self, address: str) -> None:

@@ -11,10 +11,11 @@ worker threads the page and the rest of the server run on.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -26,6 +27,10 @@ class Busy(Exception):
     """Too many answers are waiting: try again later."""
 
 
+class Abandoned(Exception):
+    """The caller left before its answer's turn: it was not generated."""
+
+
 class AnswerGate:
     def __init__(self, slots: int = 1, max_waiting: int | None = None) -> None:
         if slots < 1:
@@ -35,6 +40,7 @@ class AnswerGate:
         self._issued = 0  # tickets handed out, in arrival order
         self._done = 0  # answers finished (or abandoned)
         self._threads: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
+        self.abandoned = 0  # answers skipped because their caller left before their turn
 
     @property
     def pending(self) -> int:
@@ -82,20 +88,49 @@ class AnswerGate:
             self._threads = anyio.CapacityLimiter(self.slots + (self.max_waiting or 64))
         return await anyio.to_thread.run_sync(work, *args, limiter=self._threads)
 
-    async def run_async(self, work: Callable[..., T], *args: object) -> T:
-        """`work(*args)` in its turn, from async code (the API, MCP); Busy when too many wait."""
-        ticket, started = self.admit(), threading.Event()
+    async def run_async(
+        self, work: Callable[..., T], *args: object, left: Callable[[], Awaitable[bool]] | None = None
+    ) -> T:
+        """`work(*args)` in its turn, from async code (the API, MCP); Busy when too many wait. `left`: whether
+        the caller has gone (a client that hung up): then its answer is not generated when its turn comes,
+        so a client cannot fill the line and leave the work behind (Abandoned)."""
+        ticket, started, generating, gone = self.admit(), threading.Event(), threading.Event(), threading.Event()
 
-        def whole() -> T:
+        def whole() -> tuple[bool, Any]:
+            """(True, the answer) or (False, what went wrong): a task group would wrap a raised exception."""
             started.set()
             try:
                 self.wait(ticket)
-                return work(*args)
+                with self._changed:
+                    if gone.is_set():
+                        return False, Abandoned()
+                    generating.set()
+                return True, work(*args)
+            except Exception as error:  # noqa: BLE001 - raised again below, unwrapped
+                return False, error
             finally:
                 self.leave()
 
+        async def watch(left: Callable[[], Awaitable[bool]]) -> None:
+            with contextlib.suppress(Exception):  # a failing check of the client is no reason to drop the answer
+                while not generating.is_set() and not await left():
+                    await anyio.sleep(0.25)
+                with self._changed:
+                    if not generating.is_set():
+                        gone.set()
+                        self.abandoned += 1
+
         try:
-            return await self.in_thread(whole)
+            async with anyio.create_task_group() as group:
+                if left is not None:
+                    group.start_soon(watch, left)
+                try:
+                    done, value = await self.in_thread(whole)
+                finally:
+                    group.cancel_scope.cancel()
         finally:
             if not started.is_set():  # cancelled before its thread ran: give the place back
                 self.leave()
+        if not done:
+            raise value
+        return value

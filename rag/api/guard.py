@@ -19,6 +19,7 @@ import html
 import ipaddress
 import json
 import math
+import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -33,8 +34,10 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 WILDCARD = ("0.0.0.0", "::", "")
 COOKIE = "rag-session"
 UPLOAD = "/gradio_api/upload"  # Gradio's file upload: bytes written to the server's disk
-# what changes documents: readers are refused here (the page's handlers check the role again, for the queue)
-CHANGES = (UPLOAD, "/gradio_api/call/upload", "/gradio_api/call/remove")
+# what changes documents or writes to disk: readers are refused here (the page's handlers check the role
+# again, for the queue, whose body names the event by number); call, call/v2, run and api all name events
+CHANGES = re.compile(r"/gradio_api/(upload|process_recording|(call/v2|call|run|api)/(upload|remove))(/|$)")
+CLOSED = ("/monitoring", "/gradio_api/monitoring")  # Gradio's event statistics: nobody's business
 JSON_ONLY = ("/v1", "/mcp")
 TRUSTED_HEADERS = (b"x-rag-user", b"x-rag-role")  # set here only: a client's own are dropped
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -54,7 +57,10 @@ def host_names(bind: str, allowed: list[str]) -> frozenset[str]:
 
 def _hostname(host: str) -> str:
     """'Example.org:7860' -> 'example.org', '[::1]:7860' -> '::1'."""
-    return (urlsplit(f"//{host}").hostname or "") if host else ""
+    try:
+        return (urlsplit(f"//{host}").hostname or "") if host else ""
+    except ValueError:  # '[::1' and the like: no host at all
+        return ""
 
 
 def _is_ip(name: str) -> bool:
@@ -95,7 +101,7 @@ class Guard:
         if who is None:
             await self._unauthenticated(scope, send, headers)
             return
-        if not who.may_change_documents and path.startswith(CHANGES):
+        if not who.may_change_documents and CHANGES.match(path):
             await _error(scope, send, 403, "a reader may not change the documents")
             return
         kept = [(k, v) for k, v in scope["headers"] if k not in TRUSTED_HEADERS]
@@ -105,6 +111,8 @@ class Guard:
 
     def _refusal(self, headers: Headers, path: str, method: str) -> tuple[int, str] | None:
         """Why a request is refused whoever sends it: an unknown host, a cross-site write, a non-JSON body."""
+        if path.startswith(CLOSED):
+            return 404, "not found"
         host = _hostname(headers.get("host", ""))
         if host not in self.hosts and not (self.any_ip and _is_ip(host)):
             return 421, f"unknown host {host!r}: add it to the server's allowed hosts (--allowed-host)"
@@ -196,8 +204,9 @@ class Guard:
                 await _error(scope, send, 401, "Incorrect credentials.")
             return
         self.throttle.succeeded(address)
-        cookie = (f"{COOKIE}={self.sessions.issue(who)}; Path=/; HttpOnly; SameSite=Strict; "
-                  f"Max-Age={int(self.limits.session_hours * 3600)}")  # fmt: skip
+        secure = "; Secure" if scope.get("scheme") == "https" else ""  # behind a TLS proxy that says so
+        lifetime = int(self.limits.session_hours * 3600)
+        cookie = f"{COOKIE}={self.sessions.issue(who)}; Path=/; HttpOnly; SameSite=Strict; Max-Age={lifetime}{secure}"
         if browser:
             await _redirect(send, _local(str(form["next"])), [("set-cookie", cookie)])
         else:
@@ -222,7 +231,11 @@ class Guard:
 
         async def watched(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                # no route is meant for other sites' scripts: Gradio's CORS layer echoes any Origin it is sent
+                kept = [(k, v) for k, v in message.get("headers", []) if not k.lower().startswith(b"access-control-")]
+                message = {**message, "headers": kept}
             await send(message)
 
         try:
@@ -242,7 +255,9 @@ def _cookie(headers: Headers, name: str) -> str | None:
 
 def _local(target: str) -> str:
     """Only a path on this server may follow a login (no open redirect to another site)."""
-    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+    # a browser drops tabs and line breaks from a URL before reading it ('/\t/evil' is '//evil'): none allowed
+    plain = target.isprintable() and not any(c.isspace() or c == "\\" for c in target)
+    return target if plain and target.startswith("/") and not target.startswith("//") else "/"
 
 
 def _retry(wait: float) -> dict[str, str]:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.answering.answer import ABSTAIN_TEXT
 from rag.answering.followup import Turn, turns_of
-from rag.api.gate import AnswerGate, Busy
+from rag.api.gate import Abandoned, AnswerGate, Busy
 from rag.collections import CollectionInfo, Collections, UnknownCollectionError, describe
 from rag.errors import RagError
 from rag.pipeline import RAG
@@ -144,7 +144,9 @@ class ChatCompletions:
                 chunks = self._chunks(rag, question, turns, ident, created, chat.model, ticket)
                 headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
                 return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
-            answer = await self.gate.run_async(rag.ask, question, turns)
+            answer = await self.gate.run_async(rag.ask, question, turns, left=request.is_disconnected)
+        except Abandoned:
+            raise APIError(499, "the client closed the request before its turn") from None
         except Busy as busy:
             raise APIError(429, str(busy), kind="rate_limit_error", code="rate_limit_exceeded") from None
         except RagError as error:

@@ -12,7 +12,7 @@ import gradio as gr
 
 from rag.answering.followup import turns_of
 from rag.api.access import Role
-from rag.api.gate import AnswerGate
+from rag.api.gate import AnswerGate, Busy
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.ingest.load import LOADERS
@@ -127,10 +127,13 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
         kept = {turn: shown for turn, shown in turns.items() if turn < data.index}
         yield from respond(question, history[: data.index], kept, *knobs)
 
-    def ask_api(question: str) -> dict[str, Any]:
-        """One question in, the answer with citations and timings out (for gradio_client; default collection)."""
+    async def ask_api(question: str) -> dict[str, Any]:
+        """One question in, the answer with citations and timings out (for gradio_client; default collection).
+        Bounded as the API's answers are, as /gradio_api/run/ask does not pass through the page's queue."""
         try:
-            return gate.run(rag.ask, question).to_dict()
+            return (await gate.run_async(rag.ask, question)).to_dict()
+        except Busy as busy:
+            raise gr.Error(str(busy)) from None
         except RagError as error:
             raise gr.Error(str(error)) from None
 
