@@ -106,6 +106,10 @@ class Guard:
             return
         kept = [(k, v) for k, v in scope["headers"] if k not in TRUSTED_HEADERS]
         scope = {**scope, "headers": [*kept, (b"x-rag-user", who.name.encode()), (b"x-rag-role", who.role.encode())]}
+        if path == UPLOAD and method == "POST" and "content-length" not in headers:
+            # Gradio writes an upload to disk as it arrives: one cut off by the limit would stay there, half-written
+            await _error(scope, send, 411, "an upload must say its length (Content-Length)")
+            return
         limit = self.limits.max_upload_mb * 2**20 if path == UPLOAD else self.limits.max_request_kb * 2**10
         await self._limited(scope, receive, send, int(limit), headers)
 
