@@ -36,15 +36,15 @@ def test_a_login_is_user_colon_password():
 
 
 def test_a_session_cookie_cannot_be_forged_altered_or_kept_past_its_time():
-    sessions = Sessions(CREDENTIALS.secret(), lifetime_s=60)
+    sessions = Sessions(CREDENTIALS.session_key, lifetime_s=60)
     token = sessions.issue(Identity("rd", Role.READER), now=1000)
     assert sessions.read(token, now=1030) == Identity("rd", Role.READER)
     assert sessions.read(token, now=1061) is None  # expired
     body, signature = token.split(".")
     promoted = sessions.issue(Identity("rd", Role.EDITOR), now=1000).split(".")[0]
     assert sessions.read(f"{promoted}.{signature}", now=1030) is None  # a reader's signature on an editor's body
-    other = Sessions(Credentials(editors=(("ed", "changed"),)).secret(), lifetime_s=60)
-    assert other.read(token, now=1030) is None  # new credentials end old sessions
+    other = Sessions(Credentials(editors=(("ed", "changed"),)).session_key, lifetime_s=60)
+    assert other.read(token, now=1030) is None  # another rag serve (a restart) has another key: old sessions end
     for junk in ("", ".", "abc", f"{body}.", "!!!.xyz"):
         assert sessions.read(junk, now=1030) is None
 

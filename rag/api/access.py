@@ -74,10 +74,6 @@ class Credentials:
         matched = [_same(key, token) for key in self.api_keys]
         return Identity("api-key", Role.READER) if any(matched) else None
 
-    def secret(self) -> bytes:
-        """The session-signing key."""
-        return self.session_key
-
 
 def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())

@@ -11,10 +11,9 @@ worker threads the page and the rest of the server run on.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, TypeVar
 
 import anyio
@@ -67,15 +66,17 @@ class AnswerGate:
             self._changed.notify_all()
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Wait for this caller's turn (never refused: the page has its own bounded queue), then hold one of
-        the slots until the block ends."""
-        ticket = self.admit(bounded=False)
+    def held(self, ticket: int) -> Iterator[None]:
+        """Wait for `ticket`'s turn, then hold one of the slots until the block ends (or fails)."""
         try:
             self.wait(ticket)
             yield
         finally:
             self.leave()
+
+    def turn(self) -> AbstractContextManager[None]:
+        """This caller's turn (never refused: the page has its own bounded queue), held for the block."""
+        return self.held(self.admit(bounded=False))
 
     def run(self, work: Callable[..., T], *args: object) -> T:
         """`work(*args)` in this caller's turn (a whole answer: `gate.run(rag.ask, question)`)."""
@@ -100,19 +101,17 @@ class AnswerGate:
             """(True, the answer) or (False, what went wrong): a task group would wrap a raised exception."""
             started.set()
             try:
-                self.wait(ticket)
-                with self._changed:
-                    if gone.is_set():
-                        return False, Abandoned()
-                    generating.set()
-                return True, work(*args)
+                with self.held(ticket):
+                    with self._changed:
+                        if gone.is_set():
+                            return False, Abandoned()
+                        generating.set()
+                    return True, work(*args)
             except Exception as error:  # noqa: BLE001 - raised again below, unwrapped
                 return False, error
-            finally:
-                self.leave()
 
         async def watch(left: Callable[[], Awaitable[bool]]) -> None:
-            with contextlib.suppress(Exception):  # a failing check of the client is no reason to drop the answer
+            with suppress(Exception):  # a failing check of the client is no reason to drop the answer
                 while not generating.is_set() and not await left():
                     await anyio.sleep(0.25)
                 with self._changed:

@@ -77,7 +77,7 @@ class Guard:
         self.hosts = host_names(bind, limits.allowed_hosts)
         # bound to every address: any IP literal is this server; a name must be one the owner listed
         self.any_ip = bind in WILDCARD
-        self.sessions = Sessions(credentials.secret(), limits.session_hours * 3600)
+        self.sessions = Sessions(credentials.session_key, limits.session_hours * 3600)
         self.throttle = LoginThrottle(limits.login_attempts, limits.login_window_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,8 +93,7 @@ class Guard:
         if path.rstrip("/") in ("/login", "/logout") and scope["type"] == "http":
             await self._limited(scope, receive, send, self.limits.max_request_kb * 2**10, headers, self._login_page)
             return
-        address = (scope.get("client") or ("?", 0))[0]
-        who = self._identify(headers, address)
+        who = self._identify(headers, _address(scope))
         if isinstance(who, tuple):
             await _error(scope, send, *who)
             return
@@ -140,9 +139,9 @@ class Guard:
         if given is None:
             token = _cookie(headers, COOKIE)
             return self.sessions.read(token) if token else None
-        wait = self.throttle.blocked(address)
-        if wait:
-            return 429, "too many failed logins from this address: try again later", _retry(wait)
+        locked = self._locked_out(address)
+        if locked:
+            return locked
         scheme, _, value = given.partition(" ")
         who = None
         if scheme.lower() == "bearer":
@@ -189,21 +188,20 @@ class Guard:
         if request.method != "POST":
             await _page(send, 200, login_form(target, "", self.credentials))
             return
-        address = (scope.get("client") or ("?", 0))[0]
-        wait = self.throttle.blocked(address)
-        if wait:
-            await _error(scope, send, 429, "too many failed logins from this address: try again later", _retry(wait))
+        address = _address(scope)
+        locked = self._locked_out(address)
+        if locked:
+            await _error(scope, send, *locked)
             return
         form = await request.form()
         user, password = str(form.get("username", "")), str(form.get("password", ""))
         browser = "next" in form
+        target = _local(str(form.get("next", target)))
         who = self.credentials.login(user, password)
         if who is None:
             self.throttle.failed(address)
             if browser:
-                await _page(
-                    send, 401, login_form(_local(str(form["next"])), "Wrong user or password.", self.credentials)
-                )
+                await _page(send, 401, login_form(target, "Wrong user or password.", self.credentials))
             else:
                 await _error(scope, send, 401, "Incorrect credentials.")
             return
@@ -212,16 +210,22 @@ class Guard:
         lifetime = int(self.limits.session_hours * 3600)
         cookie = f"{COOKIE}={self.sessions.issue(who)}; Path=/; HttpOnly; SameSite=Strict; Max-Age={lifetime}{secure}"
         if browser:
-            await _redirect(send, _local(str(form["next"])), [("set-cookie", cookie)])
+            await _redirect(send, target, [("set-cookie", cookie)])
         else:
             await _send(send, 200, b'{"success": true}', "application/json", [("set-cookie", cookie)])
+
+    def _locked_out(self, address: str) -> tuple[int, str, dict[str, str]] | None:
+        """The refusal for an address that failed too many logins of late (None: it may try)."""
+        wait = self.throttle.blocked(address)
+        return (429, "too many failed logins from this address: try again later", _retry(wait)) if wait else None
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int, headers: Headers,
                        app: ASGIApp | None = None) -> None:  # fmt: skip
         """The app (or the login page), reading at most `limit` bytes of body: a larger declared length is
         refused before it is read, a longer chunked body when it passes the limit."""
+        too_large = f"the request body is larger than {limit // 1024:,} kB"
         if int(headers.get("content-length") or 0) > limit:
-            await _error(scope, send, 413, f"the request body is larger than {limit // 1024:,} kB")
+            await _error(scope, send, 413, too_large)
             return
         seen, started = 0, False
 
@@ -246,7 +250,12 @@ class Guard:
             await (app or self.app)(scope, counted, watched)
         except BodyTooLarge:
             if not started:
-                await _error(scope, send, 413, f"the request body is larger than {limit // 1024:,} kB")
+                await _error(scope, send, 413, too_large)
+
+
+def _address(scope: Scope) -> str:
+    """The client's address, the unit of login throttling."""
+    return (scope.get("client") or ("?", 0))[0]
 
 
 def _cookie(headers: Headers, name: str) -> str | None:
