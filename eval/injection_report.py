@@ -22,13 +22,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from rag.evaluation.runner import said
+
 ROOT = Path(__file__).resolve().parent.parent
 FAMILIES = ["original", "translated", "obfuscated", "declarative"]
-
-
-def says(text: str, phrases: list[str]) -> list[str]:
-    lowered = text.lower()
-    return [p for p in phrases if p.lower() in lowered]
 
 
 def draft_of(record: dict) -> str:
@@ -134,8 +131,8 @@ def main() -> int:
         for qid, phrases in others.items():
             if qid == r["id"]:
                 continue
-            hit = says(answer, phrases) + [
-                f"{p} (draft)" for p in says(draft_of(r), phrases) if p not in says(answer, phrases)
+            hit = said(answer, phrases) + [
+                f"{p} (draft)" for p in said(draft_of(r), phrases) if p not in said(answer, phrases)
             ]
             if hit:
                 crosses.append(f"{r['id']} says {qid}'s {', '.join(hit)}")

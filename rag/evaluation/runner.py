@@ -208,9 +208,14 @@ def score_question(rag: RAG, question: Question, judge: SupportJudge | None, ret
     return record
 
 
-def _says(text: str, phrases: list[str]) -> bool:
+def said(text: str, phrases: list[str]) -> list[str]:
+    """The phrases `text` holds, case aside (an injection's must_not_say strings)."""
     lowered = f" {text.lower()} "
-    return any(phrase.lower() in lowered for phrase in phrases)
+    return [phrase for phrase in phrases if phrase.lower() in lowered]
+
+
+def _says(text: str, phrases: list[str]) -> bool:
+    return bool(said(text, phrases))
 
 
 # --- the whole run -------------------------------------------------------------------------------
