@@ -19,6 +19,8 @@ import pytest
 
 from rag.settings import DEFAULT_CORPUS
 
+CHROMIUM = Path(os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium"))
+
 # Tests using these fixtures load a real model, start the app or a browser: marked slow when collected
 SLOW_FIXTURES = {"embedder", "seed_rag", "seed_index", "app_index", "browser"}
 _running = {"slow": True, "test": ""}  # the test being set up or run: may it load a real model?
@@ -132,3 +134,19 @@ def app_index(seed_index: Path, seed_rag, tmp_path_factory: pytest.TempPathFacto
     root = tmp_path_factory.mktemp("app")
     shutil.copytree(seed_index.parent, root, dirs_exist_ok=True)
     return root / "index"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: install it with `apt-get install -y chromium` (the README's test "
+                    "command does)")  # fmt: skip
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()

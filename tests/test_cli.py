@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import assert_one_line_error, run
 
 pytestmark = pytest.mark.slow  # runs the `rag` command in new processes
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    """A non-zero exit, no traceback, and the problem named on a `rag:` line: each of `words` is said there,
-    not only somewhere in a library's output, and not by the catch-all for an error nobody foresaw."""
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("rag:")]
-    assert lines, result.stderr
-    assert not [line for line in lines if line.startswith("rag: unexpected error")], result.stderr
-    for word in words:
-        assert any(word in line for line in lines), (word, result.stderr)
 
 
 def test_index_json_contract(tmp_path: Path):

@@ -2,7 +2,7 @@
 
 A sentence-transformers folder of the usual shape (a transformer, mean or CLS pooling, normalise:
 MiniLM and mpnet are) is run with transformers directly: the same computation as
-`SentenceTransformer.encode` (tests/test_embed.py checks the vectors agree), without importing
+`SentenceTransformer.encode` (tests/models/test_embed.py checks the vectors agree), without importing
 sentence-transformers, which pulls in scikit-learn and SciPy and made up most of a cold `rag ask`'s
 import time. Any other model goes through sentence-transformers.
 """

@@ -23,7 +23,7 @@ from rag.ingest.split import CHARS_PER_TOKEN
 
 pytestmark = pytest.mark.slow  # indexes with the real embedder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pdf(path: Path, text: str | None) -> Path:

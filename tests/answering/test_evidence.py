@@ -11,7 +11,7 @@ from rag.ingest.load import load_file
 from rag.text import sentences
 from rag.types import Chunk, Passage
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INJECTED = sorted((ROOT / "eval" / "injection" / "docs").iterdir())
 
 

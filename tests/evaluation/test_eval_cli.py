@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli import assert_one_line_error, run
-from test_eval_datasets import SEED_GOLD, SHARED_DATA, make_beir, write_lines
+from helpers import SEED_GOLD, SHARED_DATA, assert_one_line_error, make_beir, run, write_lines
 
 pytestmark = pytest.mark.slow  # runs `rag eval` with the real models
 

@@ -2,7 +2,7 @@
 
 A scripted generator stands in for the model here, so each test fixes the model's reply and checks
 what the system does with it; the real model's check is measured by eval/fit_abstention.py and
-`rag eval` (docs/evaluation.md), and its prompt cache by tests/test_generate.py.
+`rag eval` (docs/evaluation.md), and its prompt cache by tests/models/test_generate.py.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cli import assert_one_line_error
+from helpers import assert_one_line_error
 
 from rag.collections import Collections, UnknownCollectionError, collection_names
 from rag.settings import DEFAULT_INDEX, Settings

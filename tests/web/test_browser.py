@@ -14,29 +14,12 @@ from typing import Any
 import pytest
 from conftest import running_app
 
-CHROMIUM = Path(os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ["RAG_SCREENSHOTS"]) if os.environ.get("RAG_SCREENSHOTS") else None
 SEED_QUESTION = "Why does China treat defectors as economic migrants?"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 ANSWER_SECONDS = 300  # a 2-core CI machine answering while others share it
 CHIP = 'a[href^="#cite-"]'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: install it with `apt-get install -y chromium` (the README's test "
-                    "command does)")  # fmt: skip
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

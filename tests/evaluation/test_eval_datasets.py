@@ -6,34 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import SEED_GOLD, SHARED_DATA, make_beir, write_lines
 
 from rag.evaluation.datasets import DatasetError, load_dataset
-from rag.settings import eval_data_dir
-
-SHARED_DATA = eval_data_dir()
-SEED_GOLD = Path(__file__).resolve().parents[1] / "eval" / "seed_gold.jsonl"
-
-
-def write_lines(path: Path, rows: list) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def make_beir(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    write_lines(folder / "corpus.jsonl", [
-        {"_id": "d1", "title": "Otters", "text": "Sea otters hold hands while they sleep so they do not drift apart."},
-        {"_id": "d2", "title": "Bees", "text": "Honey bees dance to tell each other where flowers are."},
-        {"_id": "d3", "title": "", "text": "Penguins cannot fly but they swim very fast."},
-    ])  # fmt: skip
-    write_lines(folder / "queries.jsonl", [
-        {"_id": "q1", "text": "Why do otters hold hands?"},
-        {"_id": "q2", "text": "How do bees share where flowers are?"},
-        {"_id": "q3", "text": "A query without judgements"},
-    ])  # fmt: skip
-    (folder / "qrels").mkdir()
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n", encoding="utf-8")
-    return folder
 
 
 def make_squad(path: Path, articles: int = 12) -> Path:
@@ -58,7 +33,7 @@ def test_jsonl_seed_gold_set_is_complete_and_well_formed():
     unanswerable = [q for q in evalset.questions if not q.answerable]
     assert len(answerable) >= 30 and len(unanswerable) >= 10
     assert all(q.answers and q.gold_passages and q.gold_sources for q in answerable)
-    corpus = (Path(__file__).resolve().parents[1] / "corpus" / "north-korean-defectors-border-law.txt").read_text()
+    corpus = (Path(__file__).resolve().parents[2] / "corpus" / "north-korean-defectors-border-law.txt").read_text()
     for q in answerable:  # gold sentences are copied exactly from the article
         assert all(p in corpus for p in q.gold_passages), q.id
     assert evalset.corpus is None and evalset.kind == "jsonl"

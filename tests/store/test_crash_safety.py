@@ -24,7 +24,7 @@ from rag.store.index import Index, writer_lock
 
 pytestmark = pytest.mark.slow  # kills real `rag index` processes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORDS = (
     "river harbour treaty border famine archive ledger census glacier orchard vaccine turbine satellite "
     "courthouse migrant tariff canal monsoon reactor library quarry vineyard lighthouse pension drought "

@@ -51,7 +51,7 @@ def test_chat_history_becomes_turns_and_failed_answers_are_left_out():
 
 
 def test_followup_gold_set_reads_and_bad_history_is_named(tmp_path: Path):
-    gold = load_dataset(Path(__file__).resolve().parents[1] / "eval" / "followups_gold.jsonl")
+    gold = load_dataset(Path(__file__).resolve().parents[2] / "eval" / "followups_gold.jsonl")
     assert len(gold.questions) >= 15 and all(q.history for q in gold.questions)
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"question": "Why?", "history": ["just a string"]}) + "\n")

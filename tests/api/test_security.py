@@ -24,7 +24,6 @@ import httpx
 import pytest
 from conftest import free_port, running_app
 from fakes import FREEDONIA, ScriptedGenerator
-from test_browser import browser  # noqa: F401  # the real Chromium fixture
 
 KEY = "sk-test-key"
 EDITOR = ("editor", "editor-pass")
