@@ -76,7 +76,7 @@ def main() -> None:
                 started = time.perf_counter()
                 report = rag.build([corpus])
                 ours_s.append(time.perf_counter() - started)
-                splitter = rag._splitter()
+                splitter = rag.library.splitter()
                 texts = [splitter.indexed_text(c) for c in rag.index.chunks.values()]
                 shutil.rmtree(index_dir)
             started = time.perf_counter()  # the bare side's last run (its first needed the texts)

@@ -56,7 +56,7 @@ class CountingEmbedder:
 
 
 def timed_build(rag: RAG, corpus: Path) -> tuple[float, int, dict]:
-    counter = rag._embedder
+    counter = rag.embedder
     before = counter.texts
     started = time.perf_counter()
     report = rag.build([corpus])
@@ -72,7 +72,7 @@ def main() -> None:
         corpus = Path(tmp) / "corpus"
         described = write_corpus(corpus, args.documents)
         rag = RAG(index_dir=Path(tmp) / "index", corpus=[corpus])
-        rag._embedder = CountingEmbedder(rag.embedder)  # loaded before timing: the build times embedding only
+        rag.use(embedder=CountingEmbedder(rag.embedder))  # loaded before timing: the build times embedding only
         first, first_embedded, report = timed_build(rag, corpus)
         chunks = report["chunks"]
         rows = {"first build": (first, first_embedded)}

@@ -7,9 +7,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from rag.errors import RagError
 
@@ -29,17 +31,43 @@ def _quiet_libraries() -> None:
     hf_logging.disable_progress_bar()
 
 
-def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--collection", help="a named collection (default: default, the index/ folder)")
-    parser.add_argument("--index", dest="index_dir", type=Path, help="index folder (default: the collection's)")
+# Each setting is a flag spelled as its flat name (--top-k for top_k); these also answer to a shorter one, shown first
+SHORT_FLAGS = {"index_dir": "--index", "allowed_hosts": "--allowed-host"}
+
+
+def flags_of(name: str) -> tuple[str, ...]:
+    """A setting's command-line flags: its short spelling where it has one, then its flat name."""
+    flat = "--" + name.replace("_", "-")
+    return (SHORT_FLAGS[name], flat) if name in SHORT_FLAGS else (flat,)
+
+
+def _flag_options(field: FieldInfo) -> dict[str, Any]:
+    """argparse options from a setting's type: a choice, a number, a path, a yes/no, or a repeatable value."""
+    annotation = field.annotation
+    if get_origin(annotation) in (Union, UnionType):  # `float | None`: a value given on the command line
+        annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+    if annotation is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if get_origin(annotation) is list:
+        return {"action": "append", "type": get_args(annotation)[0]}  # repeated: --corpus a --corpus b
+    if get_origin(annotation) is Literal:
+        return {"choices": list(get_args(annotation))}
+    return {"type": annotation}
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser, server: bool = False) -> None:
+    """--config, --json, and a flag for every setting, in its group (the server's only for `rag serve`)."""
+    from rag.settings import GROUPS, Settings
+
     parser.add_argument("--config", help="settings file (TOML); also RAG_CONFIG")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--embedder", help="embedder: minilm, a folder, or a Hugging Face id")
-    parser.add_argument("--generator", help="generator: qwen-1.5b, qwen-0.5b, smollm2, a .gguf, a folder or an id")
-    parser.add_argument("--runtime", choices=["auto", "llama.cpp", "transformers"])
-    parser.add_argument("--dtype", choices=["auto", "bfloat16", "float32"])
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--top-k", dest="top_k", type=int)
+    for group, model in GROUPS.items():
+        if group == "server" and not server:
+            continue
+        flags = parser.add_argument_group(f"{Settings.model_fields[group].description} ([{group}] in rag.toml)")
+        for name, field in model.model_fields.items():
+            described = (field.description or "").replace("`", "").replace("%", "%%")
+            flags.add_argument(*flags_of(name), dest=name, help=described, **_flag_options(field))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,8 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--judge", choices=["llm", "score", "none"], default="llm",
                           help="support judge behind the citation metrics (default: llm)")  # fmt: skip
     evaluate.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only")
-    evaluate.add_argument("--every-check", action="store_true",
-                          help="run every answer check even after one fails, recording each (fitting)")  # fmt: skip
     evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
                           help="two runs' metrics side by side (report folders or metrics.json files)")  # fmt: skip
     _add_settings_flags(evaluate)
@@ -88,13 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", action="append", metavar="KEY",
                        help="a Bearer token for tools and agents (reads, on every route); repeatable (also "
                        "$RAG_API_KEY)")  # fmt: skip
-    serve.add_argument("--allowed-host", action="append", metavar="NAME",
-                       help="a host name it answers to besides loopback and its address; repeatable")  # fmt: skip
     serve.add_argument("--concurrency", type=int, default=1, help="answers generated at once (default 1)")
     serve.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                        help="serve as Ray Serve replicas (HEAD:6379, auto; alone: a local Ray)")  # fmt: skip
     serve.add_argument("--replicas", type=int, default=1, help="with --ray: replicas of the app (default 1)")
-    _add_settings_flags(serve)
+    _add_settings_flags(serve, server=True)
 
     mcp = commands.add_parser("mcp", help="an MCP server over stdio (tools search and ask, resource documents)")
     _add_settings_flags(mcp)
@@ -110,13 +134,9 @@ def _pipeline(args: argparse.Namespace):  # noqa: ANN202
             raise RagError(f"settings file not found: {args.config}")
         os.environ["RAG_CONFIG"] = args.config
     from rag.pipeline import RAG
-    from rag.settings import GROUPS, Settings
+    from rag.settings import GROUP_OF, GROUPS, Settings
 
-    fields = ("collection", "index_dir", "embedder", "generator", "runtime", "dtype", "threads", "top_k",
-              "allowed_hosts")  # fmt: skip
-    overrides: dict[str, Any] = {name: getattr(args, name, None) for name in fields}
-    if getattr(args, "every_check", False):
-        overrides["every_check"] = True
+    overrides = {name: getattr(args, name, None) for name in GROUP_OF}  # a flag not given is None: kept
     try:
         return RAG(Settings().with_overrides(**overrides))
     except ValidationError as error:
@@ -155,7 +175,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         _print_json(report.to_dict())
     else:
         print(
-            f"{report.documents} documents, {report.chunks} chunks in {rag.settings.index_dir} "
+            f"{report.documents} documents, {report.chunks} chunks in {rag.settings.paths.index_dir} "
             f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
             f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}) in {report.seconds:.1f} s"
         )
@@ -196,7 +216,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     rag = _pipeline(args)
     if not rag.remove(args.source):
-        raise RagError(f"no document '{args.source}' in {rag.settings.index_dir}")
+        raise RagError(f"no document '{args.source}' in {rag.settings.paths.index_dir}")
     print(json.dumps({"removed": args.source}) if args.json else f"removed {args.source}")
     return 0
 
@@ -283,8 +303,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     credentials = _credentials(args)
     refuse_open_bind(args.host, credentials)  # before any model loads
-    if args.allowed_host:
-        args.allowed_hosts = args.allowed_host  # a setting of the server group, given as a flag
     if args.concurrency < 1:
         raise RagError("--concurrency must be at least 1")
     if args.replicas < 1 or (args.replicas > 1 and args.ray is None):

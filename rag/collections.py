@@ -15,7 +15,7 @@ from typing import Any
 
 from rag.errors import RagError
 from rag.pipeline import RAG
-from rag.settings import COLLECTION_NAME, DEFAULT_COLLECTION, Settings, collection_folder
+from rag.settings import COLLECTION_NAME, DEFAULT_COLLECTION, PathSettings, collection_folder
 from rag.store.index import MANIFEST
 
 
@@ -36,12 +36,12 @@ class CollectionInfo:
         return asdict(self)
 
 
-def collection_names(settings: Settings) -> list[str]:
+def collection_names(paths: PathSettings) -> list[str]:
     """The "default" collection, then every collection with a saved index under collections_dir, by name."""
     names = [DEFAULT_COLLECTION]
-    if settings.collections_dir.is_dir():
+    if paths.collections_dir.is_dir():
         names += sorted(
-            folder.name for folder in settings.collections_dir.iterdir()
+            folder.name for folder in paths.collections_dir.iterdir()
             if folder.name != DEFAULT_COLLECTION and COLLECTION_NAME.fullmatch(folder.name)
             and (folder / "index" / MANIFEST).is_file()
         )  # fmt: skip
@@ -68,21 +68,21 @@ class Collections:
 
     def __init__(self, base: RAG) -> None:
         self.base = base
-        self.default = base.settings.collection
+        self.default = base.settings.paths.collection
         self._pipelines: dict[str, RAG] = {self.default: base}  # the base keeps its own --index, if given
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
         """Looked up on every call, so a collection indexed while serving shows up."""
-        found = collection_names(self.base.settings)
+        found = collection_names(self.base.settings.paths)
         return [self.default, *[name for name in found if name != self.default]]
 
     def index_dir(self, name: str) -> Path:
         if name in self._pipelines:
-            folder = self._pipelines[name].settings.index_dir
+            folder = self._pipelines[name].settings.paths.index_dir
             assert folder is not None
             return folder
-        return collection_folder(name, self.base.settings.collections_dir)
+        return collection_folder(name, self.base.settings.paths.collections_dir)
 
     def get(self, name: str | None = None) -> RAG:
         """The pipeline of a collection by name (None: the one served by default)."""

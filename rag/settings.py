@@ -50,7 +50,7 @@ FITTED_THRESHOLDS: dict[str, dict[str, float]] = {
 
 def eval_data_dir() -> Path:
     """Where the evaluation data is, as the settings say (file, environment), without the rest resolved."""
-    return Settings().eval_data
+    return Settings().paths.eval_data
 
 
 def collection_folder(name: str, collections_dir: Path = DEFAULT_COLLECTIONS) -> Path:
@@ -249,24 +249,26 @@ class Settings(BaseSettings):
     def _resolve_auto(self) -> Settings:
         """'auto' runtime and dtype become what suits this CPU, and unset thresholds those fitted for that
         runtime, so that reports name what ran."""
-        if not COLLECTION_NAME.fullmatch(self.collection):
-            raise ValueError(f"collection names are letters, digits, '_', '.' and '-' (at most 64), not "
-                             f"{self.collection!r}")  # fmt: skip
-        if self.index_dir is None:
-            self.index_dir = collection_folder(self.collection, self.collections_dir)
+        paths, models, checks = self.paths, self.models, self.checks
+        if not COLLECTION_NAME.fullmatch(paths.collection):
+            raise ValueError(
+                f"collection names are letters, digits, '_', '.' and '-' (at most 64), not {paths.collection!r}"
+            )
+        if paths.index_dir is None:
+            paths.index_dir = collection_folder(paths.collection, paths.collections_dir)
             self._resolved.add("index_dir")
         native = native_bfloat16()
-        if self.runtime == "auto":
-            self.runtime = "transformers" if native else "llama.cpp"
+        if models.runtime == "auto":
+            models.runtime = "transformers" if native else "llama.cpp"
             self._resolved.add("runtime")
-        if self.dtype == "auto":
-            self.dtype = "bfloat16" if native else "float32"
+        if models.dtype == "auto":
+            models.dtype = "bfloat16" if native else "float32"
             self._resolved.add("dtype")
-        for name, value in FITTED_THRESHOLDS[self.runtime].items():
-            if getattr(self, name) is None:
-                setattr(self, name, value)
+        for name, value in FITTED_THRESHOLDS[models.runtime].items():
+            if getattr(checks, name) is None:
+                setattr(checks, name, value)
                 self._resolved.add(name)
-        unknown = set(self.advisory_checks) - set(CHECKS)
+        unknown = set(checks.advisory_checks) - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown check {sorted(unknown)[0]!r} (the checks: {', '.join(CHECKS)})")
         return self

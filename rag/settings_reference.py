@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from rag.cli import flags_of
 from rag.settings import GROUPS, PROJECT_ROOT, Settings
 
 REFERENCE = PROJECT_ROOT / "docs" / "settings.md"
@@ -21,9 +22,11 @@ Each setting has a flat name and a place in its group, and either names it every
 | Python | `RAG(top_k=3)`, `settings.top_k` | `settings.answering.top_k` |
 | environment | `RAG_TOP_K=3` | `RAG_ANSWERING__TOP_K=3` |
 | `rag.toml` | `top_k = 3` | `[answering]` then `top_k = 3` |
-| CLI | `--top-k 3` (the flags `rag --help` lists) | |
+| CLI | `--top-k 3` (every setting has its flag, below) | |
 
-Where both spellings are given in the environment, the grouped one wins.
+Where both spellings are given in the environment, the grouped one wins. A yes/no setting's flag has a `--no-`
+twin (`--no-title-in-chunks`), a list's is repeated (`--corpus a --corpus b`), and the server's flags are those of
+`rag serve`.
 
 Values that depend on the machine (`runtime`, `dtype`) and the fitted thresholds
 are resolved when the settings are made, so reports and the chat page name what ran. Models: [models](models.md).
@@ -37,12 +40,13 @@ def reference() -> str:
     for group, model in GROUPS.items():
         title = Settings.model_fields[group].description
         lines += [f"## {title} (`[{group}]`)", "", " ".join((model.__doc__ or "").split()), "",
-                  "| setting | environment | default | what |", "|---|---|---|---|"]  # fmt: skip
+                  "| setting | flag | environment | default | what |", "|---|---|---|---|---|"]  # fmt: skip
         for name, field in model.model_fields.items():
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             shown = extra.get("shown") or ("unset" if field.default is None else repr(field.default).strip("'"))
             env = f"`RAG_{name.upper()}`, `RAG_{group.upper()}__{name.upper()}`"
-            lines.append(f"| `{name}` | {env} | {shown} | {field.description} |")
+            flags = ", ".join(f"`{flag}`" for flag in flags_of(name))
+            lines.append(f"| `{name}` | {flags} | {env} | {shown} | {field.description} |")
         lines.append("")
     return "\n".join(lines)
 

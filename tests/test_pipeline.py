@@ -76,9 +76,33 @@ def test_variant_shares_what_its_settings_leave_alone(seed_rag, tmp_path):
     retrieval = seed_rag.variant(retrieval="keyword", top_k=3)
     assert retrieval.settings.retrieval == "keyword" and retrieval.settings.top_k == 3
     assert retrieval.embedder is seed_rag.embedder and retrieval.index is seed_rag.index
+    assert retrieval.library is seed_rag.library  # the same folder, writer lock included
     elsewhere = seed_rag.variant(index_dir=tmp_path / "other")
-    assert elsewhere.embedder is seed_rag.embedder and elsewhere._index is None
-    assert seed_rag.variant(embedder="other-model")._embedder is None
+    assert elsewhere.embedder is seed_rag.embedder and elsewhere.library is not seed_rag.library
+    assert elsewhere.library.folder == tmp_path / "other"
+    other_model = seed_rag.variant(embedder="other-model")
+    assert other_model.library is not seed_rag.library and other_model.embedder is not seed_rag.embedder
+
+
+def test_variant_shares_a_part_while_what_it_is_made_from_is_unchanged(tmp_path, monkeypatch):
+    """Nothing is loaded here: the parts are given, and a variant either shares each one or makes its own."""
+    monkeypatch.setattr("rag.pipeline.Embedder", lambda *args, **kwargs: "a new embedder")
+    monkeypatch.setattr("rag.pipeline.load_generator", lambda *args: "a new generator")
+    generator, embedder = object(), object()
+    base = RAG(index_dir=tmp_path / "index").use(embedder=embedder, generator=generator)  # type: ignore[arg-type]
+    same = {"top_k": 3, "retrieval": "keyword", "min_support": 0.5, "max_new_tokens": 9, "rerank_candidates": 4}
+    for name, value in same.items():  # answering, search and checks settings: every part shared
+        other = base.variant(**{name: value})
+        assert (other.embedder, other.generator, other.library) == (embedder, generator, base.library), name
+    for name, value in {"generator": "smollm2", "context_tokens": 1024, "threads": 1}.items():
+        other = base.variant(**{name: value})  # the rest of the models group: only the generator is made again
+        assert (other.embedder, other.generator) == (embedder, "a new generator"), name
+        assert other.library is base.library
+    for name, value in {"chunk_tokens": 32, "title_in_chunks": False, "corpus": [tmp_path]}.items():
+        other = base.variant(**{name: value})  # ingest and paths: the library (the models are shared)
+        assert (other.embedder, other.generator) == (embedder, generator) and other.library is not base.library
+    other = base.variant(embedder="mpnet")  # the embedder, and so the library; the generator stays
+    assert (other.embedder, other.generator) == ("a new embedder", generator) and other.library is not base.library
 
 
 def test_an_update_does_not_disturb_an_answer_in_flight(tmp_path: Path):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from rag.settings import Settings
+from rag.settings import GROUP_OF, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -123,3 +126,159 @@ def test_every_setting_can_be_given_to_rag_by_its_flat_name():
         value = getattr(defaults, name)
         assert getattr(RAG(**{name: value}).settings, name) == value, name
     assert RAG(generator="smollm2", read_only=True).settings.generator == "smollm2"
+
+
+class _FlatReads(ast.NodeVisitor):
+    """Flat setting names read (or written) directly on a Settings object, as `file:line expression`.
+
+    An expression is taken for a Settings object when it is a `.settings` attribute (`self.settings`,
+    `rag.settings`), a call of `Settings(...)`, `.with_overrides(...)` or `.model_validate(...)`, `self` in a
+    method of class `Settings`, or a name bound to one of these (a parameter annotated `Settings`, an assignment)
+    in its function or an enclosing one. A group (`settings.search`, a parameter annotated `SearchSettings`) is
+    not, so reading `search.top_k` or `answering.top_k` is never flagged."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.found, self.scopes = path, [], [set()]
+        self.methods_of_settings: set[int] = set()
+
+    def is_settings(self, node: ast.AST | None) -> bool:
+        if isinstance(node, ast.Attribute):
+            return node.attr == "settings"
+        if isinstance(node, ast.Name):
+            return node.id in self.scopes[-1]
+        if isinstance(node, ast.Call):
+            func = node.func
+            return (isinstance(func, ast.Name) and func.id == "Settings") or (
+                isinstance(func, ast.Attribute) and func.attr in ("with_overrides", "model_validate")
+            )
+        if isinstance(node, ast.BoolOp):
+            return any(self.is_settings(value) for value in node.values)
+        if isinstance(node, ast.IfExp):
+            return self.is_settings(node.body) or self.is_settings(node.orelse)
+        return isinstance(node, ast.NamedExpr) and self.is_settings(node.value)
+
+    def bind(self, scope: ast.AST, names: set[str]) -> None:
+        """Add the names this scope's own statements (not nested functions) bind to a Settings object."""
+        own, stack = [], list(ast.iter_child_nodes(scope))
+        while stack:
+            node = stack.pop()
+            own.append(node)
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                stack.extend(ast.iter_child_nodes(node))
+        self.scopes.append(names)
+        for _ in range(2):  # `s = settings` then `t = s`
+            for node in own:
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                    if _names_settings(node.annotation) or self.is_settings(node.value):
+                        names.add(node.target.id)
+                elif isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        pairs = [(target, node.value)]
+                        if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                            pairs = list(zip(target.elts, node.value.elts, strict=False))  # `s, i = rag.settings, …`
+                        names.update(t.id for t, v in pairs if isinstance(t, ast.Name) and self.is_settings(v))
+                elif isinstance(node, ast.NamedExpr) and self.is_settings(node.value):
+                    names.add(node.target.id)
+        self.scopes.pop()
+
+    def visit_Module(self, node: ast.Module) -> None:
+        self.bind(node, self.scopes[-1])
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if node.name == "Settings":
+            self.methods_of_settings.update(id(stmt) for stmt in node.body)
+        self.generic_visit(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        names = set(self.scopes[-1])
+        args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+        for arg in args:  # a parameter shadows the enclosing name
+            (names.add if _names_settings(arg.annotation) else names.discard)(arg.arg)
+        if id(node) in self.methods_of_settings and args:
+            names.add(args[0].arg)
+        self.bind(node, names)
+        self.scopes.append(names)
+        self.generic_visit(node)
+        self.scopes.pop()
+
+    visit_AsyncFunctionDef = visit_Lambda = visit_FunctionDef
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in GROUP_OF and self.is_settings(node.value):
+            self.found.append(f"{self.path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr") and len(node.args) > 1:
+            name = node.args[1]
+            if isinstance(name, ast.Constant) and name.value in GROUP_OF and self.is_settings(node.args[0]):
+                self.found.append(f"{self.path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+        self.generic_visit(node)
+
+
+def _names_settings(annotation: ast.expr | None) -> bool:
+    """Is this annotation `Settings` (or `Settings | None`, or the same as a string)?"""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        annotation = ast.parse(annotation.value, mode="eval").body
+    return annotation is not None and any(isinstance(n, ast.Name) and n.id == "Settings" for n in ast.walk(annotation))
+
+
+def flat_reads(path: Path) -> list[str]:
+    reads = _FlatReads(path)
+    reads.visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    return reads.found
+
+
+def test_rag_reads_settings_by_group():
+    """Inside rag/ a setting is read in its group (`settings.answering.top_k`, or `answering.top_k` where a stage
+    is given its group); flat names (`settings.top_k`) are for the edges: flags, environment, `RAG(top_k=3)`."""
+    found = [read for path in sorted((ROOT / "rag").rglob("*.py")) for read in flat_reads(path)]
+    assert not found, "read these settings by group:\n" + "\n".join(found)
+
+
+def test_the_flat_read_check_tells_settings_from_groups(tmp_path: Path):
+    module = ROOT / "rag" / "_flat_read_example.py"
+    source = (
+        "from rag.settings import SearchSettings, Settings\n"
+        "def f(settings: Settings, search: SearchSettings, rag):\n"
+        "    s, index = rag.settings, rag.index\n"
+        "    answering = settings.answering\n"
+        "    return (settings.top_k, s.candidates, rag.settings.embedder, Settings().corpus,\n"  # 5: four flagged
+        "            search.candidates, answering.top_k, settings.search.fusion, getattr(s, 'top_k'))\n"  # 6: one
+        "def g(settings: SearchSettings):\n"
+        "    return settings.candidates\n"
+    )
+    try:
+        module.write_text(source, encoding="utf-8")
+        lines = [read.split()[0].rsplit(":", 1)[1] for read in flat_reads(module)]
+    finally:
+        module.unlink()
+    assert lines == ["5", "5", "5", "5", "6"]
+
+
+def test_every_setting_is_a_flag_and_the_old_spellings_still_work():
+    from typing import Literal, get_args, get_origin
+
+    from rag.cli import build_parser, flags_of
+    from rag.settings import GROUPS
+
+    parser = build_parser()
+    for group, model in GROUPS.items():
+        command = ["serve"] if group == "server" else ["ask", "a question"]
+        for name, field in model.model_fields.items():
+            flag = flags_of(name)[-1]
+            assert flag == "--" + name.replace("_", "-")
+            if field.annotation is bool:
+                given = [flag]
+            elif get_origin(field.annotation) is list:
+                given = [flag, "x", flag, "y"]  # repeated
+            elif get_origin(field.annotation) is Literal:
+                given = [flag, get_args(field.annotation)[0]]
+            else:
+                given = [flag, "1"]  # a value every number, text and path setting accepts
+            assert getattr(parser.parse_args([*command, *given]), name) is not None, name
+    old = parser.parse_args(["eval", "d.jsonl", "--index", "i", "--top-k", "3", "--every-check", "--threads", "2"])
+    assert (str(old.index_dir), old.top_k, old.every_check, old.threads) == ("i", 3, True, 2)
+    assert parser.parse_args(["serve", "--allowed-host", "a", "--allowed-host", "b"]).allowed_hosts == ["a", "b"]
+    assert parser.parse_args(["ask", "q", "--no-title-in-chunks"]).title_in_chunks is False

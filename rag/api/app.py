@@ -55,7 +55,7 @@ def build_server(
     page = build_app(collections, gate, roles=True).queue(default_concurrency_limit=concurrency, max_size=max_queue)
     # mounted last: the page takes every path the API and MCP routes above do not
     gr.mount_gradio_app(app, page, path="/", css=CSS, head=CLICK_SCRIPT, show_error=True,
-                        max_file_size=int(rag.settings.max_file_mb * 1024 * 1024))  # fmt: skip
+                        max_file_size=int(rag.settings.ingest.max_file_mb * 1024 * 1024))  # fmt: skip
     # Gradio checks that a file given to an event lies in its upload folder only once the Blocks has
     # "launched", which mounting never says: without this, any readable file of the machine could be named
     page.has_launched = True

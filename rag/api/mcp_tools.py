@@ -46,7 +46,7 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
             passages = await gate.in_thread(rag.retrieve, query.strip(), k)
         except RagError as error:
             raise ToolError(str(error)) from None
-        return {"collection": rag.settings.collection,
+        return {"collection": rag.settings.paths.collection,
                 "passages": [p.to_dict(n) for n, p in enumerate(passages, start=1)]}  # fmt: skip
 
     @server.tool(description="A short answer from the documents, each sentence citing its passage [n] (the "
@@ -61,7 +61,7 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
         except RagError as error:
             raise ToolError(str(error)) from None
         return {
-            "collection": rag.settings.collection,
+            "collection": rag.settings.paths.collection,
             "answer": answer.answer,
             "abstained": answer.abstained,
             "abstain_reason": answer.abstain_reason,

@@ -56,12 +56,12 @@ def git_commit() -> str:
 
 def model_fingerprints(settings: Settings, retrieval_only: bool) -> dict[str, str]:
     out = {}
-    embedder = resolve_embedder(settings.embedder, settings.cache_dir)
-    out["embedder"] = f"{settings.embedder}: " + (
+    embedder = resolve_embedder(settings.models.embedder, settings.paths.cache_dir)
+    out["embedder"] = f"{settings.models.embedder}: " + (
         fingerprint_folder(Path(embedder.location)) if embedder.kind == "folder" else embedder.location
     )
     if not retrieval_only:
-        name = settings.generator
+        name = settings.models.generator
         if name in GENERATORS:
             out["generator"] = f"{name}: sha256 {GENERATORS[name].sha256}"
         elif name in SINGLE_GGUF:
@@ -77,7 +77,7 @@ def run_config(
     settings: Settings, evalset: EvalSet, judge: str, retrieval_only: bool, limit: int | None, seed: int
 ) -> dict[str, Any]:
     fit = load_fit().get(judge, {})
-    model = settings.generator if judge == "llm" else settings.embedder
+    model = settings.models.generator if judge == "llm" else settings.models.embedder
     measured_with = fit.get("generator" if judge == "llm" else "embedder")
     # figures measured with another model say nothing about this one
     agreement = fit.get("agreement") if measured_with == model else None

@@ -52,17 +52,18 @@ def dataset_rag(rag: RAG, evalset: EvalSet, progress: bool = False) -> RAG:
     """
     if evalset.corpus is None:
         return rag
-    s = rag.settings
+    library = rag.library
     corpus = hashlib.sha256("".join(f"{d.source}\0{d.sha256}\n" for d in evalset.corpus).encode()).hexdigest()
-    key = json.dumps([corpus, rag._embedder_info(), rag._splitting()], sort_keys=True)
-    folder = s.cache_dir / "eval-indexes" / f"{evalset.kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    key = json.dumps([corpus, library.embedder_info(), library.splitting()], sort_keys=True)
+    name = f"{evalset.kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    folder = rag.settings.paths.cache_dir / "eval-indexes" / name
     if not (folder / "manifest.json").is_file():
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        index = Index.create(partial, rag._embedder_info(), rag._splitting())
+        index = Index.create(partial, library.embedder_info(), library.splitting())
         if progress:
             print(f"indexing {len(evalset.corpus)} documents of {evalset.name} (once) …", file=sys.stderr)
-        add_documents(index, rag.embedder, rag._splitter(), evalset.corpus, progress=progress)
+        add_documents(index, rag.embedder, library.splitter(), evalset.corpus, progress=progress)
         index.save()
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)  # complete or absent: an interrupted build is redone next time

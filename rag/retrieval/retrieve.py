@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.settings import Settings
+from rag.settings import SearchSettings
 from rag.store.index import Index
 from rag.text import texts_disagree
 from rag.types import Passage
@@ -66,7 +66,7 @@ def _first(scores: dict[int, float], n: int) -> dict[int, float]:
     return dict(sorted(scores.items(), key=lambda item: -item[1])[:n])
 
 
-def _fuse(dense: dict[int, float], keyword: dict[int, float], settings: Settings) -> dict[int, float]:
+def _fuse(dense: dict[int, float], keyword: dict[int, float], settings: SearchSettings) -> dict[int, float]:
     if not keyword:
         return dense
     if not dense:
@@ -84,10 +84,10 @@ def search(
     query_vector: np.ndarray,
     question: str,
     k: int,
-    settings: Settings,
+    settings: SearchSettings,
     rescore: Rescorer | None = None,
 ) -> list[Passage]:
-    """The k best passages for the question, by the configured method."""
+    """The k best passages for the question, by the method and fusion of the search settings."""
     if len(index) == 0:
         return []
     method, head_size = settings.retrieval, settings.candidates

@@ -157,7 +157,7 @@ def build(
     connect(address)
 
     def on_ray(index: Index, roots: list[Path], progress: bool, max_bytes: int) -> IndexReport:
-        return ray_sync(index, roots, workers, cpus_per_worker, rag.settings.cache_dir, max_bytes,
+        return ray_sync(index, roots, workers, cpus_per_worker, rag.settings.paths.cache_dir, max_bytes,
                         progress=progress, **options)  # fmt: skip
 
     return rag.build(paths, rebuild=rebuild, progress=progress, syncer=on_ray)

@@ -87,7 +87,7 @@ def start_replicas(
     run. `generator`: a generator object for every replica (tests); default: each loads the configured one."""
     from ray import serve
 
-    settings = settings.with_overrides(index_dir=settings.index_dir.resolve())  # replicas run elsewhere
+    settings = settings.with_overrides(index_dir=settings.paths.index_dir.resolve())  # replicas run elsewhere
     serve.start(http_options={"host": host, "port": port})
     deployment = serve.deployment(
         replica_class(),

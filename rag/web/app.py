@@ -58,14 +58,14 @@ Turns = dict[int, tuple[str, str]]  # chat position of an answer -> (question, i
 def index_status(rag: RAG) -> str:
     """Which models and index are loaded, and how big the index is."""
     s, index = rag.settings, rag.index
-    folder = s.index_dir.resolve()
+    folder = s.paths.index_dir.resolve()
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     shown = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
     return (
-        f"**Collection** `{s.collection}`, index `{folder}`: "
+        f"**Collection** `{s.paths.collection}`, index `{folder}`: "
         f"{len(index.manifest.documents)} documents, {len(index):,} chunks, {shown} · "
-        f"**embedder** `{s.embedder}` · **generator** `{s.generator}` ({s.runtime}) · "
-        f"**retrieval** {s.retrieval}"
+        f"**embedder** `{s.models.embedder}` · **generator** `{s.models.generator}` ({s.models.runtime}) · "
+        f"**retrieval** {s.search.retrieval}"
     )
 
 
@@ -195,12 +195,12 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
             with gr.Column(scale=2, min_width=320):
                 sources = gr.HTML(label="Sources", elem_id="sources")
         with gr.Accordion("Settings", open=False):
-            top_k = gr.Slider(1, 10, value=defaults.top_k, step=1, label="Passages given to the model")
-            min_score = gr.Slider(0.0, 0.6, value=defaults.min_retrieval_score, step=0.01,
+            top_k = gr.Slider(1, 10, value=defaults.answering.top_k, step=1, label="Passages given to the model")
+            min_score = gr.Slider(0.0, 0.6, value=defaults.checks.min_retrieval_score, step=0.01,
                                   label="Abstain when the closest passage or sentence scores below")  # fmt: skip
-            min_support = gr.Slider(0.2, 0.8, value=defaults.min_support, step=0.01,
+            min_support = gr.Slider(0.2, 0.8, value=defaults.checks.min_support, step=0.01,
                                     label="Drop a sentence whose support is below (higher: stricter)")  # fmt: skip
-            min_check = gr.Slider(0.0, 0.9, value=defaults.min_answer_check, step=0.01,
+            min_check = gr.Slider(0.0, 0.9, value=defaults.checks.min_answer_check, step=0.01,
                                   label="Abstain when P(yes) that the passages state the answer is below")  # fmt: skip
         with gr.Accordion("Documents", open=False) as documents:
             # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch

@@ -15,7 +15,7 @@ from rag.pipeline import RAG
 
 def upload_folder(rag: RAG) -> Path:
     """Uploaded files are kept beside the index, so later updates keep them (and a user can see them)."""
-    return rag.settings.index_dir.resolve().parent / "uploads"
+    return rag.settings.paths.index_dir.resolve().parent / "uploads"
 
 
 def uploaded_only(paths: list[str]) -> list[str]:
@@ -34,7 +34,7 @@ def add_uploads(rag: RAG, paths: list[str], progress: bool = False) -> list[list
     rag.refuse_if_read_only()  # before a file is copied into the shared uploads folder
     rows: list[list[str]] = []
     folder = upload_folder(rag)
-    limit = int(rag.settings.max_file_mb * 1024 * 1024)
+    limit = int(rag.settings.ingest.max_file_mb * 1024 * 1024)
     copied: dict[str, str] = {}
     for path in map(Path, paths or []):
         name = path.name.lstrip(".") or "upload"
@@ -56,7 +56,7 @@ def add_uploads(rag: RAG, paths: list[str], progress: bool = False) -> list[list
         copied[str(target.resolve())] = name
     if copied:
         report = rag.build([folder], progress=progress)
-        base = rag.settings.index_dir.resolve().parent
+        base = rag.settings.paths.index_dir.resolve().parent
         outcome = {str((base / s).resolve()): kind for kind in ("added", "updated", "unchanged")
                    for s in getattr(report, kind)}  # fmt: skip
         reasons = {str((base / item["path"]).resolve()): item["error"] for item in report.skipped}

@@ -90,8 +90,8 @@ def test_yes_probability_from_both_runtimes(runtime: str, tmp_path_factory: pyte
 
 
 def test_bfloat16_reads_its_best_logits_in_float32(tmp_path_factory: pytest.TempPathFactory):
-    """The float32 re-reading of the top logits (tests/models/test_exact_logits.py) is on where the model runs in bfloat16,
-    and off in float32, where nothing is rounded."""
+    """The float32 re-reading of the top logits (tests/models/test_exact_logits.py) is on where the model runs in
+    bfloat16, and off in float32, where nothing is rounded."""
     from rag.models.generate import exact_top_logits
 
     cache = tmp_path_factory.getbasetemp() / "model-cache"

@@ -53,7 +53,7 @@ def test_keyword_index_finds_rare_terms_and_round_trips(tmp_path):
 
 @pytest.mark.parametrize("method", ["dense", "keyword", "hybrid"])
 def test_each_method_answers_the_seed_question(seed_rag, method: str):
-    settings = seed_rag.settings.with_overrides(retrieval=method)
+    settings = seed_rag.settings.with_overrides(retrieval=method).search
     from rag.retrieval.retrieve import search
 
     question = "Which agreement does Beijing honor?"
@@ -93,7 +93,7 @@ def test_without_collapse_the_paraphrases_both_come_back(seed_rag):
     from rag.retrieval.retrieve import search
 
     question = "What have Human Rights Watch and the UN urged China to do?"
-    settings = seed_rag.settings.with_overrides(duplicate_threshold=1.0)
+    settings = seed_rag.settings.with_overrides(duplicate_threshold=1.0).search
     query = seed_rag.embedder.encode([question])[0]
     texts = [p.chunk.text for p in search(seed_rag.index, query, question, 5, settings)]
     first, second = PARAPHRASES[1]
@@ -123,7 +123,7 @@ def test_user_supplied_cross_encoder_reorders_the_head(seed_rag, tmp_path):
     question = "Why does China treat defectors as economic migrants?"
     passages = reranked.retrieve(question, k=6)
     # the same six candidates as without the reranker, in the cross-encoder's order
-    plain = seed_rag.settings.with_overrides(duplicate_threshold=1.0)
+    plain = seed_rag.settings.with_overrides(duplicate_threshold=1.0).search
     from rag.retrieval.retrieve import search
 
     before = search(seed_rag.index, seed_rag.embedder.encode([question])[0], question, 6, plain)
@@ -144,7 +144,7 @@ def test_a_deeper_search_keeps_the_head_that_ask_returns(seed_rag):
     """rag eval searches 100 or 1000 deep for recall@100; its first passages must be what `rag ask` gets."""
     from rag.retrieval.retrieve import search
 
-    settings = seed_rag.settings.with_overrides(candidates=3, duplicate_threshold=1.0)
+    settings = seed_rag.settings.with_overrides(candidates=3, duplicate_threshold=1.0).search
     question = "What punishments do repatriated defectors face?"
     query = seed_rag.embedder.encode([question])[0]
     shallow = search(seed_rag.index, query, question, 3, settings)

@@ -114,9 +114,7 @@ def _rounded(value):
 
 
 def _answer(index: Path, embedder) -> dict:
-    rag = RAG(index_dir=index)
-    rag._embedder, rag._generator = embedder, ScriptedGenerator(REPLY)
-    rag._index = Index.open(index)
+    rag = RAG(index_dir=index).use(embedder=embedder, generator=ScriptedGenerator(REPLY), index=Index.open(index))
     data = rag.ask(QUESTION).to_dict()
     data.pop("timings_ms")
     return _rounded(data)
@@ -127,8 +125,7 @@ def built(cluster, embedder, tmp_path_factory):
     """The same corpus indexed by `rag index` and by the Ray path: (root, single index, Ray index, reports)."""
     root = tmp_path_factory.mktemp("ray")
     corpus = _corpus(root / "corpus")
-    single, distributed = RAG(index_dir=root / "single"), RAG(index_dir=root / "ray")
-    single._embedder = distributed._embedder = embedder
+    single, distributed = RAG(index_dir=root / "single").use(embedder), RAG(index_dir=root / "ray").use(embedder)
     reports = single.build([corpus]), ray_ingest.build(distributed, [corpus], **WORKER)
     return root, root / "single", root / "ray", reports
 
@@ -151,8 +148,7 @@ def test_incremental_update_decides_as_sync(built, embedder):
     (corpus / "variant-2.md").unlink()
     later = time.time() + 5
     os.utime(corpus / "variant-3.md", (later, later))  # touched: read again, not re-embedded
-    a, b = RAG(index_dir=single), RAG(index_dir=distributed)
-    a._embedder = b._embedder = embedder
+    a, b = RAG(index_dir=single).use(embedder), RAG(index_dir=distributed).use(embedder)
     report_single, report_ray = a.build([corpus]), ray_ingest.build(b, [corpus], **WORKER)
     assert _report(report_ray) == _report(report_single)
     assert report_ray.added == ["corpus/new.txt"] and report_ray.updated == ["corpus/variant-1.md"]
@@ -179,13 +175,11 @@ def test_killed_worker_is_retried_and_gives_the_same_index(built, embedder, tmp_
     marker = tmp_path / "kill-one-worker"
     marker.touch()
     DiesOnce.marker = str(marker)
-    rag = RAG(index_dir=tmp_path / "index")
-    rag._embedder = embedder
+    rag = RAG(index_dir=tmp_path / "index").use(embedder)
     ray_ingest.build(rag, [root / "corpus"], worker=DiesOnce, **WORKER)
     assert not marker.exists()  # a worker was killed
     # the single-process index of the same files, built now (the corpus changed in the test above)
-    again = RAG(index_dir=tmp_path / "again")
-    again._embedder = embedder
+    again = RAG(index_dir=tmp_path / "again").use(embedder)
     again.build([root / "corpus"])
     assert_same_index(tmp_path / "again", tmp_path / "index")
 
@@ -199,8 +193,7 @@ def test_worker_dying_every_time_fails_cleanly_and_keeps_the_old_index(built, em
     root, _, distributed, _ = built
     before = {path.name: path.read_bytes() for path in distributed.iterdir() if path.is_file()}
     (root / "corpus" / "another.txt").write_text("Ost is a river of Freedonia.", encoding="utf-8")
-    rag = RAG(index_dir=distributed)
-    rag._embedder = embedder
+    rag = RAG(index_dir=distributed).use(embedder)
     try:
         with pytest.raises(RagError, match="distributed indexing failed, the saved index is unchanged"):
             ray_ingest.build(rag, [root / "corpus"], worker=AlwaysDies, retries=1, **WORKER)

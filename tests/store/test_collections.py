@@ -67,7 +67,7 @@ def test_collections_share_the_loaded_models_and_refuse_unknown_names(seed_rag, 
     docs.mkdir()
     (docs / "a.txt").write_text("The reading room opens at nine.")
     other.build([docs])
-    assert collection_names(base.settings) == ["default", "notes"]
+    assert collection_names(base.settings.paths) == ["default", "notes"]
     collections = Collections(base)
     notes = collections.get("notes")
     assert notes.embedder is base.embedder  # one model in memory, whatever the number of collections
