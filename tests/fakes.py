@@ -46,3 +46,81 @@ def freedonia_answer(model: ScriptedGenerator, embedder: Any, question: str = "W
     items = list(answer_stream(question, passages, model, embedder, Settings(**settings), time.perf_counter(), 1.0))
     assert isinstance(items[-1], Answer)
     return items[-1]
+
+
+# A deterministic stand-in for rag.models.embed.Embedder (after Haystack's mock text embedder): no model, no
+# torch, the same vectors in every process. Words are lowercased and stemmed (PyStemmer), stop words dropped;
+# each stem and each of its character trigrams is hashed (crc32, never Python's salted hash()) to a signed slot
+# of DIMENSION, and the row is L2-normalised. Equal texts score cosine 1, texts sharing content words (or their
+# stems: "harvested"/"harvest") score high, texts sharing none score near 0.
+import re  # noqa: E402
+import zlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+import Stemmer  # noqa: E402
+
+FAKE_STOP_WORDS = frozenset(
+    "a an and are as at be been but by did do does for from had has have how i if in into is it its of on or "
+    "so than that the their then there these they this to was were what when where which who why will with "
+    "you".split()
+)
+
+
+class FakeTokenizer:
+    """Called as the splitter calls a Hugging Face tokenizer: one id per word or punctuation mark, with its
+    character offsets (`return_offsets_mapping`); special tokens are never added."""
+
+    pattern = re.compile(r"\w+|[^\w\s]")
+
+    def __call__(self, text: str, add_special_tokens: bool = True, return_offsets_mapping: bool = False,
+                 **_: Any) -> dict[str, list[Any]]:  # fmt: skip
+        found = list(self.pattern.finditer(text))
+        encoded: dict[str, list[Any]] = {"input_ids": [zlib.crc32(m.group().lower().encode()) % 30_000 for m in found]}
+        if return_offsets_mapping:
+            encoded["offset_mapping"] = [m.span() for m in found]
+        return encoded
+
+
+class FakeEmbedder:
+    """What the pipeline uses of an Embedder: `encode(texts)` (L2-normalised float32 rows), `name`,
+    `fingerprint`, `dimension`, `max_tokens`, `batch_size`, `tokenizer` and `count_tokens` (for splitter_for)."""
+
+    DIMENSION = 512
+    TRIGRAM_WEIGHT = 0.25  # a stem counts 1; each of its trigrams a quarter, so shared stems decide
+
+    def __init__(self, dimension: int = DIMENSION, max_tokens: int = 256) -> None:
+        self.name = "fake"
+        self.dimension = dimension
+        self.max_tokens = max_tokens
+        self.batch_size = 32
+        self.fingerprint = f"fake-hashed-stems-trigrams-v1:{dimension}"
+        self.tokenizer = FakeTokenizer()
+        self.encoded: list[str] = []  # every text encoded, in order (for tests that count embeddings)
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def features(self, text: str) -> list[tuple[str, float]]:
+        """(feature, weight): each content word's stem, and its character trigrams."""
+        words = [w for w in re.findall(r"\w+", text.lower()) if w not in FAKE_STOP_WORDS]
+        found: list[tuple[str, float]] = []
+        for stem in self._stemmer.stemWords(words):
+            found.append(("w:" + stem, 1.0))
+            padded = f"<{stem}>"
+            found += [("t:" + padded[i : i + 3], self.TRIGRAM_WEIGHT) for i in range(len(padded) - 2)]
+        return found or [("empty", 1.0)]  # a text without content words still gets a unit vector
+
+    def vector(self, text: str) -> np.ndarray:
+        row = np.zeros(self.dimension, dtype=np.float64)
+        for feature, weight in self.features(text):
+            digest = zlib.crc32(feature.encode("utf-8"))
+            row[digest % self.dimension] += weight if (digest >> 16) & 1 else -weight
+        norm = np.linalg.norm(row)
+        return row / norm if norm else np.eye(self.dimension)[0]
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.encoded.extend(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.stack([self.vector(t) for t in texts]), dtype=np.float32)
