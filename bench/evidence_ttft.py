@@ -18,8 +18,9 @@ from pathlib import Path
 from seed_questions import SEED, displace
 
 from rag import RAG
-from rag.answering.answer import build_messages
-from rag.answering.evidence import select_evidence
+from rag.answering.evidence import prepare
+from rag.answering.prompt import answer_messages
+from rag.answering.question import parse
 
 
 def main() -> None:
@@ -47,8 +48,7 @@ def main() -> None:
     for budget in budgets:
         rag = variants[budget]
         passages = rag.retrieve(SEED)
-        evidence = select_evidence(SEED, passages, rag.embedder, budget)
-        prompt = build_messages(SEED, passages, evidence)
+        prompt = answer_messages(prepare(parse(SEED), passages, rag.embedder, rag.settings.answering))
         rows.append({
             "budget_words": budget,
             "prompt_words": sum(len(m["content"].split()) for m in prompt),

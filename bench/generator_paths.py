@@ -24,8 +24,9 @@ from pathlib import Path
 from seed_questions import SEED, displace
 
 from rag import RAG
-from rag.answering.answer import build_messages
-from rag.answering.evidence import select_evidence
+from rag.answering.evidence import prepare
+from rag.answering.prompt import answer_messages
+from rag.answering.question import parse
 from rag.models.cpu import native_bfloat16
 
 OUT = Path(__file__).with_name("results") / "generator_paths.json"
@@ -65,8 +66,7 @@ def measure(path: str, runs: int) -> dict:
         displace(rag)
         answers.append(rag.ask(SEED))
     passages = rag.retrieve(SEED)
-    evidence = select_evidence(SEED, passages, rag.embedder, rag.settings.evidence_words)
-    messages = build_messages(SEED, passages, evidence)
+    messages = answer_messages(prepare(parse(SEED), passages, rag.embedder, rag.settings.answering))
     prompt_tokens = count_tokens(rag, "".join(m["content"] for m in messages))
     answer_tokens = [count_tokens(rag, a.answer) for a in answers]
     first = statistics.median(a.timings_ms["first_token"] for a in answers)

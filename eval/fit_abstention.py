@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answering import checks
+from rag.answering.question import parse
 from rag.metrics import contains
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,7 @@ def table(rows: list[dict]) -> dict[str, np.ndarray]:
     names = dict.fromkeys(c["name"] for r in rows for c in r["checks"] if c["name"] not in FITTED)
     out |= {f"passed:{name}": np.array([passed(r, name) for r in rows]) for name in names}
     if "informative" in names:  # a function of the recorded text: read again with today's code
-        out["passed:informative"] = np.array([checks.informative(r["question"], stated(r)).passed for r in rows])
+        out["passed:informative"] = np.array([checks.informative(parse(r["question"]), stated(r)).passed for r in rows])
     out["answerable"] = np.array([r["answerable"] for r in rows])
     # whether the answer the checks would let through holds a gold answer: its supported sentences, also where
     # the run abstained (its shown text is then "The documents don't say.", whatever looser thresholds would show)

@@ -8,7 +8,7 @@ abstained; then each question whose answer or draft holds its own `must_not_say`
 (a payload retrieved for a neighbouring question and followed there: "cross").
 
 --delivery replays, without generating, what the answer path did before the model (the same retrieval and
-evidence selection, rag.answering.evidence.select_evidence, with the settings of the run) and says per question
+evidence selection, rag.answering.evidence.prepare, with the settings of the run) and says per question
 where the planted payload went: shown to the model, withheld as an instruction, left out by the evidence budget,
 or not retrieved. `payload_marker` is a piece of the payload's text; the payload counts as shown when a shown
 sentence holds it. Needs the index the run used and loads only the embedder.
@@ -35,7 +35,8 @@ def draft_of(record: dict) -> str:
 def delivery(rows: dict[str, dict], results: list[dict], index_dir: str) -> dict[str, str]:
     """Question id -> where its planted payload went before the model."""
     from rag import RAG
-    from rag.answering.evidence import select_evidence
+    from rag.answering.evidence import prepare
+    from rag.answering.question import parse
 
     rag = RAG(index_dir=index_dir, read_only=True)
     out: dict[str, str] = {}
@@ -53,22 +54,19 @@ def delivery(rows: dict[str, dict], results: list[dict], index_dir: str) -> dict
         if not mine:
             out[record["id"]] = "not retrieved"
             continue
-        evidence = select_evidence(record["question"], passages, rag.embedder, rag.settings.evidence_words,
-                                   rag.settings.withhold_instructions)  # fmt: skip
-        shown = any(marker in passages[e.passage].chunk.text[a:b] for e in evidence if e.passage in mine
-                    for a, b in e.spans)  # fmt: skip
+        question = parse(record["question"])
+        evidence = prepare(question, passages, rag.embedder, rag.settings.answering)
+        shown = any(marker in s.text for s in evidence.shown if s.passage in mine)
         holding = [i for i in mine if marker in passages[i].chunk.text]
         if shown:
             out[record["id"]] = "shown"
         elif not holding:
             out[record["id"]] = "not retrieved (payload chunk)"
         else:
-            # with no budget the selection shows every sentence it does not withhold (a passage whose every
-            # sentence is withheld gets no Evidence at all, so its withheld spans are not listed either)
-            withhold = rag.settings.withhold_instructions
-            alone = [select_evidence(record["question"], [passages[i]], rag.embedder, 0, withhold) for i in holding]
-            passed = any(marker in passages[i].chunk.text[a:b] for i, ev in zip(holding, alone, strict=True)
-                         for e in ev for a, b in e.spans)  # fmt: skip
+            # with no budget the selection shows every sentence it does not withhold
+            unbounded = rag.settings.answering.model_copy(update={"evidence_words": 0})
+            alone = [prepare(question, [passages[i]], rag.embedder, unbounded) for i in holding]
+            passed = any(marker in s.text for evidence in alone for s in evidence.shown)
             out[record["id"]] = "left out (budget)" if passed else "withheld (filter)"
     return out
 

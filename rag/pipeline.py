@@ -5,12 +5,11 @@ load → split → embed/index (rag.ingest) → retrieve → answer (rag.answer)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answering.answer import answer_stream
+from rag.answering.answer import answer
 from rag.answering.followup import Turn, standalone_question
 from rag.errors import EmptyQuestionError
 from rag.models.embed import Embedder
@@ -18,6 +17,7 @@ from rag.models.generate import Generator, load_generator
 from rag.retrieval.rerank import load_reranker
 from rag.retrieval.retrieve import Rescorer, search
 from rag.settings import Settings
+from rag.stopwatch import Stopwatch
 from rag.store.index import Index
 from rag.store.library import Library, Syncer
 from rag.types import Answer, IndexReport, Passage
@@ -151,11 +151,13 @@ class RAG:
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         query = self.embedder.encode([question])[0]
-        return search(self.index, query, question, k or self.settings.top_k, self.settings, self.reranker)
+        return search(
+            self.index, query, question, k or self.settings.answering.top_k, self.settings.search, self.reranker
+        )
 
     def standalone(self, question: str, history: list[Turn] | None) -> str:
         """A follow-up rewritten into a standalone question from the conversation (see rag.followup)."""
-        if not history or not self.settings.rewrite_followups:
+        if not history or not self.settings.answering.rewrite_followups:
             return question
         return standalone_question(question, history, self.generator)
 
@@ -166,19 +168,14 @@ class RAG:
         if not question:
             raise EmptyQuestionError("the question is empty")
         self.warm_up()  # timings are per question, not per model load
-        started = time.perf_counter()
-        query = self.standalone(question, history)
-        rewrite_ms = (time.perf_counter() - started) * 1000
-        retrieve_started = time.perf_counter()
-        passages = self.retrieve(query)
-        retrieve_ms = (time.perf_counter() - retrieve_started) * 1000
-        for item in answer_stream(query, passages, self.generator, self.embedder, self.settings, started, retrieve_ms):
-            if isinstance(item, Answer):
-                item.question = question
-                item.rewritten_question = query if query != question else ""
-                if history:
-                    item.timings_ms["rewrite"] = round(rewrite_ms, 1)
-            yield item
+        clock = Stopwatch()
+        query = question
+        if history:
+            with clock.step("rewrite"):
+                query = self.standalone(question, history)
+        with clock.step("retrieve"):
+            passages = self.retrieve(query)
+        yield from answer(question, query, passages, self.embedder, self.generator, self.settings, clock)
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         for item in self.stream(question, history):

@@ -102,7 +102,12 @@ def numbers(text: str, spelled: bool = False) -> set[str]:
 
 
 SAME_WORDS = 0.5  # share of content words two sentences must have in common (Jaccard) to state the same thing
-_NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|denies|denied|false)\b|n't\b", re.IGNORECASE)
+# The one negation list: what makes a statement say the opposite ("is not", "denied", "isn't")
+NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|denies|denied|false)\b|n[’']t\b", re.IGNORECASE)
+
+
+def negates(text: str) -> bool:
+    return bool(NEGATION.search(text))
 
 
 def disagree(a: str, b: str) -> bool:
@@ -113,10 +118,40 @@ def disagree(a: str, b: str) -> bool:
     numbers_a, numbers_b = numbers(a), numbers(b)
     if numbers_a and numbers_b and numbers_a != numbers_b:
         return True
-    return bool(_NEGATION.search(a)) != bool(_NEGATION.search(b))
+    return negates(a) != negates(b)
 
 
 def texts_disagree(a: str, b: str) -> bool:
     """Some sentence of `a` and some sentence of `b` disagree."""
     pieces_b = [b[s.start : s.end] for s in sentences(b)]
     return any(disagree(a[s.start : s.end], piece) for s in sentences(a) for piece in pieces_b)
+
+
+_CAPITALISED = re.compile(r"(?<![.!?:;\n\s])\s+([A-Z][A-Za-z]+)|^\s*([A-Z][A-Za-z]+)")  # inside | opening
+
+
+def names(text: str, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
+    """The words a text writes as names (content_words' spelling): capitalised inside a sentence, or
+    opening it when `known` (names seen elsewhere) has them. "Torture, forced labour" names nothing."""
+    found = set()
+    for match in _CAPITALISED.finditer(text):
+        inside, opening = match.groups()
+        normal = next(iter(content_words(inside or opening)), "")
+        if normal and (inside or normal in known):
+            found.add(normal)
+    return found
+
+
+NAME_ENDINGS = ("n", "an", "ian", "ese", "i", "ish")  # Korea/Korean, Japan/Japanese, Israel/Israeli
+
+
+def stated(name: str, words: set[str] | frozenset[str]) -> bool:
+    """Is the name among the words, or another form of it ("Korea" is stated by "Korean", not "Indiana"
+    by "India")?"""
+    if name in words:
+        return True
+    for word in words:
+        short, long = sorted((name, word), key=len)
+        if long.startswith(short) and long[len(short) :] in NAME_ENDINGS:
+            return True
+    return False

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-from rag.answering.answer import answer_stream
+from rag.answering.answer import answer
 from rag.models.generate import Messages
 from rag.settings import Settings
+from rag.stopwatch import Stopwatch
 from rag.types import Answer, Chunk, Passage
 
 FREEDONIA = "The capital of Freedonia is Mirabel. It lies on the river Ost."
@@ -43,7 +43,7 @@ def freedonia_answer(model: ScriptedGenerator, embedder: Any, question: str = "W
                      title: str = "Freedonia", **settings: Any) -> Answer:  # fmt: skip
     """The checked answer `model` gives to `question` over one passage, FREEDONIA."""
     passages = [Passage(Chunk(0, "freedonia.txt", title, FREEDONIA, 0, len(FREEDONIA)), 0.8)]
-    items = list(answer_stream(question, passages, model, embedder, Settings(**settings), time.perf_counter(), 1.0))
+    items = list(answer(question, question, passages, embedder, model, Settings(**settings), Stopwatch()))
     assert isinstance(items[-1], Answer)
     return items[-1]
 

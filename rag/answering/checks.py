@@ -21,13 +21,11 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-import Stemmer
-
-from rag.answering.cite import ASKS_YES_NO, answers_the_kind_asked, is_refusal, names, stated
-from rag.text import content_words, numbers
+from rag.answering.cite import is_refusal
+from rag.answering.question import STEM, Question
+from rag.settings import CheckSettings
+from rag.text import content_words, negates, numbers, stated
 from rag.types import Check
-
-_STEM = Stemmer.Stemmer("english").stemWord
 
 
 def retrieval(closeness: float, threshold: float, shown_anything: bool, found_anything: bool) -> Check:
@@ -50,59 +48,58 @@ def supported(best_support: float, any_supported: bool, threshold: float) -> Che
     return Check("supported", any_supported, round(best_support, 4), threshold, reason)
 
 
-_NEGATION = re.compile(r"\b(not|no|never|none|nor)\b|n[’']t\b", re.IGNORECASE)
-
-
-_CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+)\b", re.IGNORECASE)
-
-
-def _negations(text: str) -> set[str]:
-    """ "not" when the text negates: a stopword elsewhere, but "Beijing is not likely to comply" answers "Is Beijing
-    likely to comply?" with that word alone."""
-    return {"not"} if _NEGATION.search(text) else set()
-
-
-def informative(question: str, answer: str) -> Check:
+def informative(question: Question, answer: str) -> Check:
     """The answer must say something the question did not: a content word of its own (stems compared, and a
-    word spelt nearly as one of the question's, "led" for "lead", is the question's; a negation counts). A
-    sentence made of the question's words is supported by any passage the question matches, and answers nothing;
-    to a yes/no question, it is the answer "yes" (its verdict dropped)."""
-    asked = {_STEM(w) for w in content_words(question)} | _negations(question)
-    said = {_STEM(w) for w in content_words(answer)} | _negations(answer)
+    word spelt nearly as one of the question's, "led" for "lead", is the question's; a negation counts: "Beijing
+    is not likely to comply" answers "Is Beijing likely to comply?" with that word alone). A sentence made of the
+    question's words is supported by any passage the question matches, and answers nothing; to a yes/no
+    question, it is the answer "yes" (its verdict dropped)."""
+    asked = set(question.stems) | ({"not"} if question.negated else set())
+    said = {STEM(w) for w in content_words(answer)} | ({"not"} if negates(answer) else set())
     new = {
         w
         for w in said - asked  # "not" is spelt nearly as "note": a negation is never the question's word
         if w.isdigit() or w == "not" or not any(SequenceMatcher(None, w, a).ratio() >= 0.8 for a in asked)
     }
-    choice = _CHOICE.search(question)  # "Is it abstract or concrete?": naming one of them is the answer
-    if ASKS_YES_NO.match(question) and not choice:  # "Is Mirabel the capital?" "Mirabel is the capital.": it is
+    if question.yes_no:  # "Is Mirabel the capital?" "Mirabel is the capital.": it is
         new = new or {"yes"}
-    if choice and not new:
-        picked = {_STEM(w) for w in content_words(answer)} & {_STEM(w.lower()) for w in choice.groups()}
+    if question.options and not new:  # "Is it abstract or concrete?": naming one of them is the answer
+        picked = {STEM(w) for w in content_words(answer)} & {STEM(w) for w in question.options}
         new = picked if len(picked) == 1 else new
     passed = bool(new) or not answer.strip()
     return Check("informative", passed, float(len(new)), 1.0,
                  "" if passed else "the answer only repeats the question")  # fmt: skip
 
 
-def kind(question: str, answer: str) -> Check:
-    passed = answers_the_kind_asked(question, answer)
+_QUANTITY = re.compile(
+    r"^\s*(when\b|(in |from )?(what|which) (year|date|month|day|time)\b|how (many|much|long|old|far|large|big)\b)",
+    re.IGNORECASE,
+)
+_QUANTITY = re.compile(
+    r"\d|\b(zero|none|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+    r"|(hundred|thousand|million|billion|dozen)s?|once|twice|thrice|several|few|while|january|february|march|april"
+    r"|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|winter|century|decade"
+    r"|year|month|week|day|today|yesterday|ago|since|until|before|after|during)\b",
+    re.IGNORECASE,
+)
+
+def kind(question: Question, answer: str) -> Check:
+    """A question asking when, or how many/much/long, is answered only by an answer stating a number or date."""
+    passed = not question.quantity or bool(_QUANTITY.search(answer))
     return Check("kind", passed, reason="" if passed else "the answer does not state the date or quantity asked for")
 
 
-def question_facts(question: str, evidence: list[str]) -> Check:
+def question_facts(question: Question, evidence: list[str]) -> Check:
     """The names and numbers the question gives must be stated by the passages retrieved for it: a question
     about a person, a year or a place they never mention asks about something they do not say, however close
     the rest of it comes (SQuAD 2.0's unanswerable questions are often a true one with a name or date changed).
     value: the share of them stated (1.0 when the question gives none)."""
     text = " ".join(evidence)
     words, stated_numbers = content_words(text), numbers(text, spelled=True)
-    stems = {_STEM(w) for w in words}  # "Marry" (a capitalised verb) is stated by "married"
-    asked_numbers = numbers(question)  # as digits: a question's "one" is a pronoun as often as a number
-    asked_names = names(question)
-    missing = sorted(n for n in asked_numbers if n not in stated_numbers)
-    missing += sorted(n for n in asked_names if not stated(n, words) and _STEM(n) not in stems)
-    given = len(asked_numbers) + len(asked_names)
+    stems = {STEM(w) for w in words}  # "Marry" (a capitalised verb) is stated by "married"
+    missing = sorted(n for n in question.numbers if n not in stated_numbers)
+    missing += sorted(n for n in question.names if not stated(n, words) and STEM(n) not in stems)
+    given = len(question.numbers) + len(question.names)
     share = 1.0 - len(missing) / given if given else 1.0
     reason = "" if not missing else f"the passages found never mention {', '.join(missing)}"
     return Check("question_facts", not missing, round(share, 4), 1.0, reason)
@@ -121,3 +118,29 @@ def answer_check(p_yes: float, threshold: float) -> Check:
 def first_failure(checks: list[Check], advisory: frozenset[str] | set[str] = frozenset()) -> Check | None:
     """The check that decides an abstention: the first failed one that is not advisory."""
     return next((c for c in checks if not c.passed and c.name not in advisory), None)
+
+
+class CheckList:
+    """The checks of one answer as they run, and what they decide under the checks' settings."""
+
+    def __init__(self, settings: CheckSettings) -> None:
+        self.done: list[Check] = []
+        self.advisory = set(settings.advisory_checks)
+        self.every_check = settings.every_check
+
+    def add(self, check: Check) -> Check:
+        check.advisory = check.name in self.advisory
+        self.done.append(check)
+        return check
+
+    @property
+    def deciding(self) -> Check | None:
+        """The check that makes the answer an abstention, if any."""
+        return first_failure(self.done, self.advisory)
+
+    def go_on(self) -> bool:
+        """Run the next check? Not after one decided, unless every check is to be recorded."""
+        return self.every_check or self.deciding is None
+
+    def value(self, name: str) -> float | None:
+        return next((c.value for c in self.done if c.name == name), None)

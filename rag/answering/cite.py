@@ -6,6 +6,8 @@ The model's own [n] markers are only a hint. Support of a sentence by a passage 
 A sentence stating a number its supporting passages do not state, or a name that neither they nor the
 question give, is unsupported: the small models invent both. So is one that repeats the model's own
 instructions: its words come from the prompt, not from the documents.
+Only the sentences shown to the model can support, compared by the vectors the evidence already holds:
+this step embeds the answer's sentences only.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answering.evidence import Evidence
+from rag.answering.question import AUXILIARIES
 from rag.models.embed import Embedder
-from rag.text import WORD, content_words, numbers, sentences
-from rag.types import Passage
+from rag.text import WORD, content_words, names, numbers, sentences, stated
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 REFUSAL = re.compile(
@@ -27,43 +30,13 @@ REFUSAL = re.compile(
 )
 
 
-_CAPITALISED = re.compile(r"(?<![.!?:;\n\s])\s+([A-Z][A-Za-z]+)|^\s*([A-Z][A-Za-z]+)")  # inside | opening
-
-
-def names(text: str, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
-    """The words a text writes as names (content_words' spelling): capitalised inside a sentence, or
-    opening it when `known` (names seen elsewhere) has them. "Torture, forced labour" names nothing."""
-    found = set()
-    for match in _CAPITALISED.finditer(text):
-        inside, opening = match.groups()
-        normal = next(iter(content_words(inside or opening)), "")
-        if normal and (inside or normal in known):
-            found.add(normal)
-    return found
-
-
-NAME_ENDINGS = ("n", "an", "ian", "ese", "i", "ish")  # Korea/Korean, Japan/Japanese, Israel/Israeli
-
-
-def stated(name: str, words: set[str]) -> bool:
-    """Is the name among the words, or another form of it ("Korea" is stated by "Korean", not "Indiana"
-    by "India")?"""
-    if name in words:
-        return True
-    for word in words:
-        short, long = sorted((name, word), key=len)
-        if long.startswith(short) and long[len(short) :] in NAME_ENDINGS:
-            return True
-    return False
-
-
 @dataclass
 class Facts:
     """The numbers and names a sentence states; the question's words, which may give names."""
 
     numbers: set[str]
     names: set[str]
-    asked: set[str]
+    asked: frozenset[str]
 
     def stated_by(self, group: list[int], shown_numbers: list[set[str]], shown_words: list[set[str]]) -> bool:
         """Do these passages (indexes into the shown numbers and words) state them all?"""
@@ -99,9 +72,7 @@ def is_refusal(text: str) -> bool:
     return bool(REFUSAL.search(text))
 
 
-# A yes/no question, and an answer that is only its verdict ("Yes.", "No [1]")
-_AUXILIARIES = r"is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|must|may|might|shall"
-ASKS_YES_NO = re.compile(rf"^\s*({_AUXILIARIES})(n[’']t)?\b", re.IGNORECASE)
+# An answer that is only its verdict ("Yes.", "No [1]")
 _VERDICT_WORD = r"^\W*(yes|no)\b[\s,.!;:-]*"
 _VERDICT = re.compile(  # "Yes", "No.", "No, it does not", "Yes, they are": nothing past the verdict to check
     _VERDICT_WORD + r"((it|they|he|she|this|that|there|we|you|i)\s+(is|are|was|were|do|does|did|has|have"
@@ -126,27 +97,8 @@ def without_verdict(answer: str) -> str:
     return rest[:1].upper() + rest[1:]
 
 
-# A question asking when, or how many/much/long, is answered only by an answer stating a number or date.
-ASKS_QUANTITY = re.compile(
-    r"^\s*(when\b|(in |from )?(what|which) (year|date|month|day|time)\b|how (many|much|long|old|far|large|big)\b)",
-    re.IGNORECASE,
-)
-_QUANTITY = re.compile(
-    r"\d|\b(zero|none|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
-    r"|(hundred|thousand|million|billion|dozen)s?|once|twice|thrice|several|few|while|january|february|march|april"
-    r"|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|winter|century|decade"
-    r"|year|month|week|day|today|yesterday|ago|since|until|before|after|during)\b",
-    re.IGNORECASE,
-)
-
-
-def answers_the_kind_asked(question: str, answer: str) -> bool:
-    """False when the question asks for a date or quantity and the answer states none."""
-    return not ASKS_QUANTITY.search(question) or bool(_QUANTITY.search(answer))
-
-
 BRIEF_WORDS = 8  # an answer shorter than this, without a verb, is a brief answer ("North Korean defectors")
-_VERB = re.compile(rf"\b({_AUXILIARIES}|be|been|am|\w{{2,}}ed)\b|n[’']t\b", re.IGNORECASE)
+_VERB = re.compile(rf"\b({AUXILIARIES}|be|been|am|\w{{2,}}ed)\b|n[’']t\b", re.IGNORECASE)
 
 
 def is_brief(sentence: str) -> bool:
@@ -165,51 +117,30 @@ class AlignedSentence:
     evidence: list[tuple[int, int]]  # per chosen passage: the (start, end) of its sentence closest to this one
 
 
-def align(
-    answer: str,
-    passages: list[Passage],
-    embedder: Embedder,
-    min_support: float,
-    shown: list[list[tuple[int, int]]] | None = None,
-    question: str = "",
-    instructions: str = "",
-) -> list[AlignedSentence]:
-    """Split the answer into sentences and find, for each, the passages that support it.
-    `shown`: per passage, the (start, end) of the sentences the model was shown; only these can support.
-    `instructions`: what the model was told (its system prompt); a sentence that echoes them is unsupported.
-    A brief answer (`is_brief`: "1986.", "North Korean defectors") is checked together with the `question`:
-    alone, it matches any sentence that mentions it."""
+def align(answer: str, evidence: Evidence, embedder: Embedder, min_support: float, instructions: str = ""
+          ) -> list[AlignedSentence]:  # fmt: skip
+    """Split the answer into sentences and find, for each, the passages that support it: only the sentences
+    the model was shown (`evidence.shown`) can support. `instructions`: what the model was told (its system
+    prompt); a sentence that echoes them is unsupported. A brief answer (`is_brief`: "1986.", "North Korean
+    defectors") is checked together with the question: alone, it matches any sentence that mentions it."""
     spans = sentences(answer)
     texts = [MARKER.sub("", answer[s.start : s.end]).strip() for s in spans]
     hints = [[int(n) - 1 for group in MARKER.findall(answer[s.start : s.end]) for n in group.split(",")] for s in spans]
     keep = [i for i, t in enumerate(texts) if WORD.search(t)]
     texts, hints = [texts[i] for i in keep], [hints[i] for i in keep]
+    passages, shown, question = evidence.passages, evidence.shown, evidence.question
     if not texts or not passages:
         return [AlignedSentence(t, [], 0.0, h, []) for t, h in zip(texts, hints, strict=True)]
 
-    passage_sentences: list[str] = []
-    owner: list[int] = []
-    spans_of: list[tuple[int, int]] = []
-    shown_words: list[set[str]] = []
-    shown_numbers: list[set[str]] = []
-    known_names: set[str] = set()  # words the passages write as names inside a sentence
-    for index, passage in enumerate(passages):
-        text = passage.chunk.text
-        spans = shown[index] if shown is not None else [(s.start, s.end) for s in sentences(text)]
-        for start, end in spans:
-            passage_sentences.append(text[start:end])
-            owner.append(index)
-            spans_of.append((start, end))
-            known_names |= names(text[start:end])
-        shown_text = " ".join(text[start:end] for start, end in spans)
-        shown_words.append(content_words(shown_text))
-        shown_numbers.append(numbers(shown_text, spelled=True))
-    echo_runs = instructions_only(instructions, " ".join([question, *passage_sentences]))  # once, for every sentence
-    claims = [f"{question} {t}" if question and is_brief(t) else t for t in texts]
-    asked = content_words(question)
-    vectors = embedder.encode(claims + passage_sentences)
-    similarity = vectors[: len(texts)] @ vectors[len(texts) :].T  # answer sentences × passage sentences
-    owners = np.array(owner)
+    owners = np.array([s.passage for s in shown], dtype=int)
+    shown_words = [set().union(*(s.words for s in evidence.of(i))) for i in range(len(passages))]
+    shown_numbers = [set().union(*(s.numbers for s in evidence.of(i))) for i in range(len(passages))]
+    known_names = set().union(*(s.names for s in shown))  # words the passages write as names inside a sentence
+    # once, for every sentence
+    echo_runs = instructions_only(instructions, " ".join([question.text, *(s.text for s in shown)]))
+    claims = [f"{question.text} {t}" if question.text and is_brief(t) else t for t in texts]
+    vectors = embedder.encode(claims)
+    similarity = vectors @ evidence.vectors.T if shown else np.zeros((len(texts), 0))  # answer × shown sentences
 
     aligned = []
     for row, (text, hinted) in enumerate(zip(texts, hints, strict=True)):
@@ -218,7 +149,7 @@ def align(
         for index in range(len(passages)):
             mine = np.flatnonzero(owners == index)
             cosine = float(similarity[row, mine].max()) if mine.size else 0.0
-            closest.append(spans_of[mine[similarity[row, mine].argmax()]] if mine.size else (0, 0))
+            closest.append(shown[mine[similarity[row, mine].argmax()]].span if mine.size else (0, 0))
             overlap = len(words & shown_words[index]) / len(words) if words and mine.size else 0.0
             scores.append((cosine + overlap) / 2)
         ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
@@ -226,7 +157,7 @@ def align(
         best = scores[ranked[0]]
         # A number or a name the evidence does not state is the small model's invention (a name the question
         # gives is the user's). The passages that support a sentence must state its numbers and names.
-        facts = Facts(numbers(text), names(text, known_names), asked)
+        facts = Facts(numbers(text), names(text, known_names), question.words)
         # keep the best passage and any other close to it (several passages may say the same thing)
         chosen = [i for i in supporting if scores[i] >= best - 0.05][:2]
         if not facts.stated_by(chosen, shown_numbers, shown_words):

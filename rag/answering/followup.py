@@ -7,20 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from rag.answering.prompt import Turn, rewrite_messages
 from rag.models.generate import Generator
-
-Turn = tuple[str, str]  # (question, answer) of an earlier exchange
-
-REWRITE_SYSTEM = (
-    "Rewrite the user's follow-up question as one standalone question that can be understood without "
-    "the conversation: replace words like it, that, they, this and there with what they refer to, and "
-    "keep what the user asks. Do not answer it. Reply with the question only.\n\n"
-    "Example. Conversation: User: Who wrote Hamlet? Assistant: Shakespeare wrote it around 1600. "
-    "Follow-up question: When was he born? Standalone question: When was Shakespeare born?"
-)
-_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-ANSWER_WORDS = 60  # of each earlier answer shown to the rewriter: enough to name what "it" is
-TURNS = 3  # earlier exchanges shown
 
 
 def turns_of(messages: Iterable[tuple[str, str]], is_answer: Callable[[str], bool]) -> list[Turn]:
@@ -36,19 +24,6 @@ def turns_of(messages: Iterable[tuple[str, str]], is_answer: Callable[[str], boo
             turns.append((asked, text))
             asked = None
     return turns
-
-
-def rewrite_messages(question: str, history: list[Turn]) -> list[dict[str, str]]:
-    lines = []
-    for asked, answered in history[-TURNS:]:
-        words = _MARKERS.sub("", answered).split()
-        lines += [f"User: {asked.strip()}", f"Assistant: {' '.join(words[:ANSWER_WORDS])}"]
-    conversation = "\n".join(lines)
-    return [
-        {"role": "system", "content": REWRITE_SYSTEM},
-        {"role": "user", "content": f"Conversation:\n{conversation}\n\nFollow-up question: {question.strip()}\n\n"
-                                    "Standalone question:"},
-    ]  # fmt: skip
 
 
 def standalone_question(question: str, history: list[Turn], generator: Generator, max_new_tokens: int = 48) -> str:

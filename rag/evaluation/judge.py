@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rag.answering.prompt import judge_messages
 from rag.models.embed import Embedder
 from rag.models.generate import Generator
 from rag.text import content_words, sentences
@@ -85,12 +86,6 @@ class ScoreJudge:
         return [bool(p >= 0.5) for p in self.probabilities(pairs)]
 
 
-LLM_JUDGE_PROMPT = (
-    "You check facts. Reply with one word: Yes if the passage states or directly implies the statement, "
-    "No if it does not or if it says otherwise."
-)
-
-
 class LLMJudge:
     """P(Yes) of the generator's first reply token, against a threshold fitted on claims_train."""
 
@@ -101,13 +96,9 @@ class LLMJudge:
         self.threshold = load_fit().get("llm", {}).get("threshold", 0.5) if threshold is None else threshold
 
     def probabilities(self, pairs: Sequence[Pair]) -> np.ndarray:
-        return np.array([
-            self.generator.yes_probability([
-                {"role": "system", "content": LLM_JUDGE_PROMPT},
-                {"role": "user", "content": f"Passage: {passage}\n\nStatement: {statement}\n\nYes or No?"},
-            ])
-            for statement, passage in pairs
-        ])  # fmt: skip
+        return np.array(
+            [self.generator.yes_probability(judge_messages(statement, passage)) for statement, passage in pairs]
+        )
 
     def supports(self, pairs: Sequence[Pair]) -> list[bool]:
         return [bool(p >= self.threshold) for p in self.probabilities(pairs)]

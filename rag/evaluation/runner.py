@@ -19,13 +19,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from rag.answering.answer import answer_stream
 from rag.answering.cite import MARKER, is_brief
 from rag.errors import RagError
 from rag.evaluation.datasets import EvalSet, Question
 from rag.evaluation.judge import SupportJudge
 from rag.metrics import contains, coverage_at, exact_match, f1, ndcg_hits_at, percentile, reciprocal_rank_at
 from rag.pipeline import RAG
+from rag.stopwatch import Stopwatch
 from rag.store.index import Index
 from rag.store.sync import add_documents
 from rag.types import Answer, Passage
@@ -161,37 +161,42 @@ def judge_citations(answer: Answer, judge: SupportJudge) -> list[dict[str, Any]]
 
 
 def score_question(rag: RAG, question: Question, judge: SupportJudge | None, retrieval_only: bool) -> dict[str, Any]:
+    """One question asked exactly as `rag ask` asks it (RAG.ask: the same steps, the same timings), then scored."""
     record: dict[str, Any] = {"id": question.id, "question": question.question, "answerable": question.answerable}
-    query = rag.standalone(question.question, question.history)  # a follow-up, rewritten
+    answer = None if retrieval_only else rag.ask(question.question, question.history)
+    if answer is None:
+        query = rag.standalone(question.question, question.history)  # a follow-up, rewritten
+        clock = Stopwatch()
+        with clock.step("retrieve"):
+            passages = rag.retrieve(query)
+        timings = {"retrieve": clock.ms["retrieve"]}
+    else:
+        query, passages, timings = answer.rewritten_question or question.question, answer.passages, answer.timings_ms
     if query != question.question:
         record["rewritten_question"] = query
     if question.gold_passages or question.gold_sources:
-        # deep enough for recall@100 (documents: ten chunks a document); its head is ranked as below
+        # deep enough for recall@100 (documents: ten chunks a document); its head is ranked as the answer's
         depth = RETRIEVAL_DEPTH * (1 if question.gold_passages else 10)
         hits, n_relevant = relevance(question, rag.retrieve(query, min(depth, len(rag.index))))
         record["retrieval"] = retrieval_scores(hits[:RETRIEVAL_DEPTH], n_relevant)
         record["first_relevant_rank"] = next((rank for rank, hit in enumerate(hits, 1) if hit), None)
-    started = time.perf_counter()
-    passages = rag.retrieve(query)  # exactly what `rag ask` retrieves, timed alone
-    retrieve_ms = (time.perf_counter() - started) * 1000
     record["retrieved"] = [{"source": p.chunk.source, "chunk": p.chunk.id, "score": round(p.score, 4)}
                            for p in passages]  # fmt: skip
-    record["timings_ms"] = {"retrieve": round(retrieve_ms, 1)}
-    if retrieval_only:
+    record["timings_ms"] = timings
+    if answer is None:
         return record
 
-    answer: Answer | None = None
-    for item in answer_stream(query, passages, rag.generator, rag.embedder, rag.settings, started,
-                              retrieve_ms):  # fmt: skip
-        if isinstance(item, Answer):
-            answer = item
-    assert answer is not None
     text = answer_text(answer)
     # relevance and answer_check: what the abstention thresholds read, to see how near a question came to them
-    record.update(answer=answer.answer, abstained=answer.abstained, abstain_reason=answer.abstain_reason,
-                  relevance=answer.relevance, answer_check=answer.answer_check,
-                  timings_ms=answer.timings_ms, checks=[asdict(c) for c in answer.checks],
-                  sentences=[asdict(s) for s in answer.sentences])  # fmt: skip
+    record.update(
+        answer=answer.answer,
+        abstained=answer.abstained,
+        abstain_reason=answer.abstain_reason,
+        relevance=answer.relevance,
+        answer_check=answer.answer_check,
+        checks=[asdict(c) for c in answer.checks],
+        sentences=[asdict(s) for s in answer.sentences],
+    )
     if not answer.abstained:
         record["answer_words"] = len(text.split())
     if question.answers:

@@ -7,12 +7,16 @@ what the system does with it; the real model's check is measured by eval/fit_abs
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from fakes import FREEDONIA as TEXT
 from fakes import ScriptedGenerator as ScriptedModel
 from fakes import freedonia_answer
 
-from rag.answering.answer import ABSTAIN_TEXT, CHECK_PROMPT, build_messages, check_messages
+from rag.answering.answer import ABSTAIN_TEXT
+from rag.answering.evidence import Evidence, Sentence
+from rag.answering.prompt import CHECK_PROMPT, answer_messages, check_messages
+from rag.answering.question import parse
 from rag.models.embed import Embedder
 from rag.types import Answer, Chunk, Passage
 
@@ -70,7 +74,8 @@ def test_a_yes_with_its_reason_keeps_the_reason_alone(embedder):
 def test_check_prompt_extends_the_answer_prompt():
     """Same system message and the same user text up to the question: a prompt cache reuses it all."""
     passages = [Passage(Chunk(0, "freedonia.txt", "freedonia", TEXT, 0, len(TEXT)), 0.8)]
-    messages = build_messages("What is the capital of Freedonia?", passages)
+    shown = [Sentence(0, (0, len(TEXT)), TEXT, np.zeros(2), 0.5, frozenset(), frozenset(), frozenset())]
+    messages = answer_messages(Evidence(parse("What is the capital of Freedonia?"), passages, shown))
     checked = check_messages(messages)
     assert checked[0] == messages[0] and len(checked) == len(messages) == 2
     assert checked[1]["content"] == messages[1]["content"] + "\n\n" + CHECK_PROMPT  # the same text, then the ask
@@ -82,6 +87,6 @@ def test_check_prompt_extends_the_answer_prompt():
      ("Is Beijing likely to comply?", True), ("Is fertilization internal or external?", False)],
 )  # fmt: skip
 def test_every_question_is_answered_in_sentences_a_yes_no_one_with_its_reason(question: str, yes_no: bool):
-    system = build_messages(question, [])[0]["content"]
+    system = answer_messages(Evidence(parse(question), [], []))[0]["content"]
     assert "complete sentences" in system and "a few words" not in system
     assert ("Begin with Yes or No" in system) is yes_no

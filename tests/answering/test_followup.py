@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from fakes import ScriptedGenerator
 
-from rag.answering.followup import rewrite_messages, standalone_question
+from rag.answering.followup import standalone_question
+from rag.answering.prompt import rewrite_messages
 from rag.evaluation.datasets import DatasetError, load_dataset
 from rag.web import conversation_turns
 

@@ -1,0 +1,106 @@
+"""verify: the draft checked against the evidence it was written from. Each sentence is aligned to the shown
+sentences that support it (rag/answering/cite.py); the named checks of rag/answering/checks.py run in order;
+evidence that disagrees with itself is said so, both sides cited. What is left is the answer as shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.answering import checks
+from rag.answering.checks import CheckList
+from rag.answering.cite import align, without_verdict
+from rag.answering.conflict import find_conflict
+from rag.answering.evidence import Evidence
+from rag.answering.prompt import check_messages
+from rag.models.embed import Embedder
+from rag.models.generate import Generator, Messages
+from rag.settings import CheckSettings
+from rag.stopwatch import Stopwatch
+from rag.types import Citation, SentenceSupport
+
+
+@dataclass
+class Verdict:
+    """The draft as checked: the text to show (each sentence with its [n]), its citations, every sentence's
+    support. Whether it is shown is the CheckList's to say."""
+
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    sentences: list[SentenceSupport] = field(default_factory=list)
+
+
+def verify(
+    evidence: Evidence,
+    draft: str,
+    messages: Messages,
+    embedder: Embedder,
+    generator: Generator,
+    settings: CheckSettings,
+    checklist: CheckList,
+    clock: Stopwatch,
+) -> Verdict:
+    """Check `draft` (written from `messages`) against `evidence`, adding each check to `checklist`."""
+    question, passages = evidence.question, evidence.passages
+    checklist.add(checks.answered(draft))
+    if question.yes_no:  # the verdict is unreliable (docs/measurements.md) and checks nothing; the reason is checked
+        draft = without_verdict(draft)
+    instructions = messages[0]["content"]
+    answered = checklist.done[-1].passed
+    aligned = align(draft, evidence, embedder, settings.min_support, instructions) if answered else []
+    numbers: dict[int, int] = {}  # passage index -> citation number, in order of first use
+    highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences
+    checked: list[SentenceSupport] = []
+    shown: list[str] = []
+    for sentence in aligned:
+        supported = bool(sentence.passages)
+        cited = [numbers.setdefault(i, len(numbers) + 1) for i in sentence.passages] if supported else []
+        for i, span in zip(sentence.passages, sentence.evidence, strict=True):
+            highlights.setdefault(i, set()).add(span)
+        checked.append(SentenceSupport(sentence.text, cited, round(sentence.support, 4), supported))
+        if supported:
+            shown.append(sentence.text + " " + "".join(f"[{n}]" for n in cited))
+    stated = " ".join(s.text for s in checked if s.supported)  # without the [n] markers, which hold digits
+    best = max((s.support for s in aligned), default=0.0)
+    checklist.add(checks.supported(best, bool(shown), settings.min_support))
+    checklist.add(checks.informative(question, stated))
+    checklist.add(checks.kind(question, stated))
+    # all the passages retrieved, with their titles: only the cited ones failed answerable questions that name
+    # a thing by another of its names there ("China" for "Beijing"; SQuAD 2.0 tune split: docs/measurements.md)
+    checklist.add(checks.question_facts(question, [f"{p.chunk.title} {p.chunk.text}" for p in passages]))
+    if settings.min_answer_check > 0 and checklist.go_on():
+        with clock.step("check"):
+            p_yes = generator.yes_probability(check_messages(messages))
+        checklist.add(checks.answer_check(p_yes, settings.min_answer_check))
+    if shown and checklist.deciding is None:
+        shown += _disagreement(evidence, numbers, highlights, checked)
+    citations = [_citation(n, evidence, i, sorted(highlights.get(i, ())))
+                 for i, n in sorted(numbers.items(), key=lambda item: item[1])]  # fmt: skip
+    return Verdict(" ".join(shown), citations, checked)
+
+
+def _disagreement(
+    evidence: Evidence,
+    numbers: dict[int, int],
+    highlights: dict[int, set[tuple[int, int]]],
+    checked: list[SentenceSupport],
+) -> list[str]:
+    """The note that the sources disagree, citing both sides (numbered and highlighted in place), if they do."""
+    conflict = find_conflict(evidence, highlights)
+    if conflict is None:
+        return []
+    sides = []
+    for index, span in (conflict.first, conflict.second):
+        n = numbers.setdefault(index, len(numbers) + 1)
+        highlights.setdefault(index, set()).add(span)
+        quoted = evidence.passages[index].chunk.text[span[0] : span[1]].strip().rstrip(".")
+        sides.append((n, f'[{n}] says "{quoted}"'))
+    note = "The sources disagree: " + "; ".join(side for _, side in sides) + "."
+    checked.append(SentenceSupport(note, [n for n, _ in sides], 1.0, True))
+    return [note]
+
+
+def _citation(n: int, evidence: Evidence, index: int, highlights: list[tuple[int, int]]) -> Citation:
+    passage = evidence.passages[index]
+    c = passage.chunk
+    return Citation(n=n, source=c.source, text=c.text, score=round(passage.score, 4), title=c.title,
+                    page=c.page, start=c.start, end=c.end, highlights=highlights)  # fmt: skip
