@@ -73,8 +73,9 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> n
 def collect(data: Path, out: Path, limit: int | None) -> None:
     import torch
 
-    from rag.answering.answer import build_messages, check_messages
-    from rag.answering.evidence import relevance, select_evidence
+    from rag.answering.evidence import prepare
+    from rag.answering.prompt import answer_messages, check_messages
+    from rag.answering.question import parse
     from rag.evaluation.datasets import load_dataset
     from rag.evaluation.runner import dataset_rag
     from rag.models.generate import yes_share
@@ -91,11 +92,11 @@ def collect(data: Path, out: Path, limit: int | None) -> None:
             if q.id in done:
                 continue
             passages = rag.retrieve(q.question)
-            evidence = select_evidence(q.question, passages, embedder, s.evidence_words, s.withhold_instructions)
+            evidence = prepare(parse(q.question), passages, embedder, s.answering)
             row = {"id": q.id, "question": q.question, "answerable": q.answerable, "n": n,
-                   "relevance": relevance(passages, evidence), "generator": generator.label}  # fmt: skip
-            if evidence:
-                ids = generator._prompt_ids(check_messages(build_messages(q.question, passages, evidence)))
+                   "relevance": evidence.relevance, "generator": generator.label}  # fmt: skip
+            if evidence.shown:
+                ids = generator.prompt_ids(check_messages(answer_messages(evidence)))
                 output = generator.model(input_ids=ids, output_hidden_states=True, logits_to_keep=1)
                 states = torch.stack([h[0, -1] for h in output.hidden_states]).float().numpy()
                 np.save(f"{out}-{q.id}.npy", states.astype(np.float16))

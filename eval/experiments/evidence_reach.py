@@ -16,7 +16,8 @@ import statistics
 from pathlib import Path
 
 from rag import RAG
-from rag.answering.evidence import select_evidence
+from rag.answering.evidence import prepare
+from rag.answering.question import parse
 from rag.evaluation.datasets import load_dataset
 from rag.evaluation.runner import dataset_rag
 from rag.metrics import contains
@@ -45,8 +46,9 @@ def main() -> None:
                 passages = retrieved[q.id][:k]
                 golds = q.answers
                 in_passages += any(contains(p.chunk.text, golds) for p in passages)
-                evidence = select_evidence(q.question, passages, rag.embedder, budget)
-                shown = " ".join(e.text(passages) for e in evidence)
+                within = rag.settings.answering.model_copy(update={"evidence_words": budget})
+                evidence = prepare(parse(q.question), passages, rag.embedder, within)
+                shown = " ".join(evidence.text(i) for i in evidence.shown_passages)
                 in_evidence += bool(contains(shown, golds))
                 shown_words.append(len(shown.split()))
             n = len(questions)

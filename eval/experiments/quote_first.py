@@ -20,9 +20,10 @@ import time
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from rag.answering.answer import build_messages
 from rag.answering.cite import is_refusal
-from rag.answering.evidence import select_evidence
+from rag.answering.evidence import prepare
+from rag.answering.prompt import answer_messages
+from rag.answering.question import parse
 from rag.evaluation.datasets import load_dataset
 from rag.evaluation.runner import dataset_rag
 from rag.metrics import contains, normalize_answer
@@ -70,13 +71,12 @@ def main() -> None:
     with (OUT / "results.jsonl").open("w") as out:
         for n, q in enumerate(evalset.questions):
             passages = rag.retrieve(q.question)
-            evidence = select_evidence(q.question, passages, embedder, s.evidence_words, s.withhold_instructions)
-            direct = build_messages(q.question, passages, evidence)
+            direct = answer_messages(prepare(parse(q.question), passages, embedder, s.answering))
             quoting = [{"role": "system", "content": QUOTE_PROMPT}, direct[1]]
             row = {"id": q.id, "question": q.question, "answerable": q.answerable, "gold": q.answers}
             for name, messages in (("direct", direct), ("quote", quoting)):
                 started = time.perf_counter()
-                draft = "".join(generator.stream(messages, s.max_new_tokens + 60 * (name == "quote")))
+                draft = "".join(generator.stream(messages, s.answering.max_new_tokens + 60 * (name == "quote")))
                 quote, answer = split_draft(draft) if name == "quote" else ("", draft)
                 row[name] = {"draft": draft, "quote": quote, "answer": answer,
                              "seconds": round(time.perf_counter() - started, 2),

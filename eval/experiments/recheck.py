@@ -20,8 +20,9 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from rag import RAG
-from rag.answering.answer import build_messages, check_messages
-from rag.answering.evidence import select_evidence
+from rag.answering.evidence import prepare
+from rag.answering.prompt import answer_messages, check_messages
+from rag.answering.question import parse
 from rag.evaluation.datasets import load_dataset
 from rag.evaluation.runner import dataset_rag
 
@@ -51,10 +52,8 @@ def main() -> None:
         if [(p.chunk.source, p.chunk.id) for p in passages] != [(r["source"], r["chunk"]) for r in row["retrieved"]]:
             differs += 1
             continue
-        evidence = select_evidence(question.question, passages, rag.embedder, rag.settings.evidence_words,
-                                   rag.settings.withhold_instructions)  # fmt: skip
-        p_yes = round(rag.generator.yes_probability(check_messages(build_messages(question.question, passages,
-                                                                                  evidence))), 4)  # fmt: skip
+        evidence = prepare(parse(question.question), passages, rag.embedder, rag.settings.answering)
+        p_yes = round(rag.generator.yes_probability(check_messages(answer_messages(evidence))), 4)
         old.append((row["answerable"], check["value"]))
         new.append((row["answerable"], p_yes))
         check.update(value=p_yes, passed=p_yes >= check["threshold"])

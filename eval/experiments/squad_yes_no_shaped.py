@@ -4,7 +4,7 @@ kept as the corpus, so that `rag eval` can measure how they are answered.
     python eval/experiments/squad_yes_no_shaped.py /tmp/squad-yes-no-shaped.json
     rag eval /tmp/squad-yes-no-shaped.json --split all --judge none
 
-Of the 45, about half name their answers ("Is it A or B?"), which rag.answering.answer.question_kind does not
+Of the 45, about half name their answers ("Is it A or B?"), which rag.answering.question.parse does not
 take for yes/no.
 """
 
@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rag.answering.cite import ASKS_YES_NO
+from rag.answering.question import ASKS_YES_NO
 from rag.settings import eval_data_dir
 
 DATA = eval_data_dir() / "squad-v1.1" / "dev-v1.1.json"

@@ -212,7 +212,8 @@ class TransformersGenerator:
         os.replace(partial, folder)
         return folder
 
-    def _prompt_ids(self, messages: Messages):  # noqa: ANN202 - a torch tensor
+    def prompt_ids(self, messages: Messages):  # noqa: ANN201 - a torch tensor
+        """The chat-templated prompt as token ids, as the model reads it."""
         prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
 
@@ -240,7 +241,7 @@ class TransformersGenerator:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-        input_ids = self._prompt_ids(messages)
+        input_ids = self.prompt_ids(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[Exception] = []
         cancelled = threading.Event()
@@ -283,7 +284,7 @@ class TransformersGenerator:
         import torch
         from transformers import DynamicCache
 
-        input_ids = self._prompt_ids(messages)
+        input_ids = self.prompt_ids(messages)
         with self._lock, torch.inference_mode():
             ids = input_ids[0].tolist()
             cache = self._reusable_cache(ids)

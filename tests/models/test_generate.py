@@ -136,7 +136,7 @@ def test_transformers_reuses_the_prompt_it_just_read(tmp_path_factory: pytest.Te
     "".join(generator.stream(MESSAGES, max_new_tokens=24))
     extra = "\n\nIs Mirabel the capital? Yes or No."
     question = [MESSAGES[0], {"role": "user", "content": MESSAGES[1]["content"] + extra}]
-    ids, answered = generator._prompt_ids(question)[0].tolist(), generator._prompt_ids(MESSAGES)[0].tolist()
+    ids, answered = generator.prompt_ids(question)[0].tolist(), generator.prompt_ids(MESSAGES)[0].tolist()
     shared = next((i for i, (a, b) in enumerate(zip(generator._cached_ids, ids, strict=False)) if a != b), len(ids))
     assert shared >= len(answered) - 6, "all of the answer prompt but its last few tokens is cached"
     cached = generator.yes_probability(question)
