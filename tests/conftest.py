@@ -63,6 +63,14 @@ def real_models_only_in_slow_tests() -> Iterator[None]:
         cls.__init__ = original
 
 
+@pytest.fixture
+def fake_embedder() -> Any:
+    """A deterministic stand-in for the embedder (tests/fakes.py): the answer path's rules run in the fast suite."""
+    from fakes import FakeEmbedder
+
+    return FakeEmbedder()
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real default embedder, loaded once for the whole run."""

@@ -17,24 +17,24 @@ from rag.answering.answer import ABSTAIN_TEXT
 from rag.answering.evidence import Evidence, Sentence
 from rag.answering.prompt import CHECK_PROMPT, answer_messages, check_messages
 from rag.answering.question import parse
-from rag.models.embed import Embedder
 from rag.types import Answer, Chunk, Passage
 
 
-def ask(model: ScriptedModel, embedder: Embedder, question: str = "What is the capital of Freedonia?",
-        **settings: float) -> Answer:  # fmt: skip
+def ask(
+    model: ScriptedModel, embedder, question: str = "What is the capital of Freedonia?", **settings: float
+) -> Answer:
     return freedonia_answer(model, embedder, question, title="freedonia", **settings)
 
 
-def test_a_confirmed_answer_is_shown_with_its_check(embedder):
-    answer = ask(ScriptedModel("Mirabel [1]", 0.9), embedder, min_answer_check=0.3)
+def test_a_confirmed_answer_is_shown_with_its_check(fake_embedder):
+    answer = ask(ScriptedModel("Mirabel [1]", 0.9), fake_embedder, min_answer_check=0.3)
     assert not answer.abstained and answer.answer.startswith("Mirabel")
     assert answer.answer_check == 0.9
 
 
-def test_an_unconfirmed_answer_abstains_and_says_why(embedder):
+def test_an_unconfirmed_answer_abstains_and_says_why(fake_embedder):
     model = ScriptedModel("Mirabel [1]", 0.1)
-    answer = ask(model, embedder, min_answer_check=0.3)
+    answer = ask(model, fake_embedder, min_answer_check=0.3)
     assert answer.abstained and answer.answer == ABSTAIN_TEXT
     assert "did not confirm" in answer.abstain_reason and answer.answer_check == 0.1
     assert answer.passages, "the closest passages are still shown"
@@ -43,30 +43,36 @@ def test_an_unconfirmed_answer_abstains_and_says_why(embedder):
     assert asked[-1]["content"].endswith("Question: What is the capital of Freedonia?\n\n" + CHECK_PROMPT)
 
 
-def test_check_off_asks_nothing(embedder):
+def test_check_off_asks_nothing(fake_embedder):
     model = ScriptedModel("Mirabel [1]", 0.1)
-    answer = ask(model, embedder, min_answer_check=0.0)
+    answer = ask(model, fake_embedder, min_answer_check=0.0)
     assert not answer.abstained and answer.answer_check is None and model.asked == []
 
 
 @pytest.mark.parametrize("verdict", ["Yes [1]", "No."])
-def test_a_bare_yes_or_no_abstains_it_holds_nothing_to_check(embedder, verdict: str):
-    answer = ask(ScriptedModel(verdict, 0.9), embedder, "Is Mirabel the capital of Freedonia?")
+def test_a_bare_yes_or_no_abstains_it_holds_nothing_to_check(fake_embedder, verdict: str):
+    answer = ask(ScriptedModel(verdict, 0.9), fake_embedder, "Is Mirabel the capital of Freedonia?")
     assert answer.abstained and answer.citations == []
     assert [c.name for c in answer.checks if not c.passed] == ["supported"]
 
 
-def test_a_verdict_whose_reason_nothing_supports_abstains_and_reports_the_reason(embedder):
-    answer = ask(ScriptedModel("Yes [1]. The moon is made of green cheese.", 0.9), embedder,
-                 "Is Mirabel the capital of Freedonia?")  # fmt: skip
+def test_a_verdict_whose_reason_nothing_supports_abstains_and_reports_the_reason(fake_embedder):
+    answer = ask(
+        ScriptedModel("Yes [1]. The moon is made of green cheese.", 0.9),
+        fake_embedder,
+        "Is Mirabel the capital of Freedonia?",
+    )
     assert answer.abstained
     assert [(s.text, s.supported) for s in answer.sentences] == [("The moon is made of green cheese.", False)]
 
 
-def test_a_yes_with_its_reason_keeps_the_reason_alone(embedder):
+def test_a_yes_with_its_reason_keeps_the_reason_alone(fake_embedder):
     """The verdict is unreliable and checks nothing; the reason is checked and cited."""
-    answer = ask(ScriptedModel("Yes, the context states that the capital of Freedonia is Mirabel. [1]", 0.9),
-                 embedder, "Is Mirabel the capital of Freedonia?")  # fmt: skip
+    answer = ask(
+        ScriptedModel("Yes, the context states that the capital of Freedonia is Mirabel. [1]", 0.9),
+        fake_embedder,
+        "Is Mirabel the capital of Freedonia?",
+    )
     assert answer.answer == "The capital of Freedonia is Mirabel. [1]"
     assert not answer.abstained
 
@@ -83,9 +89,13 @@ def test_check_prompt_extends_the_answer_prompt():
 
 @pytest.mark.parametrize(
     ("question", "yes_no"),
-    [("Why does China treat defectors as economic migrants?", False), ("Which agreement does Beijing honor?", False),
-     ("Is Beijing likely to comply?", True), ("Is fertilization internal or external?", False)],
-)  # fmt: skip
+    [
+        ("Why does China treat defectors as economic migrants?", False),
+        ("Which agreement does Beijing honor?", False),
+        ("Is Beijing likely to comply?", True),
+        ("Is fertilization internal or external?", False),
+    ],
+)
 def test_every_question_is_answered_in_sentences_a_yes_no_one_with_its_reason(question: str, yes_no: bool):
     system = answer_messages(Evidence(parse(question), [], []))[0]["content"]
     assert "complete sentences" in system and "a few words" not in system
