@@ -56,6 +56,7 @@ class RAG:
         Lets an evaluation or a benchmark compare settings without loading models or the index again.
         """
         other = RAG(self.settings.with_overrides(**overrides), read_only=self.read_only)
+        _ = self.library  # made now (it opens nothing), so that a variant of the same folder shares it and its lock
         theirs = other._made_from()
         for part, made_from in self._made_from().items():
             if theirs[part] == made_from:
