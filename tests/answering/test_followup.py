@@ -64,7 +64,7 @@ def test_a_followup_answer_shows_what_was_searched(seed_index: Path, seed_rag):
     from rag import RAG
 
     rag = RAG(index_dir=seed_index)
-    rag._generator = ScriptedGenerator("What did the 1986 bilateral agreement with Pyongyang outlaw?")
+    rag.use(generator=ScriptedGenerator("What did the 1986 bilateral agreement with Pyongyang outlaw?"))
     answer = rag.ask("What did it outlaw?", HISTORY)
     assert answer.question == "What did it outlaw?"
     assert answer.rewritten_question == "What did the 1986 bilateral agreement with Pyongyang outlaw?"
