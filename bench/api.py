@@ -67,8 +67,13 @@ def api_path(client, question: str, model: str = "default") -> dict[str, float]:
 
 def start_server(index: Path | None, port: int) -> subprocess.Popen:
     flags = ["--index", str(index)] if index else []
-    process = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port), *flags], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve", "--port", str(port), *flags],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 300
     while time.time() < deadline:
         try:
@@ -112,16 +117,18 @@ def main() -> None:
         ask_rows, api_rows = [], []
         timed = questions[1 : 1 + args.questions]
         for n, question in enumerate([questions[0], *timed]):
-            sides = [("ask", ask_rows, lambda q: ask_path(rag, q)),
-                     ("api", api_rows, lambda q: api_path(client, q))]  # fmt: skip
+            sides = [("ask", ask_rows, lambda q: ask_path(rag, q)), ("api", api_rows, lambda q: api_path(client, q))]
             if n % 2:
                 sides.reverse()  # alternate who goes first, so a noisy moment falls on both
             for name, rows, measure in sides:
                 timing = measure(question)
                 if n:
                     rows.append(timing)
-                print(f"  {'warm-up' if not n else n} {name}: first {timing['first_token']:.2f} s, "
-                      f"total {timing['total']:.2f} s  {question[:50]}", flush=True)  # fmt: skip
+                print(
+                    f"  {'warm-up' if not n else n} {name}: first {timing['first_token']:.2f} s, "
+                    f"total {timing['total']:.2f} s  {question[:50]}",
+                    flush=True,
+                )
         print("\n| | rag ask (median) | API (median) | API / ask |\n|---|---|---|---|")
         for key, label in (("first_token", "first token"), ("total", "total")):
             a, b = median(ask_rows, key), median(api_rows, key)
@@ -152,10 +159,14 @@ def main() -> None:
             print(f"  error: {type(error).__name__}: {error}")
         if good:
             firsts, totals = sorted(r["first_token"] for r in good), sorted(r["total"] for r in good)
-            print(f"  first token: min {firsts[0]:.1f} s, median {statistics.median(firsts):.1f} s, "
-                  f"max {firsts[-1]:.1f} s")  # fmt: skip
-            print(f"  total: min {totals[0]:.1f} s, median {statistics.median(totals):.1f} s, max {totals[-1]:.1f} s; "
-                  f"{len(good) / wall * 60:.1f} answers a minute")  # fmt: skip
+            print(
+                f"  first token: min {firsts[0]:.1f} s, median {statistics.median(firsts):.1f} s, "
+                f"max {firsts[-1]:.1f} s"
+            )
+            print(
+                f"  total: min {totals[0]:.1f} s, median {statistics.median(totals):.1f} s, max {totals[-1]:.1f} s; "
+                f"{len(good) / wall * 60:.1f} answers a minute"
+            )
         if errors:
             raise SystemExit(1)
     finally:

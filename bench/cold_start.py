@@ -71,8 +71,9 @@ def app_peak_mb() -> dict:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 300
         while True:
@@ -89,8 +90,12 @@ def app_peak_mb() -> dict:
         memory = {
             line.split(":")[0]: int(line.split()[1]) / 1024 for line in status if line.startswith(("VmHWM", "VmRSS"))
         }
-        return {"peak_rss_mb": round(memory["VmHWM"], 0), "rss_after_answer_mb": round(memory["VmRSS"], 0),
-                "start_to_ready_s": round(ready_s, 1), "answered": bool(answer.get("answer"))}  # fmt: skip
+        return {
+            "peak_rss_mb": round(memory["VmHWM"], 0),
+            "rss_after_answer_mb": round(memory["VmRSS"], 0),
+            "start_to_ready_s": round(ready_s, 1),
+            "answered": bool(answer.get("answer")),
+        }
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -116,21 +121,29 @@ def main() -> None:
         parts.append(json.loads(done.stdout.strip().splitlines()[-1]))
     names = ["imports", "model load", "index open", "answer"]
     medians = {name: round(statistics.median(p[name] for p in parts), 2) for name in names}
-    result = {"end_to_end_s": [round(r, 2) for r in runs], "end_to_end_median_s": round(statistics.median(runs), 2),
-              "parts_median_s": medians, "parts_runs": parts}  # fmt: skip
+    result = {
+        "end_to_end_s": [round(r, 2) for r in runs],
+        "end_to_end_median_s": round(statistics.median(runs), 2),
+        "parts_median_s": medians,
+        "parts_runs": parts,
+    }
     if not args.no_app:
         result["app"] = app_peak_mb()
 
-    print(f"cold `rag ask` (new process, caches in place), median of {args.runs}: {result['end_to_end_median_s']} s "
-          f"(runs: {', '.join(f'{r:.1f}' for r in runs)})")  # fmt: skip
+    print(
+        f"cold `rag ask` (new process, caches in place), median of {args.runs}: {result['end_to_end_median_s']} s "
+        f"(runs: {', '.join(f'{r:.1f}' for r in runs)})"
+    )
     total = sum(medians.values())
     print("| part | median s | share |\n|---|---|---|")
     for name in names:
         print(f"| {name} | {medians[name]:.2f} | {medians[name] / total:.0%} |")
     if "app" in result:
         app = result["app"]
-        print(f"app: ready in {app['start_to_ready_s']} s; peak RSS {app['peak_rss_mb']:.0f} MB "
-              f"(after one answer: {app['rss_after_answer_mb']:.0f} MB)")  # fmt: skip
+        print(
+            f"app: ready in {app['start_to_ready_s']} s; peak RSS {app['peak_rss_mb']:.0f} MB "
+            f"(after one answer: {app['rss_after_answer_mb']:.0f} MB)"
+        )
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(result, indent=1))
 

@@ -49,23 +49,27 @@ def main() -> None:
         rag = variants[budget]
         passages = rag.retrieve(SEED)
         prompt = answer_messages(prepare(parse(SEED), passages, rag.embedder, rag.settings.answering))
-        rows.append({
-            "budget_words": budget,
-            "prompt_words": sum(len(m["content"].split()) for m in prompt),
-            "first_token_ms": statistics.median(t["first_token"] for t in timings[budget]),
-            "total_ms": statistics.median(t["total"] for t in timings[budget]),
-            "evidence_ms": statistics.median(t["evidence"] for t in timings[budget]),
-            "answer": answers[budget],
-        })  # fmt: skip
+        rows.append(
+            {
+                "budget_words": budget,
+                "prompt_words": sum(len(m["content"].split()) for m in prompt),
+                "first_token_ms": statistics.median(t["first_token"] for t in timings[budget]),
+                "total_ms": statistics.median(t["total"] for t in timings[budget]),
+                "evidence_ms": statistics.median(t["evidence"] for t in timings[budget]),
+                "answer": answers[budget],
+            }
+        )
     baseline = rows[0]
     print(f"seed question, median of {args.runs} warm runs each (prompt cache off)")
     header = ["budget", "prompt words", "first token ms", "ratio", "total ms", "ratio"]
     print(f"{header[0]:>8} {header[1]:>12} {header[2]:>15} {header[3]:>6} {header[4]:>9} {header[5]:>6}  answer")
     for row in rows:
         label = "all" if row["budget_words"] == 0 else str(row["budget_words"])
-        print(f"{label:>8} {row['prompt_words']:>12} {row['first_token_ms']:>15.0f} "
-              f"{row['first_token_ms'] / baseline['first_token_ms']:>6.2f} {row['total_ms']:>9.0f} "
-              f"{row['total_ms'] / baseline['total_ms']:>6.2f}  {row['answer'][:70]}")  # fmt: skip
+        print(
+            f"{label:>8} {row['prompt_words']:>12} {row['first_token_ms']:>15.0f} "
+            f"{row['first_token_ms'] / baseline['first_token_ms']:>6.2f} {row['total_ms']:>9.0f} "
+            f"{row['total_ms'] / baseline['total_ms']:>6.2f}  {row['answer'][:70]}"
+        )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"runs": args.runs, "rows": rows}, indent=2) + "\n")
 

@@ -26,8 +26,11 @@ def worker(count: int) -> None:
     """Answer the first `count` answerable seed questions; print their timings as one JSON line."""
     from rag import RAG
 
-    questions = [row["question"] for row in map(json.loads, GOLD.read_text().splitlines())
-                 if row.get("answerable", True) and not row.get("history")][:count]  # fmt: skip
+    questions = [
+        row["question"]
+        for row in map(json.loads, GOLD.read_text().splitlines())
+        if row.get("answerable", True) and not row.get("history")
+    ][:count]
     rag = RAG()
     rag.warm_up()
     rag.ask("Which agreement does Beijing honor?")  # the first answer pays for warming caches
@@ -37,8 +40,14 @@ def worker(count: int) -> None:
 
 def run_side(tree: Path, count: int) -> list[dict]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", str(count)], cwd=tree,
-                          env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", str(count)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         raise SystemExit(f"{tree}: {done.stderr.strip().splitlines()[-1:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -56,8 +65,11 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         baseline = Path(folder) / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
+            check=True,
+            capture_output=True,
+        )
         try:
             sides: dict[str, list[dict]] = {"baseline": [], "new": []}
             for _ in range(args.rounds):
@@ -65,8 +77,10 @@ def main() -> None:
                 sides["new"] += run_side(ROOT, args.questions)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
-    medians = {side: {key: statistics.median(t[key] for t in rows) for key in ("first_token", "total")}
-               for side, rows in sides.items()}  # fmt: skip
+    medians = {
+        side: {key: statistics.median(t[key] for t in rows) for key in ("first_token", "total")}
+        for side, rows in sides.items()
+    }
     for key in ("first_token", "total"):
         ratio = medians["new"][key] / medians["baseline"][key]
         print(

@@ -101,17 +101,29 @@ def main() -> None:
     for path in args.paths:
         rows.append(measure(path, args.runs))
         print(json.dumps(rows[-1]), flush=True)
-    print(f"\nseed question, warm, medians of {args.runs}; prompt tokens/s counts the whole prompt over the first "
-          "token's wait (the cached system-prompt prefix makes it read fewer)")  # fmt: skip
+    print(
+        f"\nseed question, warm, medians of {args.runs}; prompt tokens/s counts the whole prompt over the first "
+        "token's wait (the cached system-prompt prefix makes it read fewer)"
+    )
     base = rows[0]
     for r in rows:
         r["first_token_x"] = round(r["first_token_ms"] / base["first_token_ms"], 2)
         r["total_x"] = round(r["total_ms"] / base["total_ms"], 2)
     print(f"CPU with native bfloat16: {native_bfloat16()}; ratios against {base['path']}")
-    print("| path | load s | first token ms | answer ms | first token x | answer x | prompt tok/s | answer tok/s "
-          "| answer |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
-    cells = ("path", "load_s", "first_token_ms", "total_ms", "first_token_x", "total_x", "prompt_tokens_per_s",
-             "answer_tokens_per_s")  # fmt: skip
+    print(
+        "| path | load s | first token ms | answer ms | first token x | answer x | prompt tok/s | answer tok/s "
+        "| answer |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    cells = (
+        "path",
+        "load_s",
+        "first_token_ms",
+        "total_ms",
+        "first_token_x",
+        "total_x",
+        "prompt_tokens_per_s",
+        "answer_tokens_per_s",
+    )
     for r in rows:
         print("| " + " | ".join(str(r[c]) for c in cells) + f" | {r['answer'][:90]} |")
     args.out.parent.mkdir(exist_ok=True)

@@ -58,8 +58,10 @@ def main() -> None:
         results = [measure(load, data) for _ in range(args.runs)]  # alternating would not change a peak
         peak = statistics.median(r[0] for r in results)
         seconds = statistics.median(r[1] for r in results)
-        print(f"{name:>14}: peak {peak / 1e6:8.1f} MB ({peak / len(data):6.1f}x the file), "
-              f"{seconds:6.2f} s (under tracemalloc), {results[0][2]} characters of text")  # fmt: skip
+        print(
+            f"{name:>14}: peak {peak / 1e6:8.1f} MB ({peak / len(data):6.1f}x the file), "
+            f"{seconds:6.2f} s (under tracemalloc), {results[0][2]} characters of text"
+        )
 
 
 if __name__ == "__main__":

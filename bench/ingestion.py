@@ -84,17 +84,25 @@ def main() -> None:
             bare_s.append(time.perf_counter() - started)
             chunks = report.chunks
             ours, bare = chunks / statistics.median(ours_s), chunks / statistics.median(bare_s)
-            results[name] = {"documents": documents, "chunks": chunks, "ours_s": [round(s, 2) for s in ours_s],
-                             "bare_s": [round(s, 2) for s in bare_s], "ours_chunks_per_s": round(ours, 1),
-                             "bare_chunks_per_s": round(bare, 1), "ratio": round(ours / bare, 3)}  # fmt: skip
+            results[name] = {
+                "documents": documents,
+                "chunks": chunks,
+                "ours_s": [round(s, 2) for s in ours_s],
+                "bare_s": [round(s, 2) for s in bare_s],
+                "ours_chunks_per_s": round(ours, 1),
+                "bare_chunks_per_s": round(bare, 1),
+                "ratio": round(ours / bare, 3),
+            }
             print(json.dumps({name: results[name]}), file=sys.stderr)
     print(f"embedder {embedder.name}, batch {embedder.batch_size}, {args.runs} runs each, medians")
     print(
         "| corpus | documents | chunks | rag index chunks/s | bare encode chunks/s | ratio |\n|---|---|---|---|---|---|"
     )
     for name, r in results.items():
-        print(f"| {name} | {r['documents']:,} | {r['chunks']:,} | {r['ours_chunks_per_s']:.1f} "
-              f"| {r['bare_chunks_per_s']:.1f} | {r['ratio']:.2f} |")  # fmt: skip
+        print(
+            f"| {name} | {r['documents']:,} | {r['chunks']:,} | {r['ours_chunks_per_s']:.1f} "
+            f"| {r['bare_chunks_per_s']:.1f} | {r['ratio']:.2f} |"
+        )
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps({"embedder": embedder.name, "batch_size": embedder.batch_size, **results}, indent=1))
 

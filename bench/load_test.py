@@ -36,8 +36,12 @@ def start_app(concurrency: int) -> tuple[subprocess.Popen, str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)  # noqa: SIM115 - kept for the app's life
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--concurrency", str(concurrency)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), "--concurrency", str(concurrency)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -77,9 +81,13 @@ def main() -> None:
             gate.wait()
             started = time.perf_counter()
             answer = client.predict(question, api_name="/ask")
-            results[n] = {"question": question, "seconds": time.perf_counter() - started,
-                          "answered": bool(answer["answer"]), "abstained": answer["abstained"],
-                          "first_token_ms": answer["timings_ms"]["first_token"]}  # fmt: skip
+            results[n] = {
+                "question": question,
+                "seconds": time.perf_counter() - started,
+                "answered": bool(answer["answer"]),
+                "abstained": answer["abstained"],
+                "first_token_ms": answer["timings_ms"]["first_token"],
+            }
         except Exception as error:  # noqa: BLE001 - every failure is counted and shown
             results[n] = {"question": question, "error": f"{type(error).__name__}: {error}"}
 
@@ -98,20 +106,29 @@ def main() -> None:
     latencies = [r["seconds"] for r in results if "seconds" in r]
     errors = [r for r in results if "error" in r]
     summary = {
-        "sessions": args.sessions, "url_given": bool(args.url), "concurrency": args.concurrency,
-        "answered": sum(1 for r in results if r.get("answered")), "errors": len(errors),
-        "latency_s": {"p50": round(statistics.median(latencies), 2) if latencies else None,
-                      "p95": round(percentile(latencies, 0.95), 2) if latencies else None,
-                      "max": round(max(latencies), 2) if latencies else None},
-        "wall_s": round(wall, 2), "answers_per_minute": round(60 * len(latencies) / wall, 1),
+        "sessions": args.sessions,
+        "url_given": bool(args.url),
+        "concurrency": args.concurrency,
+        "answered": sum(1 for r in results if r.get("answered")),
+        "errors": len(errors),
+        "latency_s": {
+            "p50": round(statistics.median(latencies), 2) if latencies else None,
+            "p95": round(percentile(latencies, 0.95), 2) if latencies else None,
+            "max": round(max(latencies), 2) if latencies else None,
+        },
+        "wall_s": round(wall, 2),
+        "answers_per_minute": round(60 * len(latencies) / wall, 1),
         "median_first_token_ms_inside_app": statistics.median(r["first_token_ms"] for r in results if "seconds" in r)
-        if latencies else None,
+        if latencies
+        else None,
         "results": results,
-    }  # fmt: skip
-    print("| sessions | answered | errors | p50 s | p95 s | max s | wall s | answers/min |\n" + "|---" * 8 + "|\n"
-          f"| {args.sessions} | {summary['answered']} | {len(errors)} | {summary['latency_s']['p50']} | "
-          f"{summary['latency_s']['p95']} | {summary['latency_s']['max']} | {summary['wall_s']} | "
-          f"{summary['answers_per_minute']} |")  # fmt: skip
+    }
+    print(
+        "| sessions | answered | errors | p50 s | p95 s | max s | wall s | answers/min |\n" + "|---" * 8 + "|\n"
+        f"| {args.sessions} | {summary['answered']} | {len(errors)} | {summary['latency_s']['p50']} | "
+        f"{summary['latency_s']['p95']} | {summary['latency_s']['max']} | {summary['wall_s']} | "
+        f"{summary['answers_per_minute']} |"
+    )
     for error in errors:
         print(f"error: {error['error']}")
     OUT.parent.mkdir(exist_ok=True)

@@ -272,8 +272,11 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         if name == "fixed":  # one file: the cost of a Ray run before any work
-            lines.append(f"{name:>9} {median:>9.1f} {'-':>9} {'-':>10}   " + " ".join(f"{v:.1f}" for v in values)
-                         + "   (ray-1 on 1 file: start-up)")  # fmt: skip
+            lines.append(
+                f"{name:>9} {median:>9.1f} {'-':>9} {'-':>10}   "
+                + " ".join(f"{v:.1f}" for v in values)
+                + "   (ray-1 on 1 file: start-up)"
+            )
             continue
         lines.append(
             f"{name:>9} {median:>9.1f} {chunks / median:>9.1f} {single / median:>9.2f}x   "

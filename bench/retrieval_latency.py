@@ -47,8 +47,9 @@ def timed(function, items: list[str]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--with-mpnet", action="store_true",
-                        help="also the default pipeline on mpnet embeddings (built if absent)")  # fmt: skip
+    parser.add_argument(
+        "--with-mpnet", action="store_true", help="also the default pipeline on mpnet embeddings (built if absent)"
+    )
     args = parser.parse_args()
     evalset = load_dataset(SCIFACT)
     target = dataset_rag(RAG(), evalset)
@@ -67,8 +68,9 @@ def main() -> None:
     for name, overrides in METHODS.items():
         results[name] = timed(target.variant(**overrides).retrieve, questions)
     if args.with_mpnet:
-        results["default pipeline, mpnet embedder"] = timed(dataset_rag(RAG(embedder="mpnet"), evalset).retrieve,
-                                                            questions)  # fmt: skip
+        results["default pipeline, mpnet embedder"] = timed(
+            dataset_rag(RAG(embedder="mpnet"), evalset).retrieve, questions
+        )
 
     base = percentile(results["baseline: bare encode + bare FAISS search"], 50)
     summary = {}

@@ -213,8 +213,10 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
 
-    print("| chunks | index | bare p50 / p99 ms | ours p50 / p99 ms | p50 ratio | recall@10 | open s bare / ours "
-          "| RSS MB bare / ours | hybrid p50 ms |\n|" + "---|" * 9)  # fmt: skip
+    print(
+        "| chunks | index | bare p50 / p99 ms | ours p50 / p99 ms | p50 ratio | recall@10 | open s bare / ours "
+        "| RSS MB bare / ours | hybrid p50 ms |\n|" + "---|" * 9
+    )
     for r in rows:
         v, b, o = r["vector_index"], r["bare"], r["ours"]
         kind = "flat (exact)" if v["type"] == "flat" else f"IVF{v['nlist']}, nprobe {v['nprobe']}"

@@ -94,8 +94,13 @@ def outcome(t: dict[str, np.ndarray], thresholds: dict[str, float], off: tuple[s
     return {k: round(float(v), 4) for k, v in figures.items()}
 
 
-def search(tables: list[dict[str, np.ndarray]], current: dict[str, float], off: tuple[str, ...] = (),
-           keep: float = KEEP, must: list[dict[str, float]] = ()) -> dict[str, float]:  # fmt: skip
+def search(
+    tables: list[dict[str, np.ndarray]],
+    current: dict[str, float],
+    off: tuple[str, ...] = (),
+    keep: float = KEEP,
+    must: list[dict[str, float]] = (),
+) -> dict[str, float]:
     """The thresholds abstaining most on the unanswerable questions of all the tables together among those that
     keep, in each table, at least `keep` of the right answers the loosest thresholds give (a right answer lost
     costs the reader more than a wrong one abstained on gains), and leave each of `must` (the values a question
@@ -129,14 +134,21 @@ def load(report: Path) -> tuple[list[dict], dict]:
         return rows, json.loads((report / "config.json").read_text())
     from rag.settings import Settings
 
-    return rows, {"settings": Settings().flat(mode="json"), "git_commit": "unknown (run stopped early)",
-                  "dataset": {"path": str(report / "results.jsonl")}}  # fmt: skip
+    return rows, {
+        "settings": Settings().flat(mode="json"),
+        "git_commit": "unknown (run stopped early)",
+        "dataset": {"path": str(report / "results.jsonl")},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("reports", type=Path, nargs="+",
-                        help="`rag eval --every-check` report folders on training or development material")  # fmt: skip
+    parser.add_argument(
+        "reports",
+        type=Path,
+        nargs="+",
+        help="`rag eval --every-check` report folders on training or development material",
+    )
     parser.add_argument("--write", action="store_true", help="store the fitted thresholds in rag/data/thresholds.json")
     parser.add_argument("--keep", type=float, default=KEEP, help="share of each set's right answers to keep (0.97)")
     parser.add_argument(
@@ -152,8 +164,11 @@ def main() -> None:
         metavar="RUNTIME",
         help="with --write, store the same values for this runtime too (not fitted on it)",
     )
-    parser.add_argument("--apply", action="store_true",
-                        help="print each report's figures under the stored thresholds instead of fitting")  # fmt: skip
+    parser.add_argument(
+        "--apply",
+        action="store_true",
+        help="print each report's figures under the stored thresholds instead of fitting",
+    )
     args = parser.parse_args()
     loaded = [load(report) for report in args.reports]
     if args.apply:  # exactly what the stored thresholds decide: every check was recorded
@@ -166,33 +181,59 @@ def main() -> None:
     current = {name: settings[setting] for name, setting in FITTED.items()}
     tables = [table(rows) for rows, _ in loaded]
     wanted = set(filter(None, args.must_answer.split(",")))
-    must = [{name: value(r, name) - args.margin for name in FITTED} for rows, _ in loaded for r in rows
-            if r["id"] in wanted]  # fmt: skip
+    must = [
+        {name: value(r, name) - args.margin for name in FITTED} for rows, _ in loaded for r in rows if r["id"] in wanted
+    ]
     if len(must) != len(wanted):
         raise SystemExit(f"--must-answer: not all of {sorted(wanted)} are in the reports")
     fitted = search(tables, current, keep=args.keep, must=must)
     lines = []
     for report, t in zip(args.reports, tables, strict=True):
-        lines += [{"set": report.name, "checks": "in use", **current, **outcome(t, current)},
-                  {"set": report.name, "checks": "all, fitted", **fitted, **outcome(t, fitted)}]  # fmt: skip
+        lines += [
+            {"set": report.name, "checks": "in use", **current, **outcome(t, current)},
+            {"set": report.name, "checks": "all, fitted", **fitted, **outcome(t, fitted)},
+        ]
     for name in SWITCHABLE:
         thresholds = search(tables, current, off=(name,), keep=args.keep, must=must)
         for report, t in zip(args.reports, tables, strict=True):
-            lines.append({"set": report.name, "checks": f"without {name}, fitted", **thresholds,
-                          **outcome(t, thresholds, off=(name,))})  # fmt: skip
-    sets = [{"report": str(report), "data": config["dataset"]["path"], "commit": config["git_commit"],
-             "questions": len(rows), "answerable": int(sum(r["answerable"] for r in rows))}
-            for report, (rows, config) in zip(args.reports, loaded, strict=True)]  # fmt: skip
-    result = {"runtime": settings["runtime"], "generator": settings["generator"], "sets": sets, "keep": args.keep,
-              "fitted": {FITTED[k]: v for k, v in fitted.items()}, "table": lines}  # fmt: skip
+            lines.append(
+                {
+                    "set": report.name,
+                    "checks": f"without {name}, fitted",
+                    **thresholds,
+                    **outcome(t, thresholds, off=(name,)),
+                }
+            )
+    sets = [
+        {
+            "report": str(report),
+            "data": config["dataset"]["path"],
+            "commit": config["git_commit"],
+            "questions": len(rows),
+            "answerable": int(sum(r["answerable"] for r in rows)),
+        }
+        for report, (rows, config) in zip(args.reports, loaded, strict=True)
+    ]
+    result = {
+        "runtime": settings["runtime"],
+        "generator": settings["generator"],
+        "sets": sets,
+        "keep": args.keep,
+        "fitted": {FITTED[k]: v for k, v in fitted.items()},
+        "table": lines,
+    }
     OUT.mkdir(exist_ok=True)
     name = f"fit_abstention-{settings['runtime']}"
     (OUT / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     head = "| set | checks | retrieval | answer_check | contains | answered | abstained (unanswerable) |\n"
-    body = "".join(f"| {r['set']} | {r['checks']} | {r['retrieval']} | {r['answer_check']} | {r['contains']} "
-                   f"| {r['answered']} | {r['abstained']} |\n" for r in lines)  # fmt: skip
-    described = "; ".join(f"`{s['data']}` ({s['questions']} questions, {s['answerable']} answerable, commit "
-                          f"{s['commit']})" for s in sets)  # fmt: skip
+    body = "".join(
+        f"| {r['set']} | {r['checks']} | {r['retrieval']} | {r['answer_check']} | {r['contains']} "
+        f"| {r['answered']} | {r['abstained']} |\n"
+        for r in lines
+    )
+    described = "; ".join(
+        f"`{s['data']}` ({s['questions']} questions, {s['answerable']} answerable, commit {s['commit']})" for s in sets
+    )
     (OUT / f"{name}.md").write_text(
         f"# Abstention thresholds fitted on training material\n\n`python eval/fit_abstention.py "
         f"{' '.join(map(str, args.reports))} --keep {args.keep} --must-answer {args.must_answer} "
@@ -201,11 +242,18 @@ def main() -> None:
     )
     if args.write:
         stored = json.loads(THRESHOLDS_FILE.read_text()) if THRESHOLDS_FILE.is_file() else {}
-        stored[settings["runtime"]] = {**stored.get(settings["runtime"], {}), **result["fitted"],
-                                       "fitted_on": ", ".join(s["report"] for s in sets)}  # fmt: skip
+        stored[settings["runtime"]] = {
+            **stored.get(settings["runtime"], {}),
+            **result["fitted"],
+            "fitted_on": ", ".join(s["report"] for s in sets),
+        }
         for runtime in filter(None, args.also_for.split(",")):
-            stored[runtime] = {**stored.get(runtime, {}), **result["fitted"], "fitted_on": f"{settings['runtime']}'s "
-                               f"fit, not refitted on {runtime} ({', '.join(s['report'] for s in sets)})"}  # fmt: skip
+            stored[runtime] = {
+                **stored.get(runtime, {}),
+                **result["fitted"],
+                "fitted_on": f"{settings['runtime']}'s "
+                f"fit, not refitted on {runtime} ({', '.join(s['report'] for s in sets)})",
+            }
         THRESHOLDS_FILE.write_text(json.dumps(stored, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=1))
 

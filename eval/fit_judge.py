@@ -35,8 +35,10 @@ def mean_by_kind(values: list, pairs: list) -> dict[str, float]:
     """The mean of a value per pair over each kind of pair (SciFact: supported, contradicted, and on topic
     but silent; SQuAD brief answers: the answer, another answer, another paragraph)."""
     kinds = dict.fromkeys(pair.kind for pair in pairs)
-    return {kind: round(float(np.mean([v for v, pair in zip(values, pairs, strict=True) if pair.kind == kind])), 4)
-            for kind in kinds}  # fmt: skip
+    return {
+        kind: round(float(np.mean([v for v, pair in zip(values, pairs, strict=True) if pair.kind == kind])), 4)
+        for kind in kinds
+    }
 
 
 def accuracy_by_kind(predicted: list[bool], pairs: list) -> dict[str, float]:

@@ -84,8 +84,11 @@ def main() -> int:
         if line.strip():
             row = json.loads(line)
             rows[row["id"]] = row
-    results = [json.loads(line) for line in (args.report / "results.jsonl").read_text(encoding="utf-8").splitlines()
-               if line.strip()]  # fmt: skip
+    results = [
+        json.loads(line)
+        for line in (args.report / "results.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     results = [r for r in results if r["id"] in rows]
     where = delivery(rows, results, args.index) if args.delivery else {}
 

@@ -71,8 +71,11 @@ def row_key(rag: RAG, overrides: dict, evalset) -> str:  # noqa: ANN001 - an Eva
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad-limit", type=int, default=0, help="seeded sample of test questions (0: all)")
-    parser.add_argument("--without-mpnet", action="store_true",
-                        help="skip the mpnet rows (embedding SciFact with mpnet takes ~36 min on 2 cores)")  # fmt: skip
+    parser.add_argument(
+        "--without-mpnet",
+        action="store_true",
+        help="skip the mpnet rows (embedding SciFact with mpnet takes ~36 min on 2 cores)",
+    )
     args = parser.parse_args()
     rag = RAG()
     sets = {
@@ -92,8 +95,11 @@ def main() -> None:
                 started = time.perf_counter()
                 cache[key] = retrieval_metrics(rag, evalset, **overrides)["retrieval"]
                 CACHE.write_text(json.dumps(cache, indent=1))
-                print(f"{label} on {name} ({len(evalset.questions)} q): {cache[key]} "
-                      f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+                print(
+                    f"{label} on {name} ({len(evalset.questions)} q): {cache[key]} "
+                    f"({time.perf_counter() - started:.0f} s)",
+                    flush=True,
+                )
             cells += [f"{cache[key][c]:.3f}" for c in (*COLUMNS, "recall@5")]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     for label, figures in PUBLISHED:

@@ -42,8 +42,10 @@ def main() -> None:
         "SciFact train": training_queries(DATA / "scifact"),
         "SQuAD tune": load_dataset(DATA / "squad-v1.1" / "dev-v1.1.json", args.squad_limit or None, split="tune"),
     }
-    lines = ["| setting | " + " | ".join(f"{name} nDCG@10 | {name} R@5 | {name} R@100" for name in sets) + " |",
-             "|---|" + "---|" * 3 * len(sets)]  # fmt: skip
+    lines = [
+        "| setting | " + " | ".join(f"{name} nDCG@10 | {name} R@5 | {name} R@100" for name in sets) + " |",
+        "|---|" + "---|" * 3 * len(sets),
+    ]
     for overrides in candidates():
         names = ("retrieval", "fusion", "rrf_k", "dense_weight", "candidates", "duplicate_threshold", "title_in_chunks")
         defaults = "defaults: " + ", ".join(f"{name}={getattr(rag.settings, name)}" for name in names)
@@ -59,8 +61,10 @@ def main() -> None:
     print(table)
     OUT.parent.mkdir(exist_ok=True)
     sample = f"a seeded sample of {args.squad_limit}" if args.squad_limit else "all"
-    OUT.write_text(f"# Retrieval tuning on training material\n\n`python eval/tune_retrieval.py` (SQuAD: {sample} "
-                   f"questions of articles 1-10; SciFact: all 809 training claims)\n\n{table}\n")  # fmt: skip
+    OUT.write_text(
+        f"# Retrieval tuning on training material\n\n`python eval/tune_retrieval.py` (SQuAD: {sample} "
+        f"questions of articles 1-10; SciFact: all 809 training claims)\n\n{table}\n"
+    )
 
 
 if __name__ == "__main__":

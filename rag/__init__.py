@@ -12,9 +12,20 @@ from rag.settings import Settings
 from rag.types import Answer, Check, Chunk, Citation, Document, IndexReport, Passage, SentenceSupport
 
 __all__ = [
-    "RAG", "Settings", "RagError", "Answer", "Check", "Chunk", "Citation", "Document", "IndexReport", "Passage",
-    "SentenceSupport", "open_index", "ask",
-]  # fmt: skip
+    "RAG",
+    "Settings",
+    "RagError",
+    "Answer",
+    "Check",
+    "Chunk",
+    "Citation",
+    "Document",
+    "IndexReport",
+    "Passage",
+    "SentenceSupport",
+    "open_index",
+    "ask",
+]
 
 
 def open_index(index_dir: str | None = None, **settings: object) -> RAG:

@@ -77,8 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build or update an index from files and folders")
     index.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the shipped corpus)")
     index.add_argument("--rebuild", action="store_true", help="start from an empty index")
-    index.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
-                       help="load, split and embed on a Ray cluster (HEAD:6379, auto; alone: a local Ray)")  # fmt: skip
+    index.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="load, split and embed on a Ray cluster (HEAD:6379, auto; alone: a local Ray)",
+    )
     index.add_argument("--workers", type=int, help="with --ray: embedder actors (default: one per cluster CPU)")
     _add_settings_flags(index)
 
@@ -95,28 +100,57 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report", type=Path, help="write results, metrics, config and a summary here")
     evaluate.add_argument("--limit", type=int, help="evaluate a fixed, seeded sample of N questions")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
-    evaluate.add_argument("--split", choices=["test", "tune", "all"], default=None,
-                          help="SQuAD articles: test = 11-48, tune = 1-10, all (default test; v2.0: all)")  # fmt: skip
-    evaluate.add_argument("--judge", choices=["llm", "score", "none"], default="llm",
-                          help="support judge behind the citation metrics (default: llm)")  # fmt: skip
+    evaluate.add_argument(
+        "--split",
+        choices=["test", "tune", "all"],
+        default=None,
+        help="SQuAD articles: test = 11-48, tune = 1-10, all (default test; v2.0: all)",
+    )
+    evaluate.add_argument(
+        "--judge",
+        choices=["llm", "score", "none"],
+        default="llm",
+        help="support judge behind the citation metrics (default: llm)",
+    )
     evaluate.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only")
-    evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
-                          help="two runs' metrics side by side (report folders or metrics.json files)")  # fmt: skip
+    evaluate.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("RUN_A", "RUN_B"),
+        help="two runs' metrics side by side (report folders or metrics.json files)",
+    )
     _add_settings_flags(evaluate)
 
     serve = commands.add_parser("serve", help="the chat web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--auth", action="append", metavar="USER:PASSWORD",
-                       help="a login that may ask and change documents; repeatable (also $RAG_AUTH)")  # fmt: skip
-    serve.add_argument("--reader", action="append", metavar="USER:PASSWORD",
-                       help="a login that may ask but not change documents; repeatable (also $RAG_READER)")  # fmt: skip
-    serve.add_argument("--api-key", action="append", metavar="KEY",
-                       help="a Bearer token for tools and agents (reads, on every route); repeatable (also "
-                       "$RAG_API_KEY)")  # fmt: skip
+    serve.add_argument(
+        "--auth",
+        action="append",
+        metavar="USER:PASSWORD",
+        help="a login that may ask and change documents; repeatable (also $RAG_AUTH)",
+    )
+    serve.add_argument(
+        "--reader",
+        action="append",
+        metavar="USER:PASSWORD",
+        help="a login that may ask but not change documents; repeatable (also $RAG_READER)",
+    )
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY",
+        help="a Bearer token for tools and agents (reads, on every route); repeatable (also $RAG_API_KEY)",
+    )
     serve.add_argument("--concurrency", type=int, default=1, help="answers generated at once (default 1)")
-    serve.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
-                       help="serve as Ray Serve replicas (HEAD:6379, auto; alone: a local Ray)")  # fmt: skip
+    serve.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="serve as Ray Serve replicas (HEAD:6379, auto; alone: a local Ray)",
+    )
     serve.add_argument("--replicas", type=int, default=1, help="with --ray: replicas of the app (default 1)")
     _add_settings_flags(serve, server=True)
 
@@ -167,8 +201,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.ray is not None:
         from rag.scale.ray_ingest import build
 
-        report = build(rag, args.paths or None, rebuild=args.rebuild, address=address, workers=args.workers,
-                       progress=progress)  # fmt: skip
+        report = build(
+            rag, args.paths or None, rebuild=args.rebuild, address=address, workers=args.workers, progress=progress
+        )
     else:
         report = rag.build(args.paths or None, rebuild=args.rebuild, progress=progress)
     if args.json:
@@ -264,8 +299,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         metrics["interrupted"] = True
     if args.report:
-        config = reports.run_config(target.settings, evalset, args.judge if judge else "none", retrieval_only,
-                                    args.limit, args.seed)  # fmt: skip
+        config = reports.run_config(
+            target.settings, evalset, args.judge if judge else "none", retrieval_only, args.limit, args.seed
+        )
         reports.write_report(args.report, metrics, config, outcome.results)
     if args.json:
         _print_json(metrics)
@@ -311,8 +347,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         address = _ray_address(args.ray)
         from rag.scale.ray_serve import serve_replicas
 
-        serve_replicas(_pipeline(args).settings, replicas=args.replicas, address=address, host=args.host,
-                       port=args.port, credentials=credentials, concurrency=args.concurrency)  # fmt: skip
+        serve_replicas(
+            _pipeline(args).settings,
+            replicas=args.replicas,
+            address=address,
+            host=args.host,
+            port=args.port,
+            credentials=credentials,
+            concurrency=args.concurrency,
+        )
         return 0
     serve(_pipeline(args), host=args.host, port=args.port, credentials=credentials, concurrency=args.concurrency)
     return 0
@@ -343,8 +386,15 @@ def cmd_collections(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
-    handlers = {"index": cmd_index, "ask": cmd_ask, "remove": cmd_remove, "eval": cmd_eval, "serve": cmd_serve,
-                "mcp": cmd_mcp, "collections": cmd_collections}  # fmt: skip
+    handlers = {
+        "index": cmd_index,
+        "ask": cmd_ask,
+        "remove": cmd_remove,
+        "eval": cmd_eval,
+        "serve": cmd_serve,
+        "mcp": cmd_mcp,
+        "collections": cmd_collections,
+    }
     try:
         return handlers[args.command](args)
     except RagError as error:

@@ -41,10 +41,12 @@ def collection_names(paths: PathSettings) -> list[str]:
     names = [DEFAULT_COLLECTION]
     if paths.collections_dir.is_dir():
         names += sorted(
-            folder.name for folder in paths.collections_dir.iterdir()
-            if folder.name != DEFAULT_COLLECTION and COLLECTION_NAME.fullmatch(folder.name)
+            folder.name
+            for folder in paths.collections_dir.iterdir()
+            if folder.name != DEFAULT_COLLECTION
+            and COLLECTION_NAME.fullmatch(folder.name)
             and (folder / "index" / MANIFEST).is_file()
-        )  # fmt: skip
+        )
     return names
 
 

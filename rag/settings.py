@@ -73,41 +73,64 @@ class _Group(BaseModel):
 class PathSettings(_Group):
     """The indexes, the corpus, caches and evaluation data."""
 
-    collection: str = _setting(DEFAULT_COLLECTION, "A named index: `default` is index/, any other "
-                               "NAME collections_dir/NAME/index (`rag collections` lists them; each is one model id of "
-                               "the OpenAI-compatible API).")  # fmt: skip
-    collections_dir: Path = _setting(DEFAULT_COLLECTIONS, "Where the collections other than `default` live.",
-                                     shown="collections/")  # fmt: skip
+    collection: str = _setting(
+        DEFAULT_COLLECTION,
+        "A named index: `default` is index/, any other "
+        "NAME collections_dir/NAME/index (`rag collections` lists them; each is one model id of "
+        "the OpenAI-compatible API).",
+    )
+    collections_dir: Path = _setting(
+        DEFAULT_COLLECTIONS, "Where the collections other than `default` live.", shown="collections/"
+    )
     index_dir: Path | None = _setting(None, "The index folder; unset: the collection's.")
-    corpus: list[Path] = _setting(None, "What `rag index` with no PATH indexes, and what the default "
-                                  "index is rebuilt from when missing.", factory=lambda: [DEFAULT_CORPUS],
-                                  shown="[corpus/]")  # fmt: skip
-    cache_dir: Path = _setting(None, "Joined model files, converted models and evaluation indexes.",
-                               factory=default_cache_dir, shown="$XDG_CACHE_HOME/rag or ~/.cache/rag")  # fmt: skip
-    eval_data: Path = _setting(DEFAULT_EVAL_DATA, "Public evaluation data (SciFact, SQuAD), read by eval/, "
-                               "bench/ and the tests that need it.", shown="../shared/eval-data")  # fmt: skip
+    corpus: list[Path] = _setting(
+        None,
+        "What `rag index` with no PATH indexes, and what the default index is rebuilt from when missing.",
+        factory=lambda: [DEFAULT_CORPUS],
+        shown="[corpus/]",
+    )
+    cache_dir: Path = _setting(
+        None,
+        "Joined model files, converted models and evaluation indexes.",
+        factory=default_cache_dir,
+        shown="$XDG_CACHE_HOME/rag or ~/.cache/rag",
+    )
+    eval_data: Path = _setting(
+        DEFAULT_EVAL_DATA,
+        "Public evaluation data (SciFact, SQuAD), read by eval/, bench/ and the tests that need it.",
+        shown="../shared/eval-data",
+    )
 
 
 class ModelSettings(_Group):
     """Which models, and how they run."""
 
     embedder: str = _setting("minilm", "`minilm`, `mpnet`, a local folder or a Hugging Face id.")
-    generator: str = _setting("qwen-1.5b", "`qwen-1.5b`, `qwen-0.5b`, `smollm2`, a `.gguf` file, a local "
-                              "folder or a Hugging Face id.")  # fmt: skip
+    generator: str = _setting(
+        "qwen-1.5b", "`qwen-1.5b`, `qwen-0.5b`, `smollm2`, a `.gguf` file, a local folder or a Hugging Face id."
+    )
     runtime: Literal["auto", "llama.cpp", "transformers"] = _setting(
-        "auto", "`auto`: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 "
+        "auto",
+        "`auto`: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 "
         "(AVX512-BF16, AMX), where its first token is about 2x sooner; llama.cpp elsewhere, as emulated bfloat16 is "
-        "about 8x slower and float32 1.5x. Resolved when the settings are made.")  # fmt: skip
+        "about 8x slower and float32 1.5x. Resolved when the settings are made.",
+    )
     dtype: Literal["auto", "bfloat16", "float32"] = _setting(
         "auto", "transformers only; `auto`: bfloat16 where the CPU computes it natively, else float32."
     )
-    threads: int = _setting(None, "CPU threads for the generator.",
-                            factory=lambda: max(1, os.cpu_count() or 1), shown="the CPU count")  # fmt: skip
-    prompt_cache_mb: int = _setting(512, "llama.cpp keeps past prompts in RAM, up to this much, so a "
-                                    "repeated question skips prompt reading.", ge=0)  # fmt: skip
-    prompt_lookup_tokens: int = _setting(10, "transformers: tokens drafted from the prompt's own n-grams "
-                                         "and checked in one pass (answers quoting the evidence ~1.7x faster, "
-                                         "unchanged); 0: off.", ge=0)  # fmt: skip
+    threads: int = _setting(
+        None, "CPU threads for the generator.", factory=lambda: max(1, os.cpu_count() or 1), shown="the CPU count"
+    )
+    prompt_cache_mb: int = _setting(
+        512, "llama.cpp keeps past prompts in RAM, up to this much, so a repeated question skips prompt reading.", ge=0
+    )
+    prompt_lookup_tokens: int = _setting(
+        10,
+        "transformers: tokens drafted from the prompt's own n-grams "
+        "and checked in one pass (answers quoting the evidence ~1.7x faster, "
+        "unchanged); 0: off.",
+        ge=0,
+    )
     context_tokens: int = _setting(2048, "The generator's context window.", ge=256)
 
 
@@ -117,8 +140,9 @@ class IngestSettings(_Group):
     max_file_mb: float = _setting(50.0, "A bigger file is skipped with its reason.", gt=0)
     chunk_tokens: int = _setting(64, "Chunk size, in the embedder's own tokens.", ge=16)
     chunk_overlap: int = _setting(16, "Tokens shared by neighbouring chunks.", ge=0)
-    title_in_chunks: bool = _setting(True, "Embed and keyword-index each chunk after its document's title "
-                                     "(the text shown is the chunk alone).")  # fmt: skip
+    title_in_chunks: bool = _setting(
+        True, "Embed and keyword-index each chunk after its document's title (the text shown is the chunk alone)."
+    )
 
 
 class SearchSettings(_Group):
@@ -127,29 +151,42 @@ class SearchSettings(_Group):
     retrieval: Literal["dense", "keyword", "hybrid"] = _setting(
         "hybrid", "dense (embeddings), keyword (BM25) or hybrid (both, fused)."
     )
-    fusion: Literal["rrf", "convex"] = _setting("convex", "How hybrid fuses the two rankings (chosen "
-                                                "on training material by eval/tune_retrieval.py).")  # fmt: skip
+    fusion: Literal["rrf", "convex"] = _setting(
+        "convex", "How hybrid fuses the two rankings (chosen on training material by eval/tune_retrieval.py)."
+    )
     rrf_k: int = _setting(60, "rrf fusion only: its k.", ge=1)
     dense_weight: float = _setting(0.5, "convex fusion only: the dense score's weight.", ge=0.0, le=1.0)
     candidates: int = _setting(50, "Candidates from each retriever, before fusion.", ge=1)
-    reranker: str = _setting("", "A sentence-transformers CrossEncoder (folder or id) re-scoring the "
-                             "fused head; empty: none (none ships offline).")  # fmt: skip
+    reranker: str = _setting(
+        "",
+        "A sentence-transformers CrossEncoder (folder or id) re-scoring the "
+        "fused head; empty: none (none ships offline).",
+    )
     rerank_candidates: int = _setting(20, "How many of the fused head the reranker re-scores.", ge=1)
-    duplicate_threshold: float = _setting(0.80, "Two passages this similar (cosine) say the same "
-                                          "thing: only the better ranked is kept (1.0: off).",
-                                          gt=0.0, le=1.0)  # fmt: skip
+    duplicate_threshold: float = _setting(
+        0.80,
+        "Two passages this similar (cosine) say the same thing: only the better ranked is kept (1.0: off).",
+        gt=0.0,
+        le=1.0,
+    )
 
 
 class AnsweringSettings(_Group):
     """What the model is shown and may write."""
 
-    rewrite_followups: bool = _setting(True, "A question asked after others is rewritten into a "
-                                       "standalone one by the generator before retrieval.")  # fmt: skip
+    rewrite_followups: bool = _setting(
+        True, "A question asked after others is rewritten into a standalone one by the generator before retrieval."
+    )
     top_k: int = _setting(5, "Passages given to the model.", ge=1)
-    evidence_words: int = _setting(120, "The model reads only the passage sentences closest to the "
-                                   "question, this many words in all (0: whole passages).", ge=0)  # fmt: skip
-    withhold_instructions: bool = _setting(True, "A passage sentence that reads as an instruction to "
-                                           "the assistant is not shown to the model.")  # fmt: skip
+    evidence_words: int = _setting(
+        120,
+        "The model reads only the passage sentences closest to the "
+        "question, this many words in all (0: whole passages).",
+        ge=0,
+    )
+    withhold_instructions: bool = _setting(
+        True, "A passage sentence that reads as an instruction to the assistant is not shown to the model."
+    )
     max_new_tokens: int = _setting(160, "The longest draft the model may write.", ge=1)
 
 
@@ -158,43 +195,73 @@ class CheckSettings(_Group):
     fitted for the runtime (rag/data/thresholds.json)."""
 
     min_retrieval_score: float | None = _setting(
-        None, "Below this cosine similarity between the question and the closest passage or sentence "
+        None,
+        "Below this cosine similarity between the question and the closest passage or sentence "
         "shown to the model, the documents are taken not to answer. Unset: the fitted value for the runtime.",
-        shown="fitted")  # fmt: skip
+        shown="fitted",
+    )
     min_support: float | None = _setting(
-        None, "A sentence whose best support is below this is unsupported and left out of the answer. "
-        "Unset: the fitted value.", shown="fitted")  # fmt: skip
+        None,
+        "A sentence whose best support is below this is unsupported and left out of the answer. "
+        "Unset: the fitted value.",
+        shown="fitted",
+    )
     min_answer_check: float | None = _setting(
-        None, "Asked after a draft whether the context states the answer to the question, the model's "
-        "P(Yes) below this abstains (0: not asked; about 0.2 s). Unset: the fitted value.", ge=0.0, le=1.0,
-        shown="fitted")  # fmt: skip
-    advisory_checks: list[str] = _setting(None, "Checks named here are run and recorded but do not "
-                                          "decide: to see what one is worth.", factory=list, shown="[]")  # fmt: skip
-    every_check: bool = _setting(False, "Run every check even after one failed, recording what each read "
-                                 "(eval/fit_abstention.py fits on these).")  # fmt: skip
+        None,
+        "Asked after a draft whether the context states the answer to the question, the model's "
+        "P(Yes) below this abstains (0: not asked; about 0.2 s). Unset: the fitted value.",
+        ge=0.0,
+        le=1.0,
+        shown="fitted",
+    )
+    advisory_checks: list[str] = _setting(
+        None,
+        "Checks named here are run and recorded but do not decide: to see what one is worth.",
+        factory=list,
+        shown="[]",
+    )
+    every_check: bool = _setting(
+        False, "Run every check even after one failed, recording what each read (eval/fit_abstention.py fits on these)."
+    )
 
 
 class ServerSettings(_Group):
     """What `rag serve` accepts from the network (credentials are flags: `--auth`, `--reader`, `--api-key`)."""
 
-    allowed_hosts: list[str] = _setting(None, "Host names the server answers to, besides the loopback names and "
-                                        "the address it binds (DNS-rebinding protection); empty on 0.0.0.0: any.",
-                                        factory=list, shown="[]")  # fmt: skip
+    allowed_hosts: list[str] = _setting(
+        None,
+        "Host names the server answers to, besides the loopback names and "
+        "the address it binds (DNS-rebinding protection); empty on 0.0.0.0: any.",
+        factory=list,
+        shown="[]",
+    )
     max_request_kb: int = _setting(1024, "A larger request body is refused (413), uploads aside.", ge=1)
-    max_upload_mb: float = _setting(200.0, "A larger upload request (all its files) is refused (413); each file "
-                                    "is also held to max_file_mb.", gt=0)  # fmt: skip
-    max_waiting: int = _setting(32, "API and MCP answers waiting for their turn; one more is refused (429) "
-                                "rather than queued.", ge=1)  # fmt: skip
-    login_attempts: int = _setting(5, "Failed logins (password or key) from one address within login_window_s "
-                                   "before that address is refused (429) until the window passes.", ge=1)  # fmt: skip
+    max_upload_mb: float = _setting(
+        200.0, "A larger upload request (all its files) is refused (413); each file is also held to max_file_mb.", gt=0
+    )
+    max_waiting: int = _setting(
+        32, "API and MCP answers waiting for their turn; one more is refused (429) rather than queued.", ge=1
+    )
+    login_attempts: int = _setting(
+        5,
+        "Failed logins (password or key) from one address within login_window_s "
+        "before that address is refused (429) until the window passes.",
+        ge=1,
+    )
     login_window_s: float = _setting(300.0, "The window of login_attempts, in seconds.", gt=0)
     session_hours: float = _setting(12.0, "How long a login on the page lasts.", gt=0)
 
 
 # group name -> its model, in the order of docs/settings.md; measurements behind the defaults: docs/measurements.md
-GROUPS: dict[str, type[_Group]] = {"paths": PathSettings, "models": ModelSettings, "ingest": IngestSettings,
-                                   "search": SearchSettings, "answering": AnsweringSettings,
-                                   "checks": CheckSettings, "server": ServerSettings}  # fmt: skip
+GROUPS: dict[str, type[_Group]] = {
+    "paths": PathSettings,
+    "models": ModelSettings,
+    "ingest": IngestSettings,
+    "search": SearchSettings,
+    "answering": AnsweringSettings,
+    "checks": CheckSettings,
+    "server": ServerSettings,
+}
 GROUP_OF = {name: group for group, model in GROUPS.items() for name in model.model_fields}  # flat name -> group
 
 
@@ -226,9 +293,11 @@ class _Nested(PydanticBaseSettingsSource):
 
 
 # Every setting under its flat name, for reading RAG_TOP_K with pydantic-settings' own parsing (JSON lists)
-_FlatNames = create_model("_FlatNames", __base__=BaseSettings,
-                          **{name: (field.annotation, None) for model in GROUPS.values()
-                             for name, field in model.model_fields.items()})  # type: ignore[call-overload]  # fmt: skip
+_FlatNames = create_model(
+    "_FlatNames",
+    __base__=BaseSettings,
+    **{name: (field.annotation, None) for model in GROUPS.values() for name, field in model.model_fields.items()},
+)  # type: ignore[call-overload]
 
 
 class Settings(BaseSettings):

@@ -39,8 +39,14 @@ def reference() -> str:
     lines = [HEAD]
     for group, model in GROUPS.items():
         title = Settings.model_fields[group].description
-        lines += [f"## {title} (`[{group}]`)", "", " ".join((model.__doc__ or "").split()), "",
-                  "| setting | flag | environment | default | what |", "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"## {title} (`[{group}]`)",
+            "",
+            " ".join((model.__doc__ or "").split()),
+            "",
+            "| setting | flag | environment | default | what |",
+            "|---|---|---|---|---|",
+        ]
         for name, field in model.model_fields.items():
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             shown = extra.get("shown") or ("unset" if field.default is None else repr(field.default).strip("'"))

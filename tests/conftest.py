@@ -54,8 +54,14 @@ def real_models_only_in_slow_tests() -> Iterator[None]:
 
         return original, init
 
-    patched = [(cls, *guarded(cls, what)) for cls, what in ((embed.Embedder, "embedder"),
-               (generate.LlamaCppGenerator, "generator"), (generate.TransformersGenerator, "generator"))]  # fmt: skip
+    patched = [
+        (cls, *guarded(cls, what))
+        for cls, what in (
+            (embed.Embedder, "embedder"),
+            (generate.LlamaCppGenerator, "generator"),
+            (generate.TransformersGenerator, "generator"),
+        )
+    ]
     for cls, _, init in patched:
         cls.__init__ = init
     yield
@@ -147,8 +153,9 @@ def app_index(seed_index: Path, seed_rag, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: install it with `apt-get install -y chromium` (the README's test "
-                    "command does)")  # fmt: skip
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: install it with `apt-get install -y chromium` (the README's test command does)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -39,8 +39,13 @@ class ScriptedGenerator:
         return self.p_yes
 
 
-def freedonia_answer(model: ScriptedGenerator, embedder: Any, question: str = "What is the capital of Freedonia?",
-                     title: str = "Freedonia", **settings: Any) -> Answer:  # fmt: skip
+def freedonia_answer(
+    model: ScriptedGenerator,
+    embedder: Any,
+    question: str = "What is the capital of Freedonia?",
+    title: str = "Freedonia",
+    **settings: Any,
+) -> Answer:
     """The checked answer `model` gives to `question` over one passage, FREEDONIA."""
     passages = [Passage(Chunk(0, "freedonia.txt", title, FREEDONIA, 0, len(FREEDONIA)), 0.8)]
     items = list(answer(question, question, passages, embedder, model, Settings(**settings), Stopwatch()))
@@ -72,8 +77,9 @@ class FakeTokenizer:
 
     pattern = re.compile(r"\w+|[^\w\s]")
 
-    def __call__(self, text: str, add_special_tokens: bool = True, return_offsets_mapping: bool = False,
-                 **_: Any) -> dict[str, list[Any]]:  # fmt: skip
+    def __call__(
+        self, text: str, add_special_tokens: bool = True, return_offsets_mapping: bool = False, **_: Any
+    ) -> dict[str, list[Any]]:
         found = list(self.pattern.finditer(text))
         encoded: dict[str, list[Any]] = {"input_ids": [zlib.crc32(m.group().lower().encode()) % 30_000 for m in found]}
         if return_offsets_mapping:

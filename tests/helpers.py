@@ -36,16 +36,26 @@ def write_lines(path: Path, rows: list) -> Path:
 
 def make_beir(folder: Path) -> Path:
     folder.mkdir(parents=True)
-    write_lines(folder / "corpus.jsonl", [
-        {"_id": "d1", "title": "Otters", "text": "Sea otters hold hands while they sleep so they do not drift apart."},
-        {"_id": "d2", "title": "Bees", "text": "Honey bees dance to tell each other where flowers are."},
-        {"_id": "d3", "title": "", "text": "Penguins cannot fly but they swim very fast."},
-    ])  # fmt: skip
-    write_lines(folder / "queries.jsonl", [
-        {"_id": "q1", "text": "Why do otters hold hands?"},
-        {"_id": "q2", "text": "How do bees share where flowers are?"},
-        {"_id": "q3", "text": "A query without judgements"},
-    ])  # fmt: skip
+    write_lines(
+        folder / "corpus.jsonl",
+        [
+            {
+                "_id": "d1",
+                "title": "Otters",
+                "text": "Sea otters hold hands while they sleep so they do not drift apart.",
+            },
+            {"_id": "d2", "title": "Bees", "text": "Honey bees dance to tell each other where flowers are."},
+            {"_id": "d3", "title": "", "text": "Penguins cannot fly but they swim very fast."},
+        ],
+    )
+    write_lines(
+        folder / "queries.jsonl",
+        [
+            {"_id": "q1", "text": "Why do otters hold hands?"},
+            {"_id": "q2", "text": "How do bees share where flowers are?"},
+            {"_id": "q3", "text": "A query without judgements"},
+        ],
+    )
     (folder / "qrels").mkdir()
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n", encoding="utf-8")
     return folder

@@ -38,11 +38,19 @@ def test_similar_texts_score_higher_than_unrelated_ones():
 
 def test_vectors_are_the_same_in_another_process():
     here = FakeEmbedder().encode([PARAPHRASE])[0]
-    script = ("import sys; sys.path.insert(0, 'tests'); from fakes import FakeEmbedder; "
-              f"print(FakeEmbedder().encode([{PARAPHRASE!r}])[0].tobytes().hex())")  # fmt: skip
+    script = (
+        "import sys; sys.path.insert(0, 'tests'); from fakes import FakeEmbedder; "
+        f"print(FakeEmbedder().encode([{PARAPHRASE!r}])[0].tobytes().hex())"
+    )
     root = Path(__file__).resolve().parents[1]
-    run = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": "12345", "PATH": ""})  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345", "PATH": ""},
+    )
     assert bytes.fromhex(run.stdout.strip()) == here.tobytes()
 
 

@@ -17,8 +17,11 @@ def rag_imports(path: Path) -> set[str]:
     """The rag.* top-level parts a module imports, anywhere in it (imports inside functions too)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-            [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])  # fmt: skip
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else ([node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+        )
         found |= {n.split(".")[1] for n in names if n.startswith("rag.") and n.count(".") >= 1}
     return found
 

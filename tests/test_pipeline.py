@@ -130,8 +130,11 @@ def test_a_read_only_pipeline_refuses_to_change_its_index(tmp_path: Path):
     rag = RAG(index_dir=tmp_path / "index", read_only=True)
     from rag.web.uploads import add_uploads
 
-    changes = (lambda: rag.build([tmp_path]), lambda: rag.remove("a.txt"),
-               lambda: add_uploads(rag, [str(tmp_path / "a.txt")]))  # fmt: skip
+    changes = (
+        lambda: rag.build([tmp_path]),
+        lambda: rag.remove("a.txt"),
+        lambda: add_uploads(rag, [str(tmp_path / "a.txt")]),
+    )
     for change in changes:
         with pytest.raises(RagError, match="read-only"):
             change()

@@ -56,9 +56,13 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("flags", "level"),
-    [("fpu avx2 avx512f avx512_bf16", "AVX512-BF16"), ("fpu avx2 avx512f", "AVX-512, no BF16"),
-     ("fpu avx2", "AVX2 only"), ("fpu sse4_2", "no AVX2")],
-)  # fmt: skip
+    [
+        ("fpu avx2 avx512f avx512_bf16", "AVX512-BF16"),
+        ("fpu avx2 avx512f", "AVX-512, no BF16"),
+        ("fpu avx2", "AVX2 only"),
+        ("fpu sse4_2", "no AVX2"),
+    ],
+)
 def test_reports_name_the_cpu_and_its_vector_level(tmp_path: Path, flags: str, level: str):
     from rag.models.cpu import describe
 

@@ -48,22 +48,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("reports", type=Path, nargs="+")
     args = parser.parse_args()
-    lines = ["# Abstention alone: the trade-off the thresholds allow", "",
-             f"`python eval/experiments/abstention_frontier.py {' '.join(map(str, args.reports))}`", ""]  # fmt: skip
+    lines = [
+        "# Abstention alone: the trade-off the thresholds allow",
+        "",
+        f"`python eval/experiments/abstention_frontier.py {' '.join(map(str, args.reports))}`",
+        "",
+    ]
     for report in args.reports:
         rows, _ = load(report)
         t = table(rows)
         ceiling = outcome(t, {"retrieval": -1.0, "answer_check": 0.0})
-        lines += [f"## {report.name}: {len(rows)} questions, {int(t['answerable'].sum())} answerable", "",
-                  f"No threshold abstaining: right {ceiling['contains']:.3f}, abstained {ceiling['abstained']:.3f} "
-                  "(the other checks still decide).", "",
-                  "| right at least | two thresholds: abstained | setting | weighted mean: abstained | setting |",
-                  "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"## {report.name}: {len(rows)} questions, {int(t['answerable'].sum())} answerable",
+            "",
+            f"No threshold abstaining: right {ceiling['contains']:.3f}, abstained {ceiling['abstained']:.3f} "
+            "(the other checks still decide).",
+            "",
+            "| right at least | two thresholds: abstained | setting | weighted mean: abstained | setting |",
+            "|---|---|---|---|---|",
+        ]
         best = frontier(t)
         for level in LEVELS:
             two, mean = best["two thresholds"].get(level), best["weighted mean"].get(level)
-            lines.append(f"| {level:.2f} | " + " | ".join(f"{b[0]:.3f} | {b[1]}" if b else "- | -" for b in (two, mean))
-                         + " |")  # fmt: skip
+            lines.append(
+                f"| {level:.2f} | " + " | ".join(f"{b[0]:.3f} | {b[1]}" if b else "- | -" for b in (two, mean)) + " |"
+            )
         lines.append("")
     text = "\n".join(lines)
     OUT.write_text(text + "\n")

@@ -93,8 +93,14 @@ def collect(data: Path, out: Path, limit: int | None) -> None:
                 continue
             passages = rag.retrieve(q.question)
             evidence = prepare(parse(q.question), passages, embedder, s.answering)
-            row = {"id": q.id, "question": q.question, "answerable": q.answerable, "n": n,
-                   "relevance": evidence.relevance, "generator": generator.label}  # fmt: skip
+            row = {
+                "id": q.id,
+                "question": q.question,
+                "answerable": q.answerable,
+                "n": n,
+                "relevance": evidence.relevance,
+                "generator": generator.label,
+            }
             if evidence.shown:
                 ids = generator.prompt_ids(check_messages(answer_messages(evidence)))
                 output = generator.model(input_ids=ids, output_hidden_states=True, logits_to_keep=1)
@@ -121,8 +127,9 @@ def frontier(t: dict[str, np.ndarray], signal: str, levels: tuple[float, ...]) -
     return best
 
 
-def fitted(tables: list[dict[str, np.ndarray]], signal: str, keep: float, must: list[tuple[float, float]] = ()
-           ) -> dict[str, float]:  # fmt: skip
+def fitted(
+    tables: list[dict[str, np.ndarray]], signal: str, keep: float, must: list[tuple[float, float]] = ()
+) -> dict[str, float]:
     """Thresholds abstaining most on the sets' unanswerable questions together while keeping `keep` of each
     set's right answers (fit_abstention's rule), leaving each (retrieval, signal) of `must` answered by 0.03."""
     views = [{**t, "answer_check": t[signal]} for t in tables]
@@ -171,10 +178,15 @@ def analyse(args: argparse.Namespace) -> str:
     y_test = np.array([r["answerable"] for r in test_rows])
     title = articles(args.tune_data)
     groups = np.array([title[r["id"]] for r in tune_rows])
-    lines = ["# A linear probe on the generator's hidden states, as the answerability check", "",
-             f"Tune: {len(tune_rows)} questions ({int(y.sum())} answerable, {len(set(groups))} articles); "
-             f"test: {len(test_rows)} ({int(y_test.sum())} answerable).", "",
-             "| layer | C | tune AUC (leave one article out) |", "|---|---|---|"]  # fmt: skip
+    lines = [
+        "# A linear probe on the generator's hidden states, as the answerability check",
+        "",
+        f"Tune: {len(tune_rows)} questions ({int(y.sum())} answerable, {len(set(groups))} articles); "
+        f"test: {len(test_rows)} ({int(y_test.sum())} answerable).",
+        "",
+        "| layer | C | tune AUC (leave one article out) |",
+        "|---|---|---|",
+    ]
     best = (0.0, 0, 0.0)
     for layer in LAYERS:
         for c in STRENGTHS:
@@ -195,13 +207,19 @@ def analyse(args: argparse.Namespace) -> str:
     test_scores, combined = scored(test_rows, test_x)
     p_yes = np.array([r["p_yes"] for r in test_rows])
     closeness = np.array([r["relevance"] for r in test_rows])
-    lines += ["", f"Chosen: layer {layer}, C {c} (tune AUC {auc:.3f}). Test ROC AUC, answerable against not:", "",
-              "| signal | test AUC |", "|---|---|",
-              f"| probe | {roc_auc_score(y_test, test_scores):.3f} |",
-              f"| probe + P(Yes) + closeness (stacked) | {roc_auc_score(y_test, combined):.3f} |",
-              f"| answer check P(Yes) | {roc_auc_score(y_test, p_yes):.3f} |",
-              f"| retrieval closeness | {roc_auc_score(y_test, closeness):.3f} |",
-              f"| P(Yes) on tune | {roc_auc_score(y, [r['p_yes'] for r in tune_rows]):.3f} |", ""]  # fmt: skip
+    lines += [
+        "",
+        f"Chosen: layer {layer}, C {c} (tune AUC {auc:.3f}). Test ROC AUC, answerable against not:",
+        "",
+        "| signal | test AUC |",
+        "|---|---|",
+        f"| probe | {roc_auc_score(y_test, test_scores):.3f} |",
+        f"| probe + P(Yes) + closeness (stacked) | {roc_auc_score(y_test, combined):.3f} |",
+        f"| answer check P(Yes) | {roc_auc_score(y_test, p_yes):.3f} |",
+        f"| retrieval closeness | {roc_auc_score(y_test, closeness):.3f} |",
+        f"| P(Yes) on tune | {roc_auc_score(y, [r['p_yes'] for r in tune_rows]):.3f} |",
+        "",
+    ]
     if not (args.tune_report and args.test_report and args.seed and args.seed_report):
         return "\n".join(lines) + "\n"
     seed_rows, seed_x = features(args.seed)
@@ -215,22 +233,27 @@ def analyse(args: argparse.Namespace) -> str:
     seed_t = joined(args.seed_report, by_id(seed_rows, seed_scores), by_id(seed_rows, seed_combined))
     test_t = joined(args.test_report, by_id(test_rows, test_scores), by_id(test_rows, combined))
     mission = next(i for i, r in enumerate(seed_rows) if r["id"] == "seed-001")
-    lines += [f"Joined with the recorded runs: tune {len(tune_t['answerable'])} questions, seed "
-              f"{len(seed_t['answerable'])}, test {len(test_t['answerable'])}. The mission question (seed-001) reads "
-              f"P(Yes) {seed_rows[mission]['p_yes']:.2f}, probe {seed_scores[mission]:.2f}, stacked "
-              f"{seed_combined[mission]:.2f}. Thresholds fitted on tune and seed together, applied to test:", "",
-              "| signal | mission question answered | thresholds (retrieval, signal) | tune: contains / abstained "
-              "| seed: contains / answered / abstained | test: contains / abstained |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        f"Joined with the recorded runs: tune {len(tune_t['answerable'])} questions, seed "
+        f"{len(seed_t['answerable'])}, test {len(test_t['answerable'])}. The mission question (seed-001) reads "
+        f"P(Yes) {seed_rows[mission]['p_yes']:.2f}, probe {seed_scores[mission]:.2f}, stacked "
+        f"{seed_combined[mission]:.2f}. Thresholds fitted on tune and seed together, applied to test:",
+        "",
+        "| signal | mission question answered | thresholds (retrieval, signal) | tune: contains / abstained "
+        "| seed: contains / answered / abstained | test: contains / abstained |",
+        "|---|---|---|---|---|---|",
+    ]
     for must in (True, False):
         for signal in ("p_yes", "probe", "combined"):
             held = [(seed_t["retrieval"][i], seed_t[signal][i]) for i in np.flatnonzero(seed_t["mission"])]
             th = fitted([tune_t, seed_t], signal, 0.97, held if must else [])
             a, m, b = (outcome({**t, "answer_check": t[signal]}, th) for t in (tune_t, seed_t, test_t))
-            lines.append(f"| {signal} | {'kept' if must else 'not required'} | {th['retrieval']:.2f}, "
-                         f"{th['answer_check']:.2f} | {a['contains']:.3f} / {a['abstained']:.3f} | {m['contains']:.3f}"
-                         f" / {m['answered']:.3f} / {m['abstained']:.3f} | {b['contains']:.3f} / "
-                         f"{b['abstained']:.3f} |")  # fmt: skip
+            lines.append(
+                f"| {signal} | {'kept' if must else 'not required'} | {th['retrieval']:.2f}, "
+                f"{th['answer_check']:.2f} | {a['contains']:.3f} / {a['abstained']:.3f} | {m['contains']:.3f}"
+                f" / {m['answered']:.3f} / {m['abstained']:.3f} | {b['contains']:.3f} / "
+                f"{b['abstained']:.3f} |"
+            )
     levels = (0.72, 0.70, 0.65, 0.60, 0.55, 0.50)
     lines += [
         "",
@@ -241,8 +264,11 @@ def analyse(args: argparse.Namespace) -> str:
     ]
     fp, fq, fc = (frontier(test_t, name, levels) for name in ("p_yes", "probe", "combined"))
     for level in levels:
-        lines.append(f"| {level:.2f} | " + " | ".join(f"{f[level][0]:.3f} ({f[level][1]})" if level in f else "-"
-                                                     for f in (fp, fq, fc)) + " |")  # fmt: skip
+        lines.append(
+            f"| {level:.2f} | "
+            + " | ".join(f"{f[level][0]:.3f} ({f[level][1]})" if level in f else "-" for f in (fp, fq, fc))
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

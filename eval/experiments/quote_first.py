@@ -78,13 +78,17 @@ def main() -> None:
                 started = time.perf_counter()
                 draft = "".join(generator.stream(messages, s.answering.max_new_tokens + 60 * (name == "quote")))
                 quote, answer = split_draft(draft) if name == "quote" else ("", draft)
-                row[name] = {"draft": draft, "quote": quote, "answer": answer,
-                             "seconds": round(time.perf_counter() - started, 2),
-                             "refused": is_refusal(answer) or not answer,
-                             "contains": bool(q.answerable and contains(answer, q.answers)),
-                             "quote_contains": bool(q.answerable and quote and contains(quote, q.answers)),
-                             "verbatim": verbatim(quote, direct[1]["content"]) if quote else None,
-                             "words": len(answer.split())}  # fmt: skip
+                row[name] = {
+                    "draft": draft,
+                    "quote": quote,
+                    "answer": answer,
+                    "seconds": round(time.perf_counter() - started, 2),
+                    "refused": is_refusal(answer) or not answer,
+                    "contains": bool(q.answerable and contains(answer, q.answers)),
+                    "quote_contains": bool(q.answerable and quote and contains(quote, q.answers)),
+                    "verbatim": verbatim(quote, direct[1]["content"]) if quote else None,
+                    "words": len(answer.split()),
+                }
             rows.append(row)
             out.write(json.dumps(row) + "\n")
             out.flush()
@@ -93,9 +97,11 @@ def main() -> None:
 
 
 def summarise(rows: list[dict]) -> None:
-    lines = ["| prompt | questions | answerable: holds gold | answerable: quote holds gold | unanswerable: refused "
-             "| quote verbatim (answerable / unanswerable) | words (median) | seconds (median) |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| prompt | questions | answerable: holds gold | answerable: quote holds gold | unanswerable: refused "
+        "| quote verbatim (answerable / unanswerable) | words (median) | seconds (median) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     ans = [r for r in rows if r["answerable"]]
     un = [r for r in rows if not r["answerable"]]
 
@@ -107,10 +113,12 @@ def summarise(rows: list[dict]) -> None:
         return f"{sum(r[name]['verbatim'] >= 0.98 for r in quoted)}/{len(quoted)}"
 
     for name in ("direct", "quote"):
-        lines.append(f"| {name} | {len(rows)} | {share(ans, 'contains', name)} | {share(ans, 'quote_contains', name)} "
-                     f"| {share(un, 'refused', name)} | {full(ans, name)} / {full(un, name)} "
-                     f"| {statistics.median(r[name]['words'] for r in rows)} "
-                     f"| {statistics.median(r[name]['seconds'] for r in rows)} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {len(rows)} | {share(ans, 'contains', name)} | {share(ans, 'quote_contains', name)} "
+            f"| {share(un, 'refused', name)} | {full(ans, name)} / {full(un, name)} "
+            f"| {statistics.median(r[name]['words'] for r in rows)} "
+            f"| {statistics.median(r[name]['seconds'] for r in rows)} |"
+        )
     text = "\n".join(lines) + "\n"
     (OUT / "summary.md").write_text(text)
     print(text)

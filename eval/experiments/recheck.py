@@ -62,8 +62,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
     if config:
-        config["rechecked"] = {"from": str(args.report), "generator": rag.generator.label,
-                               "runtime": rag.settings.runtime, "dtype": rag.settings.dtype}  # fmt: skip
+        config["rechecked"] = {
+            "from": str(args.report),
+            "generator": rag.generator.label,
+            "runtime": rag.settings.runtime,
+            "dtype": rag.settings.dtype,
+        }
         (args.out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     print(f"{len(new)} rows read again, {differs} left out (retrieval differs), {len(kept) - len(new)} without a check")
     for name, pairs in (("recorded", old), ("read again", new)):

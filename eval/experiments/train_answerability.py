@@ -71,9 +71,16 @@ def load_squad(path: Path) -> list[dict]:
     for article in data["data"]:
         for p, paragraph in enumerate(article["paragraphs"], start=1):
             for qa in paragraph["qas"]:
-                rows.append({"id": qa["id"], "question": qa["question"], "article": article["title"],
-                             "source": f"{article['title']}#{p}", "paragraph": paragraph["context"],
-                             "label": 0 if qa.get("is_impossible", False) else 1})  # fmt: skip
+                rows.append(
+                    {
+                        "id": qa["id"],
+                        "question": qa["question"],
+                        "article": article["title"],
+                        "source": f"{article['title']}#{p}",
+                        "paragraph": paragraph["context"],
+                        "label": 0 if qa.get("is_impossible", False) else 1,
+                    }
+                )
     return rows
 
 
@@ -200,8 +207,14 @@ class Scorer:
         self.max_length = max_length
 
     def batch(self, pairs: list[dict]):
-        return self.tokenizer([p["question"] for p in pairs], [p["context"] for p in pairs], padding=True,
-                              truncation="only_second", max_length=self.max_length, return_tensors="pt")  # fmt: skip
+        return self.tokenizer(
+            [p["question"] for p in pairs],
+            [p["context"] for p in pairs],
+            padding=True,
+            truncation="only_second",
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
 
     @torch.no_grad()
     def score(self, questions: list[str], contexts: list[str], batch_size: int = 32) -> np.ndarray:
@@ -218,8 +231,9 @@ class Scorer:
         return result
 
 
-def train(scorer: Scorer, pairs: list[dict], held: list[dict], epochs: int, lr: float, batch_size: int,
-          seed: int, log) -> tuple[dict, list[dict]]:  # fmt: skip
+def train(
+    scorer: Scorer, pairs: list[dict], held: list[dict], epochs: int, lr: float, batch_size: int, seed: int, log
+) -> tuple[dict, list[dict]]:
     from transformers import get_linear_schedule_with_warmup
 
     torch.manual_seed(seed)
@@ -249,10 +263,13 @@ def train(scorer: Scorer, pairs: list[dict], held: list[dict], epochs: int, lr: 
             optimizer.zero_grad()
             total += float(loss.detach()) * len(chunk)
         held_auc = auc(held_y, scorer.score(held_q, held_c))
-        history.append({"epoch": epoch, "train_loss": total / len(pairs), "held_auc": held_auc,
-                        "cpu_s": time.process_time() - t0})  # fmt: skip
-        log(f"epoch {epoch}: loss {total / len(pairs):.4f}, held-out AUC {held_auc:.4f}, "
-            f"{time.process_time() - t0:.0f} CPU s")  # fmt: skip
+        history.append(
+            {"epoch": epoch, "train_loss": total / len(pairs), "held_auc": held_auc, "cpu_s": time.process_time() - t0}
+        )
+        log(
+            f"epoch {epoch}: loss {total / len(pairs):.4f}, held-out AUC {held_auc:.4f}, "
+            f"{time.process_time() - t0:.0f} CPU s"
+        )
         if held_auc > best:
             best = held_auc
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -293,14 +310,23 @@ def thresholds_at_keep(labels, scores) -> dict[str, float]:
 
 def apply_thresholds(labels, scores, thresholds: dict[str, float]) -> dict[str, dict[str, float]]:
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
-    return {key: {"threshold": t, "kept_answerable": float(np.mean(scores[labels == 1] >= t)),
-                  "abstained_unanswerable": float(np.mean(scores[labels == 0] < t))}
-            for key, t in thresholds.items()}  # fmt: skip
+    return {
+        key: {
+            "threshold": t,
+            "kept_answerable": float(np.mean(scores[labels == 1] >= t)),
+            "abstained_unanswerable": float(np.mean(scores[labels == 0] < t)),
+        }
+        for key, t in thresholds.items()
+    }
 
 
 def figures(labels, scores) -> dict:
-    return {"n": int(len(labels)), "answerable": int(np.sum(labels)), "auc": auc(labels, scores),
-            **{f"abstained_unans_{k}": v for k, v in abstention_at_keep(labels, scores).items()}}  # fmt: skip
+    return {
+        "n": int(len(labels)),
+        "answerable": int(np.sum(labels)),
+        "auc": auc(labels, scores),
+        **{f"abstained_unans_{k}": v for k, v in abstention_at_keep(labels, scores).items()},
+    }
 
 
 def record_context(record: dict, paragraphs: dict[str, str], selector: Selector, top: int) -> tuple[str, list[str]]:
@@ -358,10 +384,14 @@ def main() -> None:
     if args.scifact:
         pairs += scifact_pairs(selector)
         random.Random(args.seed).shuffle(pairs)
-    counts = {o: [sum(1 for p in pairs if p["origin"] == o and p["label"] == y) for y in (1, 0)]
-              for o in sorted({p["origin"] for p in pairs})}  # fmt: skip
-    log(f"training pairs (label 1 / 0): {counts}; held-out {args.holdout}: {len(held)} "
-        f"({sum(h['label'] for h in held)} answerable)")  # fmt: skip
+    counts = {
+        o: [sum(1 for p in pairs if p["origin"] == o and p["label"] == y) for y in (1, 0)]
+        for o in sorted({p["origin"] for p in pairs})
+    }
+    log(
+        f"training pairs (label 1 / 0): {counts}; held-out {args.holdout}: {len(held)} "
+        f"({sum(h['label'] for h in held)} answerable)"
+    )
     prep_cpu = time.process_time() - cpu0
 
     scorer = Scorer(model_path, args.max_length, fresh_head=True)
@@ -373,8 +403,10 @@ def main() -> None:
     scorer.model.save_pretrained(save)
     scorer.tokenizer.save_pretrained(save)
     (save / "training.json").write_text(json.dumps({"args": vars(args), "choice": choice}, indent=1))
-    log(f"trained in {train_wall:.0f} s wall / {train_cpu:.0f} CPU s (1 thread); best epoch "
-        f"{choice['best_epoch']}, held-out AUC {choice['best_held_auc']:.4f}; weights {save}")  # fmt: skip
+    log(
+        f"trained in {train_wall:.0f} s wall / {train_cpu:.0f} CPU s (1 thread); best epoch "
+        f"{choice['best_epoch']}, held-out AUC {choice['best_held_auc']:.4f}; weights {save}"
+    )
 
     # held-out tune article: scorer thresholds at the keep levels (the deployable way to set them)
     held_scores = scorer.score([h["question"] for h in held], [h["context"] for h in held])
@@ -402,7 +434,7 @@ def main() -> None:
         "per_article_scorer_auc": {
             a: auc(labels[[r["article"] == a for r in test]], test_scores[[r["article"] == a for r in test]])
             for a in dict.fromkeys(r["article"] for r in test)
-        },  # fmt: skip
+        },
     }
     log(f"full test ({len(test)} questions, gold paragraph): scorer {full['scorer']}")
     log(f"full test retrieval proxy (best bi-encoder cosine, paragraph or shown sentence): {full['retrieval_proxy']}")
@@ -412,8 +444,10 @@ def main() -> None:
     {r["question"]: r for r in test}
     test_paragraphs, tune_paragraphs = paragraphs_of(TEST), paragraphs_of(TUNE)
     shared = {}
-    for run, paragraphs, rows in (("squad2-test", test_paragraphs, load_squad(TEST)),
-                                  ("squad2-tune", tune_paragraphs, tune)):  # fmt: skip
+    for run, paragraphs, rows in (
+        ("squad2-test", test_paragraphs, load_squad(TEST)),
+        ("squad2-tune", tune_paragraphs, tune),
+    ):
         records = [json.loads(line) for line in (RESULTS / run / "results.jsonl").open(encoding="utf-8")]
         known = {r["question"]: r for r in rows}
         y, ac, ret, s_ret, s_gold, articles = [], [], [], [], [], []
@@ -426,14 +460,24 @@ def main() -> None:
             ret.append(check_value(rec, "retrieval"))
             articles.append(row["article"])
             ret_ctx.append(record_context(rec, paragraphs, selector, top=5)[0])
-            gold_ctx.append(row["paragraph"] if args.context == "paragraph"
-                            else selector.select(rec["question"], [row["paragraph"]])[0])  # fmt: skip
+            gold_ctx.append(
+                row["paragraph"]
+                if args.context == "paragraph"
+                else selector.select(rec["question"], [row["paragraph"]])[0]
+            )
         qs = [rec["question"] for rec in records]
         s_ret = scorer.score(qs, ret_ctx)
         s_gold = scorer.score(qs, gold_ctx)
         y, ac, ret = np.array(y), np.array(ac, dtype=float), np.array(ret, dtype=float)
-        shared[run] = {"y": y, "answer_check": ac, "retrieval": ret, "scorer_retrieved": s_ret,
-                       "scorer_gold": s_gold, "articles": articles, "questions": qs}  # fmt: skip
+        shared[run] = {
+            "y": y,
+            "answer_check": ac,
+            "retrieval": ret,
+            "scorer_retrieved": s_ret,
+            "scorer_gold": s_gold,
+            "articles": articles,
+            "questions": qs,
+        }
 
     t = shared["squad2-test"]
     y = t["y"]
@@ -463,11 +507,15 @@ def main() -> None:
         cmp[name] = figures(y, lr.predict_proba(feats(t))[:, 1])
         lr_info["coef"] = lr.coef_[0].tolist()
         lr_info["intercept"] = float(lr.intercept_[0])
-    tune_cmp = {
-        "answer_check": figures(tn["y"][mask], tn["answer_check"][mask]),
-        "retrieval": figures(tn["y"][mask], tn["retrieval"][mask]),
-        "scorer_retrieved": figures(tn["y"][mask], tn["scorer_retrieved"][mask]),
-    } if mask.sum() else {}  # fmt: skip
+    tune_cmp = (
+        {
+            "answer_check": figures(tn["y"][mask], tn["answer_check"][mask]),
+            "retrieval": figures(tn["y"][mask], tn["retrieval"][mask]),
+            "scorer_retrieved": figures(tn["y"][mask], tn["scorer_retrieved"][mask]),
+        }
+        if mask.sum()
+        else {}
+    )
     for k, v in cmp.items():
         log(f"196 shared: {k}: {v}")
     eval_cpu = time.process_time() - t_eval
@@ -481,7 +529,7 @@ def main() -> None:
             "n": len(held),
             "auc": auc(held_labels, held_scores),
             "thresholds": held_thresholds,
-        },  # fmt: skip
+        },
         "training": {
             "wall_s": train_wall,
             "cpu_s": train_cpu,
@@ -489,7 +537,7 @@ def main() -> None:
             "threads": 1,
             "history": history,
             **choice,
-        },  # fmt: skip
+        },
         "full_test": full,
         "shared_196": cmp,
         "combination_fit": lr_info,
@@ -500,10 +548,19 @@ def main() -> None:
         "weights": str(save),
     }
     (OUT / f"{args.name}.json").write_text(json.dumps(result, indent=1))
-    per_q = [{"question": q, "answerable": int(a), "answer_check": float(b), "retrieval": float(c),
-              "scorer_retrieved": float(d), "scorer_gold": float(e)}
-             for q, a, b, c, d, e in zip(t["questions"], y, t["answer_check"], t["retrieval"],
-                                         t["scorer_retrieved"], t["scorer_gold"], strict=False)]  # fmt: skip
+    per_q = [
+        {
+            "question": q,
+            "answerable": int(a),
+            "answer_check": float(b),
+            "retrieval": float(c),
+            "scorer_retrieved": float(d),
+            "scorer_gold": float(e),
+        }
+        for q, a, b, c, d, e in zip(
+            t["questions"], y, t["answer_check"], t["retrieval"], t["scorer_retrieved"], t["scorer_gold"], strict=False
+        )
+    ]
     with (OUT / f"{args.name}-shared196.jsonl").open("w", encoding="utf-8") as f:
         for row in per_q:
             f.write(json.dumps(row) + "\n")

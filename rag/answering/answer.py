@@ -57,8 +57,9 @@ def answer(
     checklist = CheckList(settings.checks)
     with clock.step("evidence"):
         evidence = prepare(parse(query), passages, embedder, settings.answering)
-    checklist.add(checks.retrieval(evidence.relevance, settings.checks.min_retrieval_score, bool(evidence.shown),
-                                   bool(passages)))  # fmt: skip
+    checklist.add(
+        checks.retrieval(evidence.relevance, settings.checks.min_retrieval_score, bool(evidence.shown), bool(passages))
+    )
     if not evidence.shown or not checklist.go_on():
         yield ABSTAIN_TEXT
         yield compose(asked, query, passages, checklist, Verdict(), clock)

@@ -30,10 +30,17 @@ from rag.types import Check
 
 def retrieval(closeness: float, threshold: float, shown_anything: bool, found_anything: bool) -> Check:
     passed = closeness >= threshold
-    reason = "" if passed else (
-        f"no passage is close to the question (best score {closeness:.2f})" if shown_anything
-        else "every sentence of the passages reads as an instruction, and was withheld" if found_anything
-        else "no passage was found")  # fmt: skip
+    reason = (
+        ""
+        if passed
+        else (
+            f"no passage is close to the question (best score {closeness:.2f})"
+            if shown_anything
+            else "every sentence of the passages reads as an instruction, and was withheld"
+            if found_anything
+            else "no passage was found"
+        )
+    )
     return Check("retrieval", passed, round(closeness, 4), threshold, reason)
 
 
@@ -67,8 +74,7 @@ def informative(question: Question, answer: str) -> Check:
         picked = {STEM(w) for w in content_words(answer)} & {STEM(w) for w in question.options}
         new = picked if len(picked) == 1 else new
     passed = bool(new) or not answer.strip()
-    return Check("informative", passed, float(len(new)), 1.0,
-                 "" if passed else "the answer only repeats the question")  # fmt: skip
+    return Check("informative", passed, float(len(new)), 1.0, "" if passed else "the answer only repeats the question")
 
 
 _QUANTITY = re.compile(
@@ -82,6 +88,7 @@ _QUANTITY = re.compile(
     r"|year|month|week|day|today|yesterday|ago|since|until|before|after|during)\b",
     re.IGNORECASE,
 )
+
 
 def kind(question: Question, answer: str) -> Check:
     """A question asking when, or how many/much/long, is answered only by an answer stating a number or date."""

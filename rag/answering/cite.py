@@ -117,8 +117,9 @@ class AlignedSentence:
     evidence: list[tuple[int, int]]  # per chosen passage: the (start, end) of its sentence closest to this one
 
 
-def align(answer: str, evidence: Evidence, embedder: Embedder, min_support: float, instructions: str = ""
-          ) -> list[AlignedSentence]:  # fmt: skip
+def align(
+    answer: str, evidence: Evidence, embedder: Embedder, min_support: float, instructions: str = ""
+) -> list[AlignedSentence]:
     """Split the answer into sentences and find, for each, the passages that support it: only the sentences
     the model was shown (`evidence.shown`) can support. `instructions`: what the model was told (its system
     prompt); a sentence that echoes them is unsupported. A brief answer (`is_brief`: "1986.", "North Korean

@@ -123,9 +123,18 @@ def prepare(question: Question, passages: list[Passage], embedder: Embedder, set
     shown = []
     for i in sorted(chosen):
         passage, span, text = candidates[i]
-        shown.append(Sentence(passage, span, text, vectors[1 + i], float(similarity[i]),
-                              frozenset(content_words(text)), frozenset(numbers(text, spelled=True)),
-                              frozenset(names(text))))  # fmt: skip
+        shown.append(
+            Sentence(
+                passage,
+                span,
+                text,
+                vectors[1 + i],
+                float(similarity[i]),
+                frozenset(content_words(text)),
+                frozenset(numbers(text, spelled=True)),
+                frozenset(names(text)),
+            )
+        )
     return Evidence(question, passages, shown, withheld)
 
 

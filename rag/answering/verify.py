@@ -73,8 +73,10 @@ def verify(
         checklist.add(checks.answer_check(p_yes, settings.min_answer_check))
     if shown and checklist.deciding is None:
         shown += _disagreement(evidence, numbers, highlights, checked)
-    citations = [_citation(n, evidence, i, sorted(highlights.get(i, ())))
-                 for i, n in sorted(numbers.items(), key=lambda item: item[1])]  # fmt: skip
+    citations = [
+        _citation(n, evidence, i, sorted(highlights.get(i, ())))
+        for i, n in sorted(numbers.items(), key=lambda item: item[1])
+    ]
     return Verdict(" ".join(shown), citations, checked)
 
 
@@ -102,5 +104,14 @@ def _disagreement(
 def _citation(n: int, evidence: Evidence, index: int, highlights: list[tuple[int, int]]) -> Citation:
     passage = evidence.passages[index]
     c = passage.chunk
-    return Citation(n=n, source=c.source, text=c.text, score=round(passage.score, 4), title=c.title,
-                    page=c.page, start=c.start, end=c.end, highlights=highlights)  # fmt: skip
+    return Citation(
+        n=n,
+        source=c.source,
+        text=c.text,
+        score=round(passage.score, 4),
+        title=c.title,
+        page=c.page,
+        start=c.start,
+        end=c.end,
+        highlights=highlights,
+    )

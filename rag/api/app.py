@@ -54,8 +54,15 @@ def build_server(
     app.router.routes.extend(mcp_routes)
     page = build_app(collections, gate, roles=True).queue(default_concurrency_limit=concurrency, max_size=max_queue)
     # mounted last: the page takes every path the API and MCP routes above do not
-    gr.mount_gradio_app(app, page, path="/", css=CSS, head=CLICK_SCRIPT, show_error=True,
-                        max_file_size=int(rag.settings.ingest.max_file_mb * 1024 * 1024))  # fmt: skip
+    gr.mount_gradio_app(
+        app,
+        page,
+        path="/",
+        css=CSS,
+        head=CLICK_SCRIPT,
+        show_error=True,
+        max_file_size=int(rag.settings.ingest.max_file_mb * 1024 * 1024),
+    )
     # Gradio checks that a file given to an event lies in its upload folder only once the Blocks has
     # "launched", which mounting never says: without this, any readable file of the machine could be named
     page.has_launched = True
@@ -66,15 +73,21 @@ def build_server(
 def refuse_open_bind(host: str, credentials: Credentials) -> None:
     """Beyond loopback, everything sits behind a credential: serving without one is refused."""
     if host not in LOOPBACK and not credentials.configured:
-        raise RagError(f"serving on {host} needs a credential (--auth USER:PASSWORD, --reader USER:PASSWORD or "
-                       "--api-key KEY): without one, anyone reaching it reads and changes the documents")  # fmt: skip
+        raise RagError(
+            f"serving on {host} needs a credential (--auth USER:PASSWORD, --reader USER:PASSWORD or "
+            "--api-key KEY): without one, anyone reaching it reads and changes the documents"
+        )
 
 
 def announce(host: str, port: int, served_by: str = "") -> None:
     """Where each face is (`served_by`: how, when not this process alone)."""
     shown = f"[{host}]" if ":" in host else host
-    print(f"rag: {served_by}chat page http://{shown}:{port}/ · OpenAI-compatible API http://{shown}:{port}/v1 · "
-          f"MCP http://{shown}:{port}/mcp", file=sys.stderr, flush=True)  # fmt: skip
+    print(
+        f"rag: {served_by}chat page http://{shown}:{port}/ · OpenAI-compatible API http://{shown}:{port}/v1 · "
+        f"MCP http://{shown}:{port}/mcp",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def serve(

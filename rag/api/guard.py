@@ -169,8 +169,13 @@ class Guard:
             target = path + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
             await _redirect(send, f"/login?next={quote(target, safe='')}")
             return
-        await _error(scope, send, 401, "Incorrect API key or login provided (send the key as a Bearer token).",
-                     {"www-authenticate": "Bearer"})  # fmt: skip
+        await _error(
+            scope,
+            send,
+            401,
+            "Incorrect API key or login provided (send the key as a Bearer token).",
+            {"www-authenticate": "Bearer"},
+        )
 
     async def _login_page(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET: the form. POST: check it; a browser is sent on to `next` with its cookie, a client (gradio_client
@@ -219,8 +224,9 @@ class Guard:
         wait = self.throttle.blocked(address)
         return (429, "too many failed logins from this address: try again later", _retry(wait)) if wait else None
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int, headers: Headers,
-                       app: ASGIApp | None = None) -> None:  # fmt: skip
+    async def _limited(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, headers: Headers, app: ASGIApp | None = None
+    ) -> None:
         """The app (or the login page), reading at most `limit` bytes of body: a larger declared length is
         refused before it is read, a longer chunked body when it passes the limit."""
         too_large = f"the request body is larger than {limit // 1024:,} kB"

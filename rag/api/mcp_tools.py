@@ -46,12 +46,16 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
             passages = await gate.in_thread(rag.retrieve, query.strip(), k)
         except RagError as error:
             raise ToolError(str(error)) from None
-        return {"collection": rag.settings.paths.collection,
-                "passages": [p.to_dict(n) for n, p in enumerate(passages, start=1)]}  # fmt: skip
+        return {
+            "collection": rag.settings.paths.collection,
+            "passages": [p.to_dict(n) for n, p in enumerate(passages, start=1)],
+        }
 
-    @server.tool(description="A short answer from the documents, each sentence citing its passage [n] (the "
-                             "citations list gives each n's source and text), or 'The documents don't say.' "
-                             "with the reason.")  # fmt: skip
+    @server.tool(
+        description="A short answer from the documents, each sentence citing its passage [n] (the "
+        "citations list gives each n's source and text), or 'The documents don't say.' "
+        "with the reason."
+    )
     async def ask(question: str, collection: str | None = None) -> dict[str, Any]:
         rag = pipeline(collection)
         try:
@@ -68,12 +72,16 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
             "citations": [{"n": c.n, "source": c.source, "page": c.page, "text": c.text} for c in answer.citations],
             "checks": [
                 {"name": c.name, "passed": c.passed, "value": c.value, "threshold": c.threshold} for c in answer.checks
-            ],  # fmt: skip
+            ],
             "timings_ms": answer.timings_ms,
         }
 
-    @server.resource("rag://collections", name="collections", mime_type="application/json",
-                     description="The collections (indexes) that can be searched, with their sizes.")  # fmt: skip
+    @server.resource(
+        "rag://collections",
+        name="collections",
+        mime_type="application/json",
+        description="The collections (indexes) that can be searched, with their sizes.",
+    )
     async def list_collections() -> list[dict[str, Any]]:
         return [info.to_dict() for info in await gate.in_thread(collections.describe)]
 
@@ -84,13 +92,21 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
         except RagError as error:
             raise ResourceError(str(error)) from None
 
-    @server.resource("rag://documents", name="documents", mime_type="application/json",
-                     description="The documents of the default collection and their chunk counts.")  # fmt: skip
+    @server.resource(
+        "rag://documents",
+        name="documents",
+        mime_type="application/json",
+        description="The documents of the default collection and their chunk counts.",
+    )
     async def default_documents() -> list[dict[str, Any]]:
         return await gate.in_thread(documents, None)  # opening an index blocks: not on the event loop
 
-    @server.resource("rag://collections/{name}/documents", name="collection-documents", mime_type="application/json",
-                     description="The documents of one collection and their chunk counts.")  # fmt: skip
+    @server.resource(
+        "rag://collections/{name}/documents",
+        name="collection-documents",
+        mime_type="application/json",
+        description="The documents of one collection and their chunk counts.",
+    )
     async def collection_documents(name: str) -> list[dict[str, Any]]:
         return await gate.in_thread(documents, name)
 

@@ -49,8 +49,14 @@ class ChatRequest(BaseModel):
 class APIError(Exception):
     """An error answered in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
 
-    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
-                 kind: str = "invalid_request_error") -> None:  # fmt: skip
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        param: str | None = None,
+        code: str | None = None,
+        kind: str = "invalid_request_error",
+    ) -> None:
         super().__init__(message)
         self.status, self.param, self.code, self.kind = status, param, code, kind
 
@@ -93,8 +99,13 @@ def _sse(data: dict[str, Any] | str) -> str:
 
 def _card(info: CollectionInfo) -> dict[str, Any]:
     """A collection as an OpenAI model object, with what it holds under `rag`."""
-    return {"id": info.name, "object": "model", "created": int(info.updated or 0), "owned_by": OWNER,
-            "rag": {"documents": info.documents, "chunks": info.chunks, "built": info.built}}  # fmt: skip
+    return {
+        "id": info.name,
+        "object": "model",
+        "created": int(info.updated or 0),
+        "owned_by": OWNER,
+        "rag": {"documents": info.documents, "chunks": info.chunks, "built": info.built},
+    }
 
 
 class ChatCompletions:
@@ -111,8 +122,12 @@ class ChatCompletions:
 
     def _unknown(self, name: str) -> APIError:
         known = ", ".join(self.collections.names())
-        return APIError(404, f"The model '{name}' does not exist: the models are the collections ({known})",
-                        param="model", code="model_not_found")  # fmt: skip
+        return APIError(
+            404,
+            f"The model '{name}' does not exist: the models are the collections ({known})",
+            param="model",
+            code="model_not_found",
+        )
 
     def _pipeline(self, name: str) -> RAG:
         try:
@@ -151,15 +166,27 @@ class ChatCompletions:
             raise APIError(429, str(busy), kind="rate_limit_error", code="rate_limit_exceeded") from None
         except RagError as error:
             raise APIError(400, str(error)) from None
-        return JSONResponse({
-            "id": ident, "object": "chat.completion", "created": created, "model": chat.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
-                         "finish_reason": "stop", "logprobs": None}],
-            "rag": extra(answer),
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "id": ident,
+                "object": "chat.completion",
+                "created": created,
+                "model": chat.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": answer.answer},
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "rag": extra(answer),
+            }
+        )
 
-    async def _chunks(self, rag: RAG, question: str, turns: list[Turn], ident: str, created: int, model: str,
-                      ticket: int) -> AsyncIterator[str]:  # fmt: skip
+    async def _chunks(
+        self, rag: RAG, question: str, turns: list[Turn], ident: str, created: int, model: str, ticket: int
+    ) -> AsyncIterator[str]:
         """The SSE stream: the pipeline blocks, so each step runs in one of the gate's threads; the turn is
         given back however the stream ends (a client that goes away included)."""
         head = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}

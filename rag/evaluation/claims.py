@@ -86,8 +86,16 @@ def training_queries(scifact: Path) -> EvalSet:
             if cited and row["id"] not in questions:
                 questions[row["id"]] = Question(row["id"], row["claim"], gold_sources=cited)
     chosen = list(questions.values())
-    return EvalSet("scifact-train", "beir", scifact, chosen, test.corpus, test.sha256, retrieval_only=True,
-                   total_questions=len(chosen))  # fmt: skip
+    return EvalSet(
+        "scifact-train",
+        "beir",
+        scifact,
+        chosen,
+        test.corpus,
+        test.sha256,
+        retrieval_only=True,
+        total_questions=len(chosen),
+    )
 
 
 def brief_answer_pairs(
@@ -115,12 +123,19 @@ def brief_answer_pairs(
         source, answer = q.gold_sources[0], q.answers[0]
         article, said = source.split("#")[0], {a.lower() for a in q.answers}
         pairs.append(LabelledPair(q.id, form(q.question, answer), paragraphs[source], True, "ANSWER"))
-        others = [o.answers[0] for o in by_paragraph[source] if len(o.answers[0].split()) < max_words
-                  and not any(a in o.answers[0].lower() or o.answers[0].lower() in a for a in said)]  # fmt: skip
+        others = [
+            o.answers[0]
+            for o in by_paragraph[source]
+            if len(o.answers[0].split()) < max_words
+            and not any(a in o.answers[0].lower() or o.answers[0].lower() in a for a in said)
+        ]
         if others:
             pairs.append(LabelledPair(q.id, form(q.question, others[0]), paragraphs[source], False, "OTHER_ANSWER"))
-        silent = [t for s, t in paragraphs.items()
-                  if s.split("#")[0] == article and s != source and not any(a in t.lower() for a in said)]  # fmt: skip
+        silent = [
+            t
+            for s, t in paragraphs.items()
+            if s.split("#")[0] == article and s != source and not any(a in t.lower() for a in said)
+        ]
         if silent:
             pairs.append(LabelledPair(q.id, form(q.question, answer), silent[0], False, "OTHER_PARAGRAPH"))
     return pairs

@@ -156,8 +156,15 @@ def _load_jsonl(path: Path, limit: int | None, seed: int) -> EvalSet:
         )
     if not questions:
         raise DatasetError(f"{path}: no questions")
-    return EvalSet(path.stem, "jsonl", path, _sample(questions, limit, seed), None, _hash_files([path]),
-                   total_questions=len(questions))  # fmt: skip
+    return EvalSet(
+        path.stem,
+        "jsonl",
+        path,
+        _sample(questions, limit, seed),
+        None,
+        _hash_files([path]),
+        total_questions=len(questions),
+    )
 
 
 def _load_beir(folder: Path, limit: int | None, seed: int) -> EvalSet:
@@ -202,9 +209,16 @@ def _load_beir(folder: Path, limit: int | None, seed: int) -> EvalSet:
             questions.append(Question(query_id, _text(row, "text", where), gold_sources=relevant[query_id]))
     if not questions:
         raise DatasetError(f"{qrels_path}: no query in it has relevance judgements in {queries_path}")
-    return EvalSet(folder.name, "beir", folder, _sample(questions, limit, seed), corpus,
-                   _hash_files([corpus_path, queries_path, qrels_path]), retrieval_only=True,
-                   total_questions=len(questions))  # fmt: skip
+    return EvalSet(
+        folder.name,
+        "beir",
+        folder,
+        _sample(questions, limit, seed),
+        corpus,
+        _hash_files([corpus_path, queries_path, qrels_path]),
+        retrieval_only=True,
+        total_questions=len(questions),
+    )
 
 
 def _load_squad(path: Path, limit: int | None, split: str | None, seed: int) -> EvalSet:
@@ -233,11 +247,25 @@ def _load_squad(path: Path, limit: int | None, split: str | None, seed: int) -> 
                 for qa in paragraph["qas"] if in_split else []:
                     answers = list(dict.fromkeys(str(answer["text"]) for answer in qa["answers"]))
                     answerable = not qa.get("is_impossible", False)  # SQuAD 2.0 marks unanswerable ones
-                    questions.append(Question(str(qa["id"]), str(qa["question"]), answers, answerable,
-                                              gold_sources=[source] if answerable else []))  # fmt: skip
+                    questions.append(
+                        Question(
+                            str(qa["id"]),
+                            str(qa["question"]),
+                            answers,
+                            answerable,
+                            gold_sources=[source] if answerable else [],
+                        )
+                    )
         except (KeyError, TypeError) as error:
             raise DatasetError(f"{path}: article {a} is not in SQuAD form (missing {error})") from None
     if not questions:
         raise DatasetError(f"{path}: no questions in split '{split}'")
-    return EvalSet(f"{path.stem}-{split}", "squad", path, _sample(questions, limit, seed), corpus,
-                   _hash_files([path]), total_questions=len(questions))  # fmt: skip
+    return EvalSet(
+        f"{path.stem}-{split}",
+        "squad",
+        path,
+        _sample(questions, limit, seed),
+        corpus,
+        _hash_files([path]),
+        total_questions=len(questions),
+    )

@@ -45,10 +45,19 @@ class ResultsFile:
 
 def git_commit() -> str:
     try:
-        head = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, timeout=10, check=True).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
+        head = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return head + ("+uncommitted changes" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)"
@@ -92,7 +101,7 @@ def run_config(
             "questions_evaluated": len(evalset.questions),
             "limit": limit,
             "seed": seed,
-        },  # fmt: skip
+        },
         "settings": settings.flat(mode="json"),
         "models": model_fingerprints(settings, retrieval_only),
         "retrieval_only": retrieval_only,
@@ -104,7 +113,7 @@ def run_config(
             "agreement_on_squad_brief_answers": brief,
         }
         if judge != "none"
-        else None,  # fmt: skip
+        else None,
         "git_commit": git_commit(),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {describe()}",
@@ -130,8 +139,13 @@ def _plots(folder: Path, metrics: dict[str, Any], results: list[dict[str, Any]])
         ks = [int(k) for k in metrics["recall_curve"]]
         figure, axes = plt.subplots(figsize=(5, 3.2))
         axes.plot(ks, list(metrics["recall_curve"].values()), marker="o")
-        axes.set(xscale="log", xlabel="k (passages or documents retrieved)", ylabel="recall@k", ylim=(0, 1.02),
-                 title="Recall at k")  # fmt: skip
+        axes.set(
+            xscale="log",
+            xlabel="k (passages or documents retrieved)",
+            ylabel="recall@k",
+            ylim=(0, 1.02),
+            title="Recall at k",
+        )
         axes.set_xticks(ks, [str(k) for k in ks])
         axes.grid(alpha=0.3)
         figure.tight_layout()
@@ -176,10 +190,13 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
         if group == "citations" and config.get("judge"):
             lines += _judge_trust(config["judge"])
         if group == "citations_vs_gold" and group in metrics:
-            lines += ["As above, with the data's labels in place of a judge: a citation counts when its passage holds "
-                      "a gold passage (or, without those, comes from a gold source), and never for a question the data "
-                      "marks unanswerable. It does not read the sentence: a wrong answer citing the gold passage "
-                      "counts, and so does not a right one citing another passage that says the same.", ""]  # fmt: skip
+            lines += [
+                "As above, with the data's labels in place of a judge: a citation counts when its passage holds "
+                "a gold passage (or, without those, comes from a gold source), and never for a question the data "
+                "marks unanswerable. It does not read the sentence: a wrong answer citing the gold passage "
+                "counts, and so does not a right one citing another passage that says the same.",
+                "",
+            ]
     if "checks" in metrics:
         lines += [
             "## Checks",
@@ -190,8 +207,10 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
             "| check | decided, answerable | decided, unanswerable | failed | ran |",
             "|---|---|---|---|---|",
         ]
-        lines += [f"| {name} | {c['decided_answerable']} | {c['decided_unanswerable']} | {c['failed']} | {c['ran']} |"
-                  for name, c in metrics["checks"].items()] + [""]  # fmt: skip
+        lines += [
+            f"| {name} | {c['decided_answerable']} | {c['decided_unanswerable']} | {c['failed']} | {c['ran']} |"
+            for name, c in metrics["checks"].items()
+        ] + [""]
     if "latency_ms" in metrics:
         rows = [(f"{name} p50 / p95 (ms)", f"{v['p50']} / {v['p95']}") for name, v in metrics["latency_ms"].items()]
         lines += ["## Latency", "", _table(rows), ""]
@@ -225,8 +244,10 @@ def _judge_trust(judge: dict[str, Any]) -> list[str]:
         )
     if not agreement:
         model, measured = judge.get("model"), judge.get("agreement_measured_with")
-        lines.append(f"- not measured for `{model}` (measured with `{measured}`; run `python eval/fit_judge.py`): "
-                     "treat these citation figures as unchecked")  # fmt: skip
+        lines.append(
+            f"- not measured for `{model}` (measured with `{measured}`; run `python eval/fit_judge.py`): "
+            "treat these citation figures as unchecked"
+        )
     return lines + [""]
 
 

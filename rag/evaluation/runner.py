@@ -126,8 +126,9 @@ def cites_gold(question: Question, answer: Answer) -> list[dict[str, Any]]:
         hit = {c.n: any(covers(_normalise(c.text), g) for g in gold) for c in answer.citations}
     else:
         hit = {c.n: _gold_name(c.source, question.gold_sources) in question.gold_sources for c in answer.citations}
-    return [{"text": s.text, "citations": {str(n): hit[n] for n in s.citations}} for s in answer.sentences
-            if s.supported]  # fmt: skip
+    return [
+        {"text": s.text, "citations": {str(n): hit[n] for n in s.citations}} for s in answer.sentences if s.supported
+    ]
 
 
 def retrieval_scores(hits: list[set[str]], n_relevant: int) -> dict[str, float]:
@@ -180,8 +181,9 @@ def score_question(rag: RAG, question: Question, judge: SupportJudge | None, ret
         hits, n_relevant = relevance(question, rag.retrieve(query, min(depth, len(rag.index))))
         record["retrieval"] = retrieval_scores(hits[:RETRIEVAL_DEPTH], n_relevant)
         record["first_relevant_rank"] = next((rank for rank, hit in enumerate(hits, 1) if hit), None)
-    record["retrieved"] = [{"source": p.chunk.source, "chunk": p.chunk.id, "score": round(p.score, 4)}
-                           for p in passages]  # fmt: skip
+    record["retrieved"] = [
+        {"source": p.chunk.source, "chunk": p.chunk.id, "score": round(p.score, 4)} for p in passages
+    ]
     record["timings_ms"] = timings
     if answer is None:
         return record
@@ -246,8 +248,12 @@ def run(
                 record = score_question(rag, question, judge, retrieval_only)
             except Exception as error:  # noqa: BLE001 - one failed question is recorded, the batch goes on
                 reason = str(error) if isinstance(error, RagError) else f"{type(error).__name__}: {error}"
-                record = {"id": question.id, "question": question.question, "answerable": question.answerable,
-                          "error": reason}  # fmt: skip
+                record = {
+                    "id": question.id,
+                    "question": question.question,
+                    "answerable": question.answerable,
+                    "error": reason,
+                }
             outcome.results.append(record)
             on_result(record)
     except KeyboardInterrupt:
@@ -288,8 +294,9 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         }
         if all("contains" in r for r in with_gold):  # the figure that decides: answered, holding a gold answer
             metrics["answers"]["contains"] = round(100 * mean(r["contains"] for r in with_gold), 2)
-            metrics["answers"]["contains_when_answered"] = (round(100 * mean(r["contains"] for r in spoke), 2)
-                                                            if spoke else None)  # fmt: skip
+            metrics["answers"]["contains_when_answered"] = (
+                round(100 * mean(r["contains"] for r in spoke), 2) if spoke else None
+            )
     words = [r["answer_words"] for r in answered if not r["abstained"] and "answer_words" in r]
     if words and "answers" in metrics:
         metrics["answers"]["words_when_answered"] = percentile(words, 50)  # median: one long answer is no guide
@@ -354,8 +361,11 @@ def _latency(retrieve: list[float], first_token: list[float], total: list[float]
     out: dict[str, Any] = {}
     for name, values in (("retrieve", retrieve), ("first_token", first_token), ("total", total)):
         if values:
-            out[name] = {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1),
-                         "n": len(values)}  # fmt: skip
+            out[name] = {
+                "p50": round(percentile(values, 50), 1),
+                "p95": round(percentile(values, 95), 1),
+                "n": len(values),
+            }
     return out
 
 

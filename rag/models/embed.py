@@ -94,8 +94,13 @@ class TransformerEncoder:
         with torch.inference_mode():
             for start in tqdm(range(0, len(texts), batch_size), desc="embedding", disable=not progress):
                 rows = order[start : start + batch_size]
-                batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation="longest_first",
-                                       max_length=self.max_tokens, return_tensors="pt")  # fmt: skip
+                batch = self.tokenizer(
+                    [texts[i] for i in rows],
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=self.max_tokens,
+                    return_tensors="pt",
+                )
                 hidden = self.model(**batch).last_hidden_state
                 if self.pooling == "mean":
                     mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -118,5 +123,6 @@ class SentenceTransformersEncoder:
         self.dimension = int(self.model.get_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
-        return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                                 show_progress_bar=progress)  # fmt: skip
+        return self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress
+        )

@@ -108,8 +108,15 @@ class LlamaCppGenerator:
             worker.join()
 
     def yes_probability(self, messages: Messages) -> float:
-        request = {"messages": messages, "max_tokens": 1, "temperature": 0.0, "stream": False, "logprobs": True,
-                   "top_logprobs": 10, "cache_prompt": True}  # fmt: skip
+        request = {
+            "messages": messages,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "stream": False,
+            "logprobs": True,
+            "top_logprobs": 10,
+            "cache_prompt": True,
+        }
         with self._lock:
             reply = self._server.handle_chat_completions(request)
         top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
@@ -258,11 +265,20 @@ class TransformersGenerator:
                     # so with lookup on an answer starts afresh; what follows it (the check) still reuses it
                     cache = None if self._lookup else self._reusable_cache(ids)
                     output = self.model.generate(
-                        input_ids=input_ids, attention_mask=torch.ones_like(input_ids), cache=cache,
-                        streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False, top_p=None, top_k=None,
-                        temperature=None, pad_token_id=self.tokenizer.eos_token_id, return_dict_in_generate=True,
-                        stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]), **self._lookup,
-                    )  # fmt: skip
+                        input_ids=input_ids,
+                        attention_mask=torch.ones_like(input_ids),
+                        cache=cache,
+                        streamer=streamer,
+                        max_new_tokens=max_new_tokens,
+                        do_sample=False,
+                        top_p=None,
+                        top_k=None,
+                        temperature=None,
+                        pad_token_id=self.tokenizer.eos_token_id,
+                        return_dict_in_generate=True,
+                        stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]),
+                        **self._lookup,
+                    )
                     self._keep(output.cache, output.sequences[0].tolist())
             except Exception as error:  # noqa: BLE001 - handed to the consumer below
                 failure.append(error)

@@ -35,8 +35,15 @@ RETRIES = 3
 class EmbedWorker:
     """One actor of the pool: its own embedder and splitter, loaded once, then batches of files."""
 
-    def __init__(self, embedder: dict[str, Any], splitting: dict[str, Any], cache_dir: str | None, known: set[str],
-                 max_bytes: int, threads: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        embedder: dict[str, Any],
+        splitting: dict[str, Any],
+        cache_dir: str | None,
+        known: set[str],
+        max_bytes: int,
+        threads: int,
+    ) -> None:
         import torch
 
         from rag.ingest.split import splitter_for
@@ -45,8 +52,10 @@ class EmbedWorker:
         torch.set_num_threads(threads)  # its CPU share, not every core of the node
         self.embedder = Embedder(embedder["name"], cache_dir=Path(cache_dir) if cache_dir else None)
         if self.embedder.fingerprint != embedder["fingerprint"]:
-            raise RagError(f"embedder '{embedder['name']}' on this node differs from the index's "
-                           f"({self.embedder.fingerprint} != {embedder['fingerprint']})")  # fmt: skip
+            raise RagError(
+                f"embedder '{embedder['name']}' on this node differs from the index's "
+                f"({self.embedder.fingerprint} != {embedder['fingerprint']})"
+            )
         self.splitter = splitter_for(
             self.embedder, splitting["chunk_tokens"], splitting["chunk_overlap"], splitting["title_in_chunks"]
         )
@@ -55,15 +64,17 @@ class EmbedWorker:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outcomes: list[Examined] = []
-        for path, source, sha, size, mtime_ns in zip(batch["path"], batch["source"], batch["sha256"], batch["size"],
-                                                     batch["mtime_ns"], strict=True):  # fmt: skip
+        for path, source, sha, size, mtime_ns in zip(
+            batch["path"], batch["source"], batch["sha256"], batch["size"], batch["mtime_ns"], strict=True
+        ):
             entry = DocumentEntry(str(sha), "", [], int(size), int(mtime_ns)) if sha else None
             outcomes.append(examine(Path(str(path)), str(source), entry, self.splitter, self.max_bytes))
         # embed exactly what sync() would (embed_new): new content, not a copy of something already indexed
         pending = [o.pending for o in outcomes if o.pending]
         vectors = iter(embed_new(pending, self.known, self.embedder, self.splitter))
-        payloads = [pickle.dumps((o, next(vectors) if o.pending else None), protocol=pickle.HIGHEST_PROTOCOL)
-                    for o in outcomes]  # fmt: skip
+        payloads = [
+            pickle.dumps((o, next(vectors) if o.pending else None), protocol=pickle.HIGHEST_PROTOCOL) for o in outcomes
+        ]
         return {"position": np.asarray(batch["position"], dtype=np.int64), "payload": np.array(payloads, dtype=object)}
 
 
@@ -90,9 +101,16 @@ def ray_sync(
     rows = []
     for position, (path, source) in enumerate(found):
         entry = index.manifest.documents.get(source)
-        rows.append({"position": position, "path": str(path), "source": source,
-                     "sha256": entry.sha256 if entry else "", "size": entry.size if entry else 0,
-                     "mtime_ns": entry.mtime_ns if entry else 0})  # fmt: skip
+        rows.append(
+            {
+                "position": position,
+                "path": str(path),
+                "source": source,
+                "sha256": entry.sha256 if entry else "",
+                "size": entry.size if entry else 0,
+                "mtime_ns": entry.mtime_ns if entry else 0,
+            }
+        )
     outcomes: list[Examined | None] = [None] * len(rows)
     vectors: list[np.ndarray | None] = [None] * len(rows)  # per file, embed_new's (None: nothing new)
     if rows:
@@ -114,7 +132,7 @@ def ray_sync(
                     "known": set(known),
                     "max_bytes": max_bytes,
                     "threads": max(1, int(cpus_per_worker)),
-                },  # fmt: skip
+                },
                 batch_size=batch_files,
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=workers),
@@ -157,7 +175,15 @@ def build(
     connect(address)
 
     def on_ray(index: Index, roots: list[Path], progress: bool, max_bytes: int) -> IndexReport:
-        return ray_sync(index, roots, workers, cpus_per_worker, rag.settings.paths.cache_dir, max_bytes,
-                        progress=progress, **options)  # fmt: skip
+        return ray_sync(
+            index,
+            roots,
+            workers,
+            cpus_per_worker,
+            rag.settings.paths.cache_dir,
+            max_bytes,
+            progress=progress,
+            **options,
+        )
 
     return rag.build(paths, rebuild=rebuild, progress=progress, syncer=on_ray)

@@ -56,8 +56,9 @@ def replica_class() -> type:
 
     @serve.ingress()  # the app is built in each replica, after __init__ (it holds models and open files)
     class RagReplica:
-        def __init__(self, settings: Settings, host: str, credentials: Credentials, concurrency: int,
-                     generator: Any = None) -> None:  # fmt: skip
+        def __init__(
+            self, settings: Settings, host: str, credentials: Credentials, concurrency: int, generator: Any = None
+        ) -> None:
             self.rag = open_read_only(settings, generator)
             self.options = (host, credentials, concurrency)
             context = serve.get_replica_context()
@@ -97,8 +98,7 @@ def start_replicas(
         health_check_period_s=health_check_s,
         max_ongoing_requests=max(8, 4 * concurrency),  # queued in the replica's gate, answered in order
     )
-    serve.run(deployment.bind(settings, host, credentials, concurrency, generator), name=APP_NAME,
-              route_prefix="/")  # fmt: skip
+    serve.run(deployment.bind(settings, host, credentials, concurrency, generator), name=APP_NAME, route_prefix="/")
 
 
 def running_replicas() -> int:

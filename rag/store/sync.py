@@ -147,9 +147,12 @@ def embed_new(
 
 
 def add_pending(
-    index: Index, pending: list[_Pending], embedded: list[np.ndarray | None], known: dict[str, str],
+    index: Index,
+    pending: list[_Pending],
+    embedded: list[np.ndarray | None],
+    known: dict[str, str],
     report: IndexReport,
-) -> None:  # fmt: skip
+) -> None:
     """Add the pending files in order. `embedded`: embed_new's vectors of each, None where its content is
     `known`: it takes its donor's vectors."""
     # Take every item's vectors before changing the index: a donor may itself be updated below.

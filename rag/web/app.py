@@ -104,9 +104,12 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         turn, draft = len(history) - 1, ""
         try:
-            asker = collections.get(collection).variant(top_k=int(top_k), min_retrieval_score=float(min_score),
-                                                        min_support=float(min_support),
-                                                        min_answer_check=float(min_check))  # fmt: skip
+            asker = collections.get(collection).variant(
+                top_k=int(top_k),
+                min_retrieval_score=float(min_score),
+                min_support=float(min_support),
+                min_answer_check=float(min_check),
+            )
             with gate.turn():
                 for item in asker.stream(message, earlier):
                     if isinstance(item, Answer):
@@ -143,8 +146,12 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
         except RagError as error:
             raise gr.Error(str(error)) from None
 
-    def upload(paths: list[str] | None, collection: str | None = None, request: gr.Request | None = None,
-               progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008  # fmt: skip
+    def upload(
+        paths: list[str] | None,
+        collection: str | None = None,
+        request: gr.Request | None = None,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),
+    ):  # noqa: B008
         editor_only(request)
         chosen = pick(collection)
         try:
@@ -175,20 +182,33 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
         return [], "", {}, documents_table(collection), index_status(pick(collection))
 
     with gr.Blocks(title="rag: cited answers from your documents") as app:
-        gr.Markdown("## Ask your documents\nAnswers come only from the indexed documents; "
-                    "every sentence cites the passage that supports it.")  # fmt: skip
+        gr.Markdown(
+            "## Ask your documents\nAnswers come only from the indexed documents; "
+            "every sentence cites the passage that supports it."
+        )
         turns = gr.State({})
         with gr.Row():
             with gr.Column(scale=3, min_width=320):
-                picker = gr.Dropdown(choices=collections.names(), value=collections.default, label="Collection",
-                                     elem_id="collection", interactive=True)  # fmt: skip
+                picker = gr.Dropdown(
+                    choices=collections.names(),
+                    value=collections.default,
+                    label="Collection",
+                    elem_id="collection",
+                    interactive=True,
+                )
                 chat = gr.Chatbot(
-                    label="Chat", elem_id="chat", height=480, sanitize_html=True, buttons=["copy", "copy_all"],
-                    examples=[{"text": q} for q in EXAMPLES], feedback_options=None,
+                    label="Chat",
+                    elem_id="chat",
+                    height=480,
+                    sanitize_html=True,
+                    buttons=["copy", "copy_all"],
+                    examples=[{"text": q} for q in EXAMPLES],
+                    feedback_options=None,
                     placeholder="Ask a question about the documents, or pick an example.",
-                )  # fmt: skip
-                question = gr.Textbox(label="Question", elem_id="question",
-                                      placeholder="Ask a question about the documents…")  # fmt: skip
+                )
+                question = gr.Textbox(
+                    label="Question", elem_id="question", placeholder="Ask a question about the documents…"
+                )
                 with gr.Row():
                     send = gr.Button("Ask", variant="primary")
                     clear = gr.ClearButton([chat, question], value="Clear")
@@ -196,21 +216,42 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
                 sources = gr.HTML(label="Sources", elem_id="sources")
         with gr.Accordion("Settings", open=False):
             top_k = gr.Slider(1, 10, value=defaults.answering.top_k, step=1, label="Passages given to the model")
-            min_score = gr.Slider(0.0, 0.6, value=defaults.checks.min_retrieval_score, step=0.01,
-                                  label="Abstain when the closest passage or sentence scores below")  # fmt: skip
-            min_support = gr.Slider(0.2, 0.8, value=defaults.checks.min_support, step=0.01,
-                                    label="Drop a sentence whose support is below (higher: stricter)")  # fmt: skip
-            min_check = gr.Slider(0.0, 0.9, value=defaults.checks.min_answer_check, step=0.01,
-                                  label="Abstain when P(yes) that the passages state the answer is below")  # fmt: skip
+            min_score = gr.Slider(
+                0.0,
+                0.6,
+                value=defaults.checks.min_retrieval_score,
+                step=0.01,
+                label="Abstain when the closest passage or sentence scores below",
+            )
+            min_support = gr.Slider(
+                0.2,
+                0.8,
+                value=defaults.checks.min_support,
+                step=0.01,
+                label="Drop a sentence whose support is below (higher: stricter)",
+            )
+            min_check = gr.Slider(
+                0.0,
+                0.9,
+                value=defaults.checks.min_answer_check,
+                step=0.01,
+                label="Abstain when P(yes) that the passages state the answer is below",
+            )
         with gr.Accordion("Documents", open=False) as documents:
             # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
-            files = gr.File(label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple",
-                            elem_id="upload")  # fmt: skip
+            files = gr.File(
+                label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple", elem_id="upload"
+            )
             add = gr.Button("Add to the index", elem_id="add-documents")
-            results = gr.Dataframe(headers=["file", "result", "reason"], label="Upload results", interactive=False,
-                                   elem_id="upload-results")  # fmt: skip
-            listing = gr.Dataframe(headers=["document", "chunks"], label="Indexed documents", interactive=False,
-                                   elem_id="documents")  # fmt: skip
+            results = gr.Dataframe(
+                headers=["file", "result", "reason"],
+                label="Upload results",
+                interactive=False,
+                elem_id="upload-results",
+            )
+            listing = gr.Dataframe(
+                headers=["document", "chunks"], label="Indexed documents", interactive=False, elem_id="documents"
+            )
             with gr.Row():
                 to_remove = gr.Textbox(label="Remove a document (its name as listed)", scale=3)
                 remove_button = gr.Button("Remove", scale=1)

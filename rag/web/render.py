@@ -123,8 +123,9 @@ def _passage(element_id: str, n: int, where: str, body: str, extra_class: str = 
 
 
 def _citation(turn: int, c: Citation) -> str:
-    return _passage(f"cite-{turn}-{c.n}", c.n, _where(c.source, c.page, c.start, c.end, c.score),
-                    marked(c.text, c.highlights))  # fmt: skip
+    return _passage(
+        f"cite-{turn}-{c.n}", c.n, _where(c.source, c.page, c.start, c.end, c.score), marked(c.text, c.highlights)
+    )
 
 
 def checks_line(answer: Answer) -> str:
@@ -149,8 +150,10 @@ def sources_html(answer: Answer, turn: int) -> str:
         understood = html.escape(answer.rewritten_question)
         parts.append(f'<p class="rewritten">Follow-up understood as: <i>{understood}</i></p>')
     if answer.abstained:
-        parts.append(f"<p><b>No answer in the documents</b> ({html.escape(answer.abstain_reason)}). "
-                     "Closest passages, for you to check:</p>")  # fmt: skip
+        parts.append(
+            f"<p><b>No answer in the documents</b> ({html.escape(answer.abstain_reason)}). "
+            "Closest passages, for you to check:</p>"
+        )
         for n, p in enumerate(answer.passages[:3], start=1):
             c = p.chunk
             where = _where(c.source, c.page, c.start, c.end, p.score)

@@ -57,8 +57,9 @@ def add_uploads(rag: RAG, paths: list[str], progress: bool = False) -> list[list
     if copied:
         report = rag.build([folder], progress=progress)
         base = rag.settings.paths.index_dir.resolve().parent
-        outcome = {str((base / s).resolve()): kind for kind in ("added", "updated", "unchanged")
-                   for s in getattr(report, kind)}  # fmt: skip
+        outcome = {
+            str((base / s).resolve()): kind for kind in ("added", "updated", "unchanged") for s in getattr(report, kind)
+        }
         reasons = {str((base / item["path"]).resolve()): item["error"] for item in report.skipped}
         for target, name in copied.items():
             if target in reasons:

@@ -82,12 +82,15 @@ def test_answers_past_the_waiting_bound_are_refused_but_the_page_is_not():
 MARKDOWN = MarkdownIt("commonmark")
 
 
-@pytest.mark.parametrize("text", [
-    "See ![pixel](http://tracker.example/p.png) now.",
-    "A [link](http://evil.example) and <http://auto.example> and <img src=x onerror=alert(1)>.",
-    "[ref]: http://evil.example\n\n[ref]",
-    "# Heading *bold* `code` <script>alert(1)</script> & 1. item",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "See ![pixel](http://tracker.example/p.png) now.",
+        "A [link](http://evil.example) and <http://auto.example> and <img src=x onerror=alert(1)>.",
+        "[ref]: http://evil.example\n\n[ref]",
+        "# Heading *bold* `code` <script>alert(1)</script> & 1. item",
+    ],
+)
 def test_inert_text_renders_as_the_same_characters_with_no_markup(text: str):
     rendered = MARKDOWN.renderInline(inert(text))
     assert "<img" not in rendered and "<a " not in rendered and "<script" not in rendered
@@ -187,8 +190,12 @@ def test_what_the_review_found_is_shut():
     assert Sessions(b"k" * 32, 60).read("abc.\xe9\xe9") is None
     assert through_guard("127.0.0.1", "127.0.0.1", headers={"Authorization": "Bearer k1", "Host": "[::1"})[0] == 421
     reader = basic_auth("rd", "r")
-    for path in ("/gradio_api/run/remove", "/gradio_api/call/v2/remove", "/gradio_api/api/upload/",
-                 "/gradio_api/process_recording"):  # fmt: skip
+    for path in (
+        "/gradio_api/run/remove",
+        "/gradio_api/call/v2/remove",
+        "/gradio_api/api/upload/",
+        "/gradio_api/process_recording",
+    ):
         assert through_guard("127.0.0.1", "127.0.0.1", path=path, headers=reader, method="POST")[0] == 403, path
     assert (
         through_guard("127.0.0.1", "127.0.0.1", path="/monitoring/summary", headers=basic_auth("ed", "pw:with:colons"))[

@@ -71,8 +71,9 @@ def test_the_answer_is_the_checked_one_with_its_citations_in_the_extra_field(see
     assert rag["timings_ms"]["first_token"] > 0 and [c["name"] for c in rag["checks"]][0] == "retrieval"
 
 
-def test_streaming_sends_the_draft_then_the_same_checked_answer_then_done(client: openai.OpenAI, server: str,
-                                                                          seed_answer: Any):  # fmt: skip
+def test_streaming_sends_the_draft_then_the_same_checked_answer_then_done(
+    client: openai.OpenAI, server: str, seed_answer: Any
+):
     drafts, content, extra, finish = [], [], None, None
     stream = client.chat.completions.create(
         model="default", stream=True, messages=[{"role": "user", "content": SEED_QUESTION}]
@@ -92,8 +93,9 @@ def test_streaming_sends_the_draft_then_the_same_checked_answer_then_done(client
     assert "".join(content) == seed_answer.choices[0].message.content  # greedy: the same checked answer
     # the wire format ends with [DONE]
     body = {"model": "default", "stream": True, "messages": [{"role": "user", "content": SEED_QUESTION}]}
-    with httpx.stream("POST", f"{server}v1/chat/completions", json=body, timeout=600,
-                      headers={"Authorization": f"Bearer {KEY}"}) as response:  # fmt: skip
+    with httpx.stream(
+        "POST", f"{server}v1/chat/completions", json=body, timeout=600, headers={"Authorization": f"Bearer {KEY}"}
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "data: [DONE]"
@@ -109,12 +111,15 @@ def test_another_collection_answers_from_its_own_documents(client: openai.OpenAI
 
 
 def test_earlier_turns_are_the_follow_up_history(client: openai.OpenAI):
-    reply = client.chat.completions.create(model="default", messages=[
-        {"role": "system", "content": "You are helpful."},  # not read: the answer path has its own
-        {"role": "user", "content": "Which agreement does Beijing honor?"},
-        {"role": "assistant", "content": "A 1986 bilateral agreement with Pyongyang [1]."},
-        {"role": "user", "content": [{"type": "text", "text": "What did it outlaw?"}]},
-    ])  # fmt: skip
+    reply = client.chat.completions.create(
+        model="default",
+        messages=[
+            {"role": "system", "content": "You are helpful."},  # not read: the answer path has its own
+            {"role": "user", "content": "Which agreement does Beijing honor?"},
+            {"role": "assistant", "content": "A 1986 bilateral agreement with Pyongyang [1]."},
+            {"role": "user", "content": [{"type": "text", "text": "What did it outlaw?"}]},
+        ],
+    )
     rewritten = reply.model_extra["rag"]["rewritten_question"]
     assert "agreement" in rewritten and "outlaw" in rewritten  # "it" resolved from the earlier turn
 
@@ -144,8 +149,12 @@ def test_a_wrong_model_an_empty_message_and_a_bad_body_get_openai_errors(client:
         client.chat.completions.create(model="default", messages=[{"role": "assistant", "content": "Hi."}])
     with pytest.raises(openai.BadRequestError, match="messages"):
         client.chat.completions.create(model="default", messages=[])
-    response = httpx.post(f"{server}v1/chat/completions", content=b"{not json", timeout=10,
-                          headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})  # fmt: skip
+    response = httpx.post(
+        f"{server}v1/chat/completions",
+        content=b"{not json",
+        timeout=10,
+        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
 
 
@@ -190,8 +199,11 @@ def check_mcp(seen: dict[str, Any]) -> None:
 def test_mcp_over_stdio(app_index: Path, collections_dir: Path):
     from mcp.client.stdio import StdioServerParameters
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "rag", "mcp", "--index", str(app_index)],
-                                   env={"RAG_COLLECTIONS_DIR": str(collections_dir)})  # fmt: skip
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "rag", "mcp", "--index", str(app_index)],
+        env={"RAG_COLLECTIONS_DIR": str(collections_dir)},
+    )
     check_mcp(call_mcp(params))
 
 

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.slow  # runs `rag eval` with the real models
 
 
 def run_env(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, **env})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, timeout=900, env={**os.environ, **env}
+    )
 
 
 def test_beir_report_and_cached_index(tmp_path: Path):
@@ -44,8 +45,19 @@ def test_beir_report_and_cached_index(tmp_path: Path):
 
 
 def test_seed_gold_all_metric_groups(tmp_path: Path):
-    result = run("eval", str(SEED_GOLD), "--limit", "5", "--generator", "smollm2", "--judge", "score", "--json",
-                 "--report", str(tmp_path / "run"))  # fmt: skip
+    result = run(
+        "eval",
+        str(SEED_GOLD),
+        "--limit",
+        "5",
+        "--generator",
+        "smollm2",
+        "--judge",
+        "score",
+        "--json",
+        "--report",
+        str(tmp_path / "run"),
+    )
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     for group in ("retrieval", "answers", "citations", "abstention", "latency_ms"):
@@ -67,12 +79,28 @@ def test_seed_gold_all_metric_groups(tmp_path: Path):
 
 def test_ctrl_c_keeps_what_was_done(tmp_path: Path):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "rag", "eval", str(SEED_GOLD), "--generator", "smollm2", "--judge", "none",
-               "--report", str(run_dir)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "rag",
+        "eval",
+        str(SEED_GOLD),
+        "--generator",
+        "smollm2",
+        "--judge",
+        "none",
+        "--report",
+        str(run_dir),
+    ]
     # A job started in the background (CI, `cmd &`) inherits SIGINT as ignored; give the child the
     # default back, as a terminal would, so Ctrl-C reaches it.
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     results = run_dir / "results.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and not (results.exists() and len(results.read_text().splitlines()) >= 2):
@@ -98,8 +126,15 @@ def test_malformed_data_set_is_one_line_naming_file_and_line(tmp_path: Path):
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is not on this machine (RAG_EVAL_DATA)")
 def test_squad_retrieval_on_the_real_file(tmp_path: Path):
     squad = SHARED_DATA / "squad-v1.1" / "dev-v1.1.json"
-    result = run_env("eval", str(squad), "--limit", "40", "--retrieval-only", "--json",
-                     env={"RAG_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    result = run_env(
+        "eval",
+        str(squad),
+        "--limit",
+        "40",
+        "--retrieval-only",
+        "--json",
+        env={"RAG_CACHE_DIR": str(tmp_path / "cache")},
+    )
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert metrics["questions"] == 40

@@ -22,7 +22,7 @@ def make_squad(path: Path, articles: int = 12) -> Path:
                 "answers": [{"text": f"city {a}", "answer_start": 40}, {"text": f"city {a}", "answer_start": 40}],
             }
         ]
-        data["data"].append({"title": f"Land_{a}", "paragraphs": [{"context": context, "qas": qas}]})  # fmt: skip
+        data["data"].append({"title": f"Land_{a}", "paragraphs": [{"context": context, "qas": qas}]})
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
 

@@ -75,10 +75,23 @@ def _question(**fields):
     return Question("q", "question?", **fields)
 
 
-def _record(answerable=True, abstained=False, f1=None, em=None, judged=None, first=1000.0, total=2000.0,
-            contains=None, words=None, failed=None):  # fmt: skip
-    record = {"answerable": answerable, "abstained": abstained,
-              "timings_ms": {"retrieve": 10.0, "first_token": first, "total": total}}  # fmt: skip
+def _record(
+    answerable=True,
+    abstained=False,
+    f1=None,
+    em=None,
+    judged=None,
+    first=1000.0,
+    total=2000.0,
+    contains=None,
+    words=None,
+    failed=None,
+):
+    record = {
+        "answerable": answerable,
+        "abstained": abstained,
+        "timings_ms": {"retrieve": 10.0, "first_token": first, "total": total},
+    }
     if f1 is not None:
         record.update(f1=f1, em=em)
     if contains is not None:
@@ -86,8 +99,9 @@ def _record(answerable=True, abstained=False, f1=None, em=None, judged=None, fir
     if words is not None:
         record["answer_words"] = words
     if failed is not None:  # the first check failed (none: all passed), after a passed retrieval check
-        record["checks"] = [{"name": "retrieval", "passed": True}] + ([{"name": failed, "passed": False}]
-                                                                      if failed else [])  # fmt: skip
+        record["checks"] = [{"name": "retrieval", "passed": True}] + (
+            [{"name": failed, "passed": False}] if failed else []
+        )
     if judged is not None:
         record["judged_sentences"] = judged
     return record
@@ -114,7 +128,7 @@ def test_aggregate_by_hand():
             contains=0.0,
             words=12,
             failed="",
-        ),  # fmt: skip
+        ),
         _record(
             abstained=True, f1=0.0, em=0.0, first=0.0, total=50, contains=0.0, failed="answer_check"
         ),  # abstained on an answerable question
@@ -127,9 +141,15 @@ def test_aggregate_by_hand():
     assert m["questions"] == 6 and m["errors"] == 1  # a failed question is counted, not scored
     assert m["retrieval"]["mrr@10"] == pytest.approx(0.75) and m["retrieval"]["n"] == 2
     assert m["retrieval"]["recall@1"] == 0.5 and m["recall_curve"]["2"] == 1.0
-    assert m["answers"] == {"em": pytest.approx(33.33), "f1": 50.0, "n": 3, "f1_when_answered": 75.0,
-                            "contains": pytest.approx(33.33), "contains_when_answered": 50.0,
-                            "words_when_answered": 6.0}  # fmt: skip
+    assert m["answers"] == {
+        "em": pytest.approx(33.33),
+        "f1": 50.0,
+        "n": 3,
+        "f1_when_answered": 75.0,
+        "contains": pytest.approx(33.33),
+        "contains_when_answered": 50.0,
+        "words_when_answered": 6.0,
+    }
     # which check decided: the first failed one, counted apart for answerable and unanswerable questions
     assert m["checks"]["answer_check"] == {"decided_answerable": 1, "decided_unanswerable": 0, "failed": 1, "ran": 1}
     assert m["checks"]["question_facts"]["decided_unanswerable"] == 1 and m["checks"]["retrieval"]["failed"] == 0
@@ -145,11 +165,14 @@ def test_aggregate_by_hand():
 
 def _cited(*texts_and_sources: tuple[str, str]) -> Answer:
     """An answer of one sentence citing each given passage."""
-    citations = [Citation(n=n, source=source, text=text, score=0.5)
-                 for n, (text, source) in enumerate(texts_and_sources, start=1)]  # fmt: skip
+    citations = [
+        Citation(n=n, source=source, text=text, score=0.5)
+        for n, (text, source) in enumerate(texts_and_sources, start=1)
+    ]
     sentence = SentenceSupport("It is so.", [c.n for c in citations], 0.8, True)
-    return Answer("q?", "It is so. [1]", False, citations, [sentence, SentenceSupport("Not shown.", [], 0.1, False)],
-                  [], {})  # fmt: skip
+    return Answer(
+        "q?", "It is so. [1]", False, citations, [sentence, SentenceSupport("Not shown.", [], 0.1, False)], [], {}
+    )
 
 
 def test_citations_are_checked_against_the_gold_passages_or_else_the_gold_sources():
@@ -174,7 +197,7 @@ def test_citations_are_checked_against_the_gold_passages_or_else_the_gold_source
                 {"text": "a", "citations": {"1": True, "2": False}},
                 {"text": "b", "citations": {"2": False}},
             ]
-        },  # fmt: skip
+        },
         _record() | {"cited_gold": [{"text": "c", "citations": {"1": False}}]},
         _record(abstained=True),
     ]
@@ -235,12 +258,17 @@ def test_brief_answer_pairs_from_squad(tmp_path: Path):
 
     first = "Mirabel is the capital of Freedonia. It was founded in 1620 by river traders."
     second = "Freedonia exports tin and wool to its neighbours."
-    qas = [{"id": "q1", "question": "What is the capital of Freedonia?", "answers": [{"text": "Mirabel"}]},
-           {"id": "q2", "question": "When was Mirabel founded?", "answers": [{"text": "1620"}]}]  # fmt: skip
+    qas = [
+        {"id": "q1", "question": "What is the capital of Freedonia?", "answers": [{"text": "Mirabel"}]},
+        {"id": "q2", "question": "When was Mirabel founded?", "answers": [{"text": "1620"}]},
+    ]
     long_answer = "tin and wool to its neighbours in every season of the year"
     third = {"id": "q3", "question": "What does Freedonia export?", "answers": [{"text": long_answer}]}
-    data = {"data": [{"title": "Freedonia", "paragraphs": [{"context": first, "qas": qas},
-                                                           {"context": second, "qas": [third]}]}]}  # fmt: skip
+    data = {
+        "data": [
+            {"title": "Freedonia", "paragraphs": [{"context": first, "qas": qas}, {"context": second, "qas": [third]}]}
+        ]
+    }
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     pairs = brief_answer_pairs(path, 10, lambda question, answer: f"{question} -> {answer}")

@@ -12,15 +12,26 @@ import fit_abstention  # noqa: E402
 
 def row(answerable: bool, contains: bool, relevance: float, p_yes: float, facts: bool = True) -> dict:
     sentences = [{"text": "It was Mirabel." if contains else "It was Ost.", "supported": True}]
-    return {"answerable": answerable, "gold_answers": ["Mirabel"] if answerable else [], "sentences": sentences,
-            "checks": [
-        {"name": "retrieval", "passed": True, "value": relevance},
-        {"name": "question_facts", "passed": facts, "value": 1.0 if facts else 0.0},
-        {"name": "answer_check", "passed": True, "value": p_yes}]}  # fmt: skip
+    return {
+        "answerable": answerable,
+        "gold_answers": ["Mirabel"] if answerable else [],
+        "sentences": sentences,
+        "checks": [
+            {"name": "retrieval", "passed": True, "value": relevance},
+            {"name": "question_facts", "passed": facts, "value": 1.0 if facts else 0.0},
+            {"name": "answer_check", "passed": True, "value": p_yes},
+        ],
+    }
 
 
-ROWS = [row(True, True, 0.7, 0.6), row(True, True, 0.6, 0.5), row(True, False, 0.5, 0.4), row(False, False, 0.6, 0.3),
-        row(False, False, 0.4, 0.55), row(False, False, 0.7, 0.6, facts=False)]  # fmt: skip
+ROWS = [
+    row(True, True, 0.7, 0.6),
+    row(True, True, 0.6, 0.5),
+    row(True, False, 0.5, 0.4),
+    row(False, False, 0.6, 0.3),
+    row(False, False, 0.4, 0.55),
+    row(False, False, 0.7, 0.6, facts=False),
+]
 
 
 def test_the_decision_is_recomputed_from_the_recorded_checks():

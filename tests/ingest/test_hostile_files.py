@@ -150,10 +150,23 @@ def test_hostile_corpus_indexes_the_good_and_names_the_bad(tmp_path: Path):
     assert len(bad) >= 15
     index = tmp_path / "index"
     process = subprocess.run(
-        [*_without_root_privileges(), sys.executable, "-m", "rag.cli", "index", str(corpus), "--index", str(index),
-         "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "RAG_MAX_FILE_MB": "1"},
-    )  # fmt: skip
+        [
+            *_without_root_privileges(),
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "index",
+            str(corpus),
+            "--index",
+            str(index),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "RAG_MAX_FILE_MB": "1"},
+    )
     assert process.returncode == 1, process.stderr[-3000:]  # indexed, but some files were skipped
     report = json.loads(process.stdout)
     skipped = {Path(item["path"]).name: item["error"] for item in report["skipped"]}

@@ -78,8 +78,15 @@ def test_html_inline_tags_stay_in_their_line_and_blocks_end_lines(tmp_path):
         "<ul><li>one</li><li>two<br>three</li></ul><pre>x = 1\n  y = 2</pre><noscript>enable js</noscript>",
     )
     assert doc.title == "Cells"
-    assert doc.text.splitlines() == ["Efficiency", "Panels convert sunlight to power & heat.", "one", "two",
-                                     "three", "x = 1", "y = 2"]  # fmt: skip
+    assert doc.text.splitlines() == [
+        "Efficiency",
+        "Panels convert sunlight to power & heat.",
+        "one",
+        "two",
+        "three",
+        "x = 1",
+        "y = 2",
+    ]
 
 
 def test_html_tag_or_comment_that_never_ends_is_not_text(tmp_path):

@@ -159,8 +159,9 @@ def test_long_sentence_is_tokenized_in_bounded_slices():
 
         return reading
 
-    splitter = Splitter(counted(lambda t: len(t.split())),
-                        counted(lambda t: [m.span() for m in re.finditer(r"\S+", t)]), 64, 16)  # fmt: skip
+    splitter = Splitter(
+        counted(lambda t: len(t.split())), counted(lambda t: [m.span() for m in re.finditer(r"\S+", t)]), 64, 16
+    )
     document = _doc(text)
     chunks = splitter.split(document)
     assert len(text) > 2_000_000 and max(read) <= splitter.max_chars

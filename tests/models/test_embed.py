@@ -39,8 +39,10 @@ def test_vectors_match_sentence_transformers():
 
 @pytest.mark.slow
 def test_answering_does_not_import_sentence_transformers():
-    code = ("import sys; from rag.models.embed import Embedder; Embedder('minilm').encode(['a question']); "
-            "print('sentence_transformers' in sys.modules, 'sklearn' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys; from rag.models.embed import Embedder; Embedder('minilm').encode(['a question']); "
+        "print('sentence_transformers' in sys.modules, 'sklearn' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
 

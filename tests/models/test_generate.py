@@ -35,8 +35,15 @@ def test_runtime_streams_an_answer(runtime: str, tmp_path_factory: pytest.TempPa
 def test_prompt_lookup_streams_the_same_greedy_answer(tmp_path_factory: pytest.TempPathFactory):
     cache = tmp_path_factory.getbasetemp() / "model-cache"
     plain = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024, cache_dir=cache)
-    lookup = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024,
-                            cache_dir=cache, prompt_lookup_tokens=10)  # fmt: skip
+    lookup = load_generator(
+        "smollm2",
+        "transformers",
+        threads=2,
+        dtype="float32",
+        context_tokens=1024,
+        cache_dir=cache,
+        prompt_lookup_tokens=10,
+    )
     pieces = list(lookup.stream(MESSAGES, max_new_tokens=24))
     assert len(pieces) > 1 and "Mirabel" in "".join(pieces)
     assert "".join(pieces) == "".join(plain.stream(MESSAGES, max_new_tokens=24))
@@ -73,8 +80,9 @@ def test_damaged_transformers_cache_is_rebuilt(tmp_path: Path):
     load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024, cache_dir=tmp_path)
     (folder,) = list((tmp_path / "transformers").glob("*float32"))
     (folder / "model.safetensors").write_bytes(b"not a safetensors file")
-    generator = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024,
-                               cache_dir=tmp_path)  # fmt: skip
+    generator = load_generator(
+        "smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024, cache_dir=tmp_path
+    )
     assert "Mirabel" in "".join(generator.stream(MESSAGES, max_new_tokens=24))
     assert (folder / "model.safetensors").stat().st_size > 1_000_000
 
@@ -97,8 +105,9 @@ def test_bfloat16_reads_its_best_logits_in_float32(tmp_path_factory: pytest.Temp
     cache = tmp_path_factory.getbasetemp() / "model-cache"
     hooks = {}
     for dtype in ("bfloat16", "float32"):
-        generator = load_generator("smollm2", "transformers", threads=2, dtype=dtype, context_tokens=1024,
-                                   cache_dir=cache)  # fmt: skip
+        generator = load_generator(
+            "smollm2", "transformers", threads=2, dtype=dtype, context_tokens=1024, cache_dir=cache
+        )
         assert isinstance(generator, TransformersGenerator)
         hooks[dtype] = list(generator.model.get_output_embeddings()._forward_hooks.values())
         assert "Mirabel" in "".join(generator.stream(MESSAGES, max_new_tokens=24))
@@ -118,11 +127,13 @@ def test_llm_judge_tells_support_from_contradiction(seed_rag):
 
     judge = LLMJudge(seed_rag.generator)
     passage = "China honors a 1986 agreement with North Korea to return defectors who cross the border."
-    p_support, p_contradict, p_unrelated = judge.probabilities([
-        ("China returns defectors to North Korea under a 1986 agreement.", passage),
-        ("China grants refugee status to all North Korean defectors.", passage),
-        ("The Eiffel Tower is in Paris.", passage),
-    ])  # fmt: skip
+    p_support, p_contradict, p_unrelated = judge.probabilities(
+        [
+            ("China returns defectors to North Korea under a 1986 agreement.", passage),
+            ("China grants refugee status to all North Korean defectors.", passage),
+            ("The Eiffel Tower is in Paris.", passage),
+        ]
+    )
     assert p_support > judge.threshold > max(p_contradict, p_unrelated)
 
 
@@ -130,8 +141,15 @@ def test_transformers_reuses_the_prompt_it_just_read(tmp_path_factory: pytest.Te
     """A judgement that extends the conversation just answered reads only the new tokens, and gives
     the same P(Yes) as reading it all afresh."""
     cache = tmp_path_factory.getbasetemp() / "model-cache"
-    generator = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024,
-                               cache_dir=cache, prompt_lookup_tokens=10)  # fmt: skip
+    generator = load_generator(
+        "smollm2",
+        "transformers",
+        threads=2,
+        dtype="float32",
+        context_tokens=1024,
+        cache_dir=cache,
+        prompt_lookup_tokens=10,
+    )
     assert isinstance(generator, TransformersGenerator)
     "".join(generator.stream(MESSAGES, max_new_tokens=24))
     extra = "\n\nIs Mirabel the capital? Yes or No."
@@ -147,8 +165,9 @@ def test_transformers_reuses_the_prompt_it_just_read(tmp_path_factory: pytest.Te
 def test_a_stream_left_early_leaves_a_consistent_cache(tmp_path_factory: pytest.TempPathFactory):
     """A reader who leaves mid-answer (a closed page) stops generation; what is cached still matches its tokens."""
     cache = tmp_path_factory.getbasetemp() / "model-cache"
-    generator = load_generator("smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024,
-                               cache_dir=cache)  # fmt: skip
+    generator = load_generator(
+        "smollm2", "transformers", threads=2, dtype="float32", context_tokens=1024, cache_dir=cache
+    )
     assert isinstance(generator, TransformersGenerator)
     pieces = generator.stream(MESSAGES, max_new_tokens=24)
     next(pieces)

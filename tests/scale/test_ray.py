@@ -230,8 +230,9 @@ def test_replicas_share_the_load_and_a_killed_one_is_replaced(built, embedder):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     settings = Settings().with_overrides(index_dir=distributed)
-    ray_serve.start_replicas(settings, replicas=2, port=port, cpus_per_replica=0.25, generator=ScriptedGenerator(REPLY),
-                             health_check_s=1)  # fmt: skip
+    ray_serve.start_replicas(
+        settings, replicas=2, port=port, cpus_per_replica=0.25, generator=ScriptedGenerator(REPLY), health_check_s=1
+    )
     assert ray_serve.running_replicas() == 2
     expected = _answer(distributed, embedder)
     answered = {}

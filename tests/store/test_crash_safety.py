@@ -42,8 +42,12 @@ def _document(seed: int) -> str:
 def _rag(args: list[str], index: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "rag.cli", *args, "--index", str(index)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def _state(index: Path) -> frozenset[str]:
@@ -87,8 +91,14 @@ def update(tmp_path_factory: pytest.TempPathFactory) -> dict:
     report = json.loads(out)
     assert (len(report["added"]), len(report["updated"]), len(report["removed"])) == (150, 15, 15)
     assert _state(full) == new
-    return {"root": root, "corpus": corpus, "old_index": old_index, "old": old, "new": new,
-            "seconds": time.perf_counter() - started}  # fmt: skip
+    return {
+        "root": root,
+        "corpus": corpus,
+        "old_index": old_index,
+        "old": old,
+        "new": new,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def test_sigkill_at_random_moments_leaves_old_or_new_state(update: dict):
@@ -153,8 +163,11 @@ def test_sigkill_at_each_step_of_a_save(update: dict, step: str):
     shutil.copytree(update["old_index"], index)
     process = subprocess.run(
         [sys.executable, "-c", CHILD, step, str(index), str(update["corpus"])],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
     expected = update["old"] if step in ("write_index", "keywords_save", "_fsync") else update["new"]
     assert _state(index) == expected

@@ -109,8 +109,12 @@ def test_save_writes_generation_files_and_removes_old_ones(index):
     generation_1 = {"vectors.1.faiss", "chunks.1.jsonl", "chunks.1.offsets.npy", "bm25.1"}
     assert {p.name for p in folder.iterdir()} == {"manifest.json", *generation_1}
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["files"] == {"vectors": "vectors.1.faiss", "chunks": "chunks.1.jsonl",
-                                 "offsets": "chunks.1.offsets.npy", "keywords": "bm25.1"}  # fmt: skip
+    assert manifest["files"] == {
+        "vectors": "vectors.1.faiss",
+        "chunks": "chunks.1.jsonl",
+        "offsets": "chunks.1.offsets.npy",
+        "keywords": "bm25.1",
+    }
     assert manifest["vector_index"] == {"type": "flat"}
     assert manifest["documents"]["a.txt"]["title"] == "a.txt"
     lines = (folder / "chunks.1.jsonl").read_text(encoding="utf-8").splitlines()
@@ -197,8 +201,9 @@ def test_sync_skips_a_file_name_that_is_not_utf8(tmp_path):
         report = sync(index, _ConstantEmbedder(), splitter, [docs])
         index.save()
         assert _names(index.manifest.documents) == ["good.txt"]
-        assert report.skipped == [{"path": "docs/caf\\xe9.txt",
-                                   "error": "docs/caf\\xe9.txt: file name is not valid UTF-8: rename it"}]  # fmt: skip
+        assert report.skipped == [
+            {"path": "docs/caf\\xe9.txt", "error": "docs/caf\\xe9.txt: file name is not valid UTF-8: rename it"}
+        ]
         json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")  # prints as JSON
         index = Index.open(index.folder)
     assert [c.text for c in index.chunks.values()] == ["The harbour ledger is kept here."]

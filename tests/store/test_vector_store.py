@@ -27,8 +27,10 @@ def clustered(n: int, seed: int, clusters: int = 40) -> np.ndarray:
 
 
 def add_document(index: Index, source: str, vectors: np.ndarray) -> None:
-    chunks = [Chunk(id=-1, source=source, title=source, text=f"{source} part {i}", start=0, end=1, page=1)
-              for i in range(len(vectors))]  # fmt: skip
+    chunks = [
+        Chunk(id=-1, source=source, title=source, text=f"{source} part {i}", start=0, end=1, page=1)
+        for i in range(len(vectors))
+    ]
     index.add(source, DocumentEntry(f"sha-{source}", source, []), chunks, vectors)
 
 
