@@ -13,7 +13,7 @@ from rag.answering.answer import answer
 from rag.answering.followup import Turn, standalone_question
 from rag.errors import EmptyQuestionError
 from rag.models.embed import Embedder
-from rag.models.generate import Generator, load_generator
+from rag.models.generate import Generator, generator_for
 from rag.retrieval.rerank import load_reranker
 from rag.retrieval.retrieve import Rescorer, search
 from rag.settings import Settings
@@ -85,17 +85,7 @@ class RAG:
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            m = self.settings.models
-            self._generator = load_generator(
-                m.generator,
-                m.runtime,
-                m.threads,
-                m.dtype,
-                m.context_tokens,
-                self.settings.paths.cache_dir,
-                m.prompt_cache_mb,
-                m.prompt_lookup_tokens,
-            )
+            self._generator = generator_for(self.settings.models, self.settings.paths.cache_dir)
         return self._generator
 
     @property

@@ -109,6 +109,14 @@ class ModelSettings(_Group):
     generator: str = _setting(
         "qwen-1.5b", "`qwen-1.5b`, `qwen-0.5b`, `smollm2`, a `.gguf` file, a local folder or a Hugging Face id."
     )
+    generator_url: str = _setting(
+        "",
+        "An OpenAI-compatible model server to answer with instead of a local model: its API base, e.g. "
+        "`http://localhost:11434/v1` (Ollama), `http://localhost:8080/v1` (llama-server), vLLM, LM Studio; "
+        "`generator` then names the model it serves. Its API key, if any: the environment variable "
+        "RAG_GENERATOR_API_KEY.",
+    )
+    generator_timeout_s: float = _setting(120.0, "How long to wait for the model server's reply.", gt=0)
     runtime: Literal["auto", "llama.cpp", "transformers"] = _setting(
         "auto",
         "`auto`: transformers in bfloat16 (with prompt lookup) where the CPU has native bfloat16 "

@@ -92,6 +92,7 @@ class Check:
     threshold: float | None = None  # the setting it was compared with
     reason: str = ""  # why it failed; empty when it passed
     advisory: bool = False  # recorded, but not deciding (Settings.advisory_checks)
+    not_run: str = ""  # why it could not run (a model server without token probabilities); it then decides nothing
 
 
 @dataclass

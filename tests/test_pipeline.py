@@ -86,7 +86,7 @@ def test_variant_shares_what_its_settings_leave_alone(seed_rag, tmp_path):
 def test_variant_shares_a_part_while_what_it_is_made_from_is_unchanged(tmp_path, monkeypatch):
     """Nothing is loaded here: the parts are given, and a variant either shares each one or makes its own."""
     monkeypatch.setattr("rag.pipeline.Embedder", lambda *args, **kwargs: "a new embedder")
-    monkeypatch.setattr("rag.pipeline.load_generator", lambda *args: "a new generator")
+    monkeypatch.setattr("rag.pipeline.generator_for", lambda *args: "a new generator")
     generator, embedder = object(), object()
     base = RAG(index_dir=tmp_path / "index").use(embedder=embedder, generator=generator)  # type: ignore[arg-type]
     same = {"top_k": 3, "retrieval": "keyword", "min_support": 0.5, "max_new_tokens": 9, "rerank_candidates": 4}

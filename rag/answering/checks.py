@@ -122,6 +122,11 @@ def answer_check(p_yes: float, threshold: float) -> Check:
     return Check("answer_check", passed, round(p_yes, 4), threshold, reason)
 
 
+def answer_check_not_run(threshold: float, why: str) -> Check:
+    """The answer check where the model gives no token probabilities: recorded as not run, deciding nothing."""
+    return Check("answer_check", True, None, threshold, not_run=why)
+
+
 def first_failure(checks: list[Check], advisory: frozenset[str] | set[str] = frozenset()) -> Check | None:
     """The check that decides an abstention: the first failed one that is not advisory."""
     return next((c for c in checks if not c.passed and c.name not in advisory), None)

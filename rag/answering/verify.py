@@ -13,7 +13,7 @@ from rag.answering.conflict import find_conflict
 from rag.answering.evidence import Evidence
 from rag.answering.prompt import check_messages
 from rag.models.embed import Embedder
-from rag.models.generate import Generator, Messages
+from rag.models.generate import Generator, Messages, NoTokenProbabilities
 from rag.settings import CheckSettings
 from rag.stopwatch import Stopwatch
 from rag.types import Citation, SentenceSupport
@@ -69,8 +69,13 @@ def verify(
     checklist.add(checks.question_facts(question, [f"{p.chunk.title} {p.chunk.text}" for p in passages]))
     if settings.min_answer_check > 0 and checklist.go_on():
         with clock.step("check"):
-            p_yes = generator.yes_probability(check_messages(messages))
-        checklist.add(checks.answer_check(p_yes, settings.min_answer_check))
+            try:
+                check = checks.answer_check(
+                    generator.yes_probability(check_messages(messages)), settings.min_answer_check
+                )
+            except NoTokenProbabilities as missing:
+                check = checks.answer_check_not_run(settings.min_answer_check, str(missing))
+        checklist.add(check)
     if shown and checklist.deciding is None:
         shown += _disagreement(evidence, numbers, highlights, checked)
     citations = [

@@ -13,12 +13,19 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from rag.errors import ModelNotFoundError
+from rag.errors import ModelNotFoundError, RagError
 from rag.models.weights import ModelSource, resolve_generator
 
+if TYPE_CHECKING:
+    from rag.settings import ModelSettings
+
 Messages = list[dict[str, str]]
+
+
+class NoTokenProbabilities(RagError):
+    """The generator gives no token probabilities (a model server without logprobs): what reads them cannot run."""
 
 
 class Generator(Protocol):
@@ -29,7 +36,8 @@ class Generator(Protocol):
         ...
 
     def yes_probability(self, messages: Messages) -> float:
-        """How likely the reply starts with Yes rather than No (for yes/no judgements)."""
+        """How likely the reply starts with Yes rather than No (for yes/no judgements); raises
+        NoTokenProbabilities where the model gives none."""
         ...
 
 
@@ -329,3 +337,21 @@ def load_generator(
     if runtime == "llama.cpp" and source.kind == "gguf":
         return LlamaCppGenerator(source, threads, context_tokens, prompt_cache_mb)
     return TransformersGenerator(source, threads, dtype, cache_dir, prompt_lookup_tokens)
+
+
+def generator_for(models: ModelSettings, cache_dir: Path) -> Generator:
+    """The configured generator: the model server at `models.generator_url` when set, else a local model."""
+    if models.generator_url:
+        from rag.models.server import ServerGenerator  # httpx only where a server is used
+
+        return ServerGenerator(models.generator_url, models.generator, models.generator_timeout_s)
+    return load_generator(
+        models.generator,
+        models.runtime,
+        models.threads,
+        models.dtype,
+        models.context_tokens,
+        cache_dir,
+        models.prompt_cache_mb,
+        models.prompt_lookup_tokens,
+    )

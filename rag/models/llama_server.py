@@ -1,0 +1,55 @@
+"""A shipped or local GGUF served by llama.cpp as an OpenAI-compatible server on loopback, in its own process:
+what the tests and benchmarks of the model-server generator talk to, and a way to share one loaded model.
+
+    python -m rag.models.llama_server --model smollm2 [--port 0] [--api-key KEY]
+
+Prints `listening on URL` (the API base, …/v1) once it accepts requests, then serves until stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from rag.models.weights import resolve_generator
+from rag.settings import Settings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="smollm2", help="a shipped name (qwen-1.5b, smollm2, …) or a .gguf file")
+    parser.add_argument("--port", type=int, default=0, help="0: a free one")
+    parser.add_argument("--alias", default="", help="the name it serves the model as (default: --model)")
+    parser.add_argument("--api-key", default=os.environ.get("RAG_GENERATOR_API_KEY", ""))
+    parser.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
+    parser.add_argument("--context", type=int, default=2048)
+    args = parser.parse_args()
+
+    import xllamacpp
+
+    source = resolve_generator(args.model, Settings().paths.cache_dir)
+    params = xllamacpp.CommonParams()
+    params.model.path = source.location
+    params.model_alias = {args.alias or args.model}
+    params.n_ctx = args.context
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = args.threads
+    params.n_parallel = 1
+    params.verbosity = -1
+    params.warmup = False
+    params.port = args.port
+    if args.api_key:
+        params.api_keys = [args.api_key]
+    server = xllamacpp.Server(params)
+    print(f"listening on {server.listening_address}/v1", flush=True)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

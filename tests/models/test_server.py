@@ -1,0 +1,176 @@
+"""A model server as the generator (rag/models/server.py), against a real llama.cpp server started here on
+loopback (python -m rag.models.llama_server, the shipped SmolLM2 GGUF), and against small stand-in servers for
+what a real one cannot be made to do on demand (return no logprobs, hang)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes import FREEDONIA, ScriptedGenerator
+from helpers import assert_one_line_error, run
+
+from rag.errors import RagError
+from rag.models.generate import NoTokenProbabilities
+from rag.models.server import ServerGenerator
+
+MESSAGES = [
+    {"role": "system", "content": "Answer only from the context."},
+    {"role": "user", "content": f"Context:\n[1] {FREEDONIA}\n\nQuestion: What is the capital of Freedonia?"},
+]
+CHECK = [*MESSAGES[:-1], {"role": "user", "content": MESSAGES[-1]["content"] + "\n\nReply Yes or No."}]
+
+
+def start_llama_server(*args: str) -> tuple[subprocess.Popen, str]:
+    """python -m rag.models.llama_server in its own process; (process, API base) once it listens."""
+    command = [sys.executable, "-m", "rag.models.llama_server", "--model", "smollm2", "--threads", "2", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = process.stdout.readline() if process.stdout else ""  # blocks until it listens, or it dies
+    if not line.startswith("listening on "):
+        process.kill()
+        pytest.fail(f"the llama.cpp server did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    process, url = start_llama_server()
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_server_answers_as_the_same_gguf_does_in_process(llama_server: str, tmp_path: Path):
+    from rag.models.generate import load_generator
+
+    served = ServerGenerator(llama_server, "smollm2")
+    local = load_generator("smollm2", "llama.cpp", threads=2, dtype="float32", context_tokens=2048, cache_dir=tmp_path)
+    assert served.logprobs
+    assert "".join(served.stream(MESSAGES, 24)) == "".join(local.stream(MESSAGES, 24))
+    assert abs(served.yes_probability(CHECK) - local.yes_probability(CHECK)) <= 0.02
+
+
+@pytest.mark.slow
+def test_a_pipeline_answers_through_the_server_with_its_answer_check(llama_server: str, seed_index: Path, seed_rag):
+    from rag import RAG
+
+    answer = RAG(index_dir=seed_index, generator_url=llama_server, generator="smollm2").ask(
+        "Which agreement does Beijing honor?"
+    )
+    check = next(c for c in answer.checks if c.name == "answer_check")
+    assert check.not_run == "" and check.value is not None and 0.0 <= check.value <= 1.0
+    assert answer.timings_ms["first_token"] > 0
+
+
+@pytest.mark.slow
+def test_a_wrong_model_name_or_a_closed_port_is_one_clear_error(llama_server: str):
+    with pytest.raises(RagError, match=r"has no model 'qwen-9b' \(it serves: smollm2\)"):
+        ServerGenerator(llama_server, "qwen-9b")
+    with pytest.raises(RagError, match="cannot reach the model server at http://127.0.0.1:9/v1"):
+        ServerGenerator("http://127.0.0.1:9/v1", "smollm2")
+
+
+@pytest.mark.slow
+def test_a_server_that_wants_a_key_refuses_a_missing_one_and_takes_the_right_one(monkeypatch: pytest.MonkeyPatch):
+    process, url = start_llama_server("--api-key", "s3cret")
+    try:
+        monkeypatch.delenv("RAG_GENERATOR_API_KEY", raising=False)
+        with pytest.raises(RagError, match="refused the API key"):
+            ServerGenerator(url, "smollm2")
+        monkeypatch.setenv("RAG_GENERATOR_API_KEY", "s3cret")
+        assert ServerGenerator(url, "smollm2").logprobs
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_rag_ask_with_an_unreachable_server_is_a_one_line_error():
+    result = run("ask", "--generator-url", "http://127.0.0.1:9/v1", "Which agreement does Beijing honor?")
+    assert_one_line_error(result, "cannot reach the model server")
+
+
+# --- stand-in servers -------------------------------------------------------------------------------
+
+
+class _StandIn(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that streams a fixed reply and returns no logprobs (or hangs: `delay`)."""
+
+    reply = "The capital of Freedonia is Mirabel. [1]"
+    delay = 0.0
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, body: bytes, kind: str = "application/json") -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except BrokenPipeError:  # the client gave up waiting (the timeout test)
+            pass
+
+    def do_GET(self) -> None:
+        self._send(json.dumps({"object": "list", "data": [{"id": "stand-in", "object": "model"}]}).encode())
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        time.sleep(self.delay)
+        if request.get("stream"):
+            first, *rest = self.reply.split(" ")
+            events = [
+                {"choices": [{"index": 0, "delta": {"content": piece}}]} for piece in [first, *(" " + w for w in rest)]
+            ]
+            body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+            self._send(body.encode(), "text/event-stream")
+        else:
+            message = {"role": "assistant", "content": "Yes"}
+            self._send(json.dumps({"choices": [{"index": 0, "message": message, "logprobs": None}]}).encode())
+
+
+def stand_in(delay: float = 0.0) -> Iterator[str]:
+    handler = type("Handler", (_StandIn,), {"delay": delay})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+@pytest.fixture
+def no_logprobs_server() -> Iterator[str]:
+    yield from stand_in()
+
+
+def test_a_server_without_logprobs_streams_and_records_the_answer_check_as_not_run(
+    no_logprobs_server: str, fake_embedder, capsys: pytest.CaptureFixture[str]
+):
+    from fakes import freedonia_answer
+
+    served = ServerGenerator(no_logprobs_server, "stand-in")
+    assert not served.logprobs
+    assert "returns no token probabilities" in capsys.readouterr().err, "said once, at start"
+    with pytest.raises(NoTokenProbabilities):
+        served.yes_probability(CHECK)
+    answer = freedonia_answer(served, fake_embedder, min_answer_check=0.3)  # type: ignore[arg-type]
+    assert not answer.abstained and answer.answer.startswith("The capital of Freedonia is Mirabel.")
+    check = next(c for c in answer.checks if c.name == "answer_check")
+    assert check.passed and check.value is None and "no token probabilities" in check.not_run
+    # the same answer, from a model that gives probabilities, records the check as run
+    scripted = freedonia_answer(ScriptedGenerator(_StandIn.reply, 0.9), fake_embedder, min_answer_check=0.3)
+    assert next(c for c in scripted.checks if c.name == "answer_check").not_run == ""
+
+
+def test_a_server_that_does_not_answer_in_time_is_a_one_line_error():
+    for url in stand_in(delay=3.0):
+        with pytest.raises(RagError, match="did not answer in time"):
+            ServerGenerator(url, "stand-in", timeout_s=0.5)
