@@ -24,6 +24,7 @@ import httpx
 import pytest
 from conftest import free_port, running_app
 from fakes import FREEDONIA, ScriptedGenerator
+from playwright.sync_api import expect
 
 KEY = "sk-test-key"
 EDITOR = ("editor", "editor-pass")
@@ -314,6 +315,9 @@ def test_the_page_asks_for_a_login_and_shows_a_reader_no_document_controls(serve
     tab.click("button[type=submit]")
     tab.wait_for_selector("#question textarea")
     tab.wait_for_selector("#status:has-text('Collection')")  # the page's load events have run
+    # the controls load event hides the Documents panel from a reader: wait for that state (it is never undone),
+    # not for a moment in which the panel happens to be closed
+    expect(tab.get_by_text("Documents", exact=True).first).to_be_hidden()
     assert tab.locator("#upload").count() == 0 or not tab.locator("#upload").is_visible()
     assert tab.locator("#add-documents").count() == 0 or not tab.locator("#add-documents").is_visible()
     context.close()

@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 from conftest import running_app
+from playwright.sync_api import expect
 
 SCREENSHOTS = Path(os.environ["RAG_SCREENSHOTS"]) if os.environ.get("RAG_SCREENSHOTS") else None
 SEED_QUESTION = "Why does China treat defectors as economic migrants?"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 ANSWER_SECONDS = 300  # a 2-core CI machine answering while others share it
+RENDER_MS = 60_000  # for the page to show what the queue already answered, on a loaded machine
 CHIP = 'a[href^="#cite-"]'
 
 
@@ -28,42 +30,102 @@ def app_url(app_index: Path) -> Iterator[str]:
         yield url
 
 
+# Every queue event the page joins (POST queue/join answers its event_id) and every one the queue reports
+# completed (a process_completed message on the queue/data stream): the tests wait on these, not on a clock
+QUEUE_WATCH = """(() => {
+  const joined = new Set(), completed = new Set();
+  const loads = () => window.gradio_config.dependencies.filter((d) => d.targets.some((t) => t[1] === "load")).length;
+  window.__queue = { joined, completed, loads,
+                     settled: (events) => joined.size >= events && [...joined].every((id) => completed.has(id)) };
+  const original = window.fetch;
+  window.fetch = async function (input, init) {
+    const url = typeof input === "string" ? input : input.url;
+    const response = await original.apply(this, arguments);
+    if (url.includes("/queue/join")) {
+      response.clone().json().then((body) => body.event_id && joined.add(body.event_id), () => {});
+    } else if (url.includes("/queue/data") && response.body) {
+      const reader = response.clone().body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          const lines = (buffer + value).split("\\n");
+          buffer = lines.pop();
+          for (const line of lines) {
+            if (!line.startsWith("data:")) continue;
+            try {
+              const message = JSON.parse(line.slice(5));
+              if (message.msg === "process_completed" && message.event_id) completed.add(message.event_id);
+            } catch (error) {}
+          }
+        }
+      })().catch(() => {});
+    }
+    return response;
+  };
+})();"""
+# Records each text the `asked`-th answer shows (on every change of the chat), so streaming can be checked
+STREAM_WATCH = """asked => {
+  if (window.__watch) window.__watch.disconnect();
+  window.__seen = [];
+  window.__watch = new MutationObserver(() => {
+    const bots = document.querySelectorAll('[data-testid="bot"]');
+    const text = bots.length >= asked ? bots[asked - 1].innerText : "";
+    if (text && window.__seen[window.__seen.length - 1] !== text) window.__seen.push(text);
+  });
+  window.__watch.observe(document.querySelector("#chat"), { childList: true, subtree: true, characterData: true });
+}"""
+
+
+def is_join(request: Any) -> bool:
+    return request.method == "POST" and "/queue/join" in request.url
+
+
 class Page:
     """One browser tab on the app, with what the page did that it must not do."""
 
     def __init__(self, browser: Any, url: str, viewport: dict[str, int]) -> None:
         self.context = browser.new_context(viewport=viewport)
+        self.context.add_init_script(QUEUE_WATCH)
         self.tab = self.context.new_page()
         self.errors: list[str] = []
         self.dialogs: list[str] = []
+        self.sent: list[Any] = []  # the inputs the last question went out with (question, chat, ..., knobs)
         self.tab.on("pageerror", lambda error: self.errors.append(str(error)))
         self.tab.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         self.tab.goto(url)
-        self.tab.wait_for_selector("#question textarea")
-        # the page's load events (documents, status, controls) have answered: nothing set later is overwritten
-        self.tab.wait_for_selector("#status:has-text('Collection')")
+        # every load event (documents, status, controls) has completed: nothing they set can overwrite a control
+        self.settle(self.tab.evaluate("window.__queue.loads()"))
+        expect(self.tab.locator("#status")).to_contain_text("Collection")
+
+    def events(self) -> int:
+        """How many queue events the page has joined so far."""
+        return self.tab.evaluate("window.__queue.joined.size")
+
+    def settle(self, events: int) -> None:
+        """Wait until the page has joined `events` queue events in all and the queue completed every one."""
+        self.tab.wait_for_function("n => window.__queue.settled(n)", arg=events, timeout=ANSWER_SECONDS * 1000,
+                                   polling=100)  # fmt: skip
 
     def ask(self, question: str) -> list[str]:
         """Send a question; return the answer's texts as they were seen while it streamed (the last is final)."""
         asked = self.tab.locator('[data-testid="user"]').count() + 1
+        before = self.events()
+        self.tab.evaluate(STREAM_WATCH, asked)
         self.tab.locator("#question textarea").fill(question)
-        self.tab.locator("#question textarea").press("Enter")
-        return self.wait_for_answer(asked)
+        with self.tab.expect_request(is_join) as sent:
+            self.tab.locator("#question textarea").press("Enter")
+        self.sent = sent.value.post_data_json["data"]
+        return self.wait_for_answer(asked, before + 1)
 
-    def wait_for_answer(self, asked: int) -> list[str]:
-        """Wait for the checked answer to the `asked`-th question of the chat."""
-        users, bots = self.tab.locator('[data-testid="user"]'), self.tab.locator('[data-testid="bot"]')
-        seen: list[str] = []
-        for _ in range(ANSWER_SECONDS * 10):
-            if users.count() >= asked and bots.count() >= asked:
-                answer = bots.nth(asked - 1)
-                text = answer.inner_text()
-                if text and (not seen or seen[-1] != text):
-                    seen.append(text)
-                if answer.locator(f"{CHIP}, .abstain").count():  # chips and abstentions come with the checked answer
-                    return seen
-            self.tab.wait_for_timeout(100)
-        pytest.fail(f"no checked answer within {ANSWER_SECONDS} s; seen: {seen[-3:]}")
+    def wait_for_answer(self, asked: int, events: int) -> list[str]:
+        """Wait for the checked answer to the `asked`-th question, once the page's `events`-th queue event is done."""
+        self.settle(events)
+        answer = self.tab.locator('[data-testid="bot"]').nth(asked - 1)
+        # chips and abstentions come with the checked answer
+        expect(answer.locator(f"{CHIP}, .abstain").first).to_be_attached(timeout=RENDER_MS)
+        return [*self.tab.evaluate("window.__seen || []"), answer.inner_text()]
 
     def last_answer(self) -> Any:
         return self.tab.locator('[data-testid="bot"]').last
@@ -99,8 +161,8 @@ def test_seed_answer_streams_and_its_citation_opens_the_highlighted_passage(page
     passage = page.tab.locator(f"#{target}")
     assert passage.evaluate("node => node.open") is False, "passages start folded"
     chips.first.click()
-    assert passage.evaluate("node => node.open") is True, "the chip opens its passage"
-    assert "focused" in (passage.get_attribute("class") or "")
+    expect(passage, "the chip opens its passage").to_have_js_property("open", True)
+    expect(passage).to_have_class(re.compile(r"\bfocused\b"))
     mark = passage.locator("mark").first
     assert mark.is_visible() and mark.inner_text().strip(), "the supporting sentence is highlighted"
     summary = passage.locator("summary").inner_text()
@@ -114,23 +176,20 @@ def test_follow_up_is_rewritten_and_earlier_chips_still_open_their_passages(page
     first_target = page.last_answer().locator(CHIP).first.get_attribute("href")[1:]
     page.ask("When was it signed?")
     understood = page.tab.locator("#sources .rewritten")
-    assert understood.is_visible(), "the rewritten follow-up is shown"
+    expect(understood, "the rewritten follow-up is shown").to_be_visible()
     rewritten = understood.inner_text()
     assert "When was it signed?" not in rewritten and re.search(r"agreement|Beijing|China", rewritten), rewritten
     page.tab.locator(f'#chat a[href="#{first_target}"]').click()  # its passages are folded under "Earlier" now
     earlier = page.tab.locator(f"#{first_target}")
-    assert earlier.is_visible() and "focused" in (earlier.get_attribute("class") or "")
+    expect(earlier).to_be_visible()
+    expect(earlier).to_have_class(re.compile(r"\bfocused\b"))
     page.shot("desktop-follow-up")
 
-    page.tab.get_by_role("button", name="Retry").last.click()  # asks the last question again, in place
-    bots = page.tab.locator('[data-testid="bot"]')
-    for _ in range(ANSWER_SECONDS * 10):  # the checked answer goes while the new one streams
-        if bots.count() < 2 or not bots.nth(1).locator(CHIP).count():
-            break
-        page.tab.wait_for_timeout(100)
-    else:
-        pytest.fail("retry did not ask again")
-    page.wait_for_answer(2)
+    before = page.events()
+    with page.tab.expect_request(is_join) as asked:  # asks the last question again, in place
+        page.tab.get_by_role("button", name="Retry").last.click()
+    assert "When was it signed?" in str(asked.value.post_data_json["data"]), "retry did not ask again"
+    page.wait_for_answer(2, before + 1)
     assert page.tab.locator('[data-testid="user"]').count() == 2, "a retry replaces the answer, it adds no question"
 
 
@@ -145,25 +204,17 @@ def test_abstention_looks_different_and_shows_the_closest_passages(page: Page):
 
 
 def test_strictness_setting_is_applied(page: Page):
+    # the page's load events have completed (Page waits for them), so nothing puts the default back afterwards;
+    # what counts is the value the question goes out with, read from its queue request
     page.tab.get_by_role("button", name=re.compile("^Settings")).first.click()
-    label = "number input for Abstain when the closest passage or sentence scores below"
-    strictness = page.tab.get_by_label(label)
-    # set on the slider itself, and again until it holds for half a second: in some runs (after other test files)
-    # the value was put back to the default 0.44 after it was set, and the question went out with that
-    block = strictness.locator("xpath=ancestor::div[contains(@class, 'wrap')][1]")
-    slider = block.locator('[data-testid="range-input"]')
-    held = 0
-    for _ in range(200):
-        if slider.input_value() == "0.6" and strictness.input_value() == "0.6":
-            held += 1
-            if held >= 5:
-                break
-        else:
-            held = 0
-            slider.fill("0.6")
-        page.tab.wait_for_timeout(100)
-    assert slider.input_value() == "0.6" and strictness.input_value() == "0.6", "the slider did not take 0.6"
+    label = "Abstain when the closest passage or sentence scores below"
+    strictness = page.tab.get_by_label(f"number input for {label}")
+    slider = page.tab.get_by_label(f"range slider for {label}")
+    expect(slider).to_be_editable()
+    slider.fill("0.6")  # sets the value and fires the input event the slider listens to
+    expect(strictness).to_have_value("0.6")
     page.ask(SEED_QUESTION)  # its closest sentence scores ~0.55: too low for this strictness
+    assert 0.6 in page.sent, f"the question went out without the strictness set: {page.sent}"
     assert page.last_answer().locator(".abstain").count() == 1
     status = page.tab.locator("#status").inner_text()
     assert re.search(r"1 documents, \d+ chunks", status) and "minilm" in status and "qwen" in status
@@ -173,21 +224,20 @@ def _upload(page: Page, paths: list[Path]) -> dict[str, list[str]]:
     """Add files through the Documents panel; each file's row of the results table."""
     page.tab.get_by_role("button", name=re.compile("^Documents")).first.click()
     page.tab.locator("#upload input[type=file]").set_input_files([str(p) for p in paths])
-    page.tab.locator("#add-documents").click()
     results = page.tab.locator("#upload-results")
-    rows: dict[str, list[str]] = {}
-    for _ in range(ANSWER_SECONDS * 10):
-        cells = results.locator("[role=gridcell]").evaluate_all(
-            "nodes => nodes.map(n => [+n.dataset.row, +n.dataset.col, n.innerText.trim()])"
-        )
-        table: dict[int, list[str]] = {}
-        for row, _, text in sorted(cells):
-            table.setdefault(row, []).append(text)
-        rows = {cells[0]: cells[1:] for cells in table.values()}
-        if all(p.name in rows for p in paths):
-            return rows
-        page.tab.wait_for_timeout(200)
-    pytest.fail(f"no upload result for every file within {ANSWER_SECONDS} s: {rows}")
+    before = page.events()
+    with page.tab.expect_request(is_join):  # the files are on the server: adding them is a queue event
+        page.tab.locator("#add-documents").click()
+    page.settle(before + 1)
+    for path in paths:
+        expect(results.locator("[role=gridcell]", has_text=path.name).first).to_be_attached(timeout=RENDER_MS)
+    cells = results.locator("[role=gridcell]").evaluate_all(
+        "nodes => nodes.map(n => [+n.dataset.row, +n.dataset.col, n.innerText.trim()])"
+    )
+    table: dict[int, list[str]] = {}
+    for row, _, text in sorted(cells):
+        table.setdefault(row, []).append(text)
+    return {cells[0]: cells[1:] for cells in table.values()}
 
 
 def test_uploaded_docx_and_pdf_are_answered_with_their_source(page: Page, tmp_path: Path):
@@ -245,12 +295,14 @@ def test_phone_width_dark_theme_example_question(browser: Any, app_url: str):
         )
         red, green, blue = (int(v) for v in re.findall(r"\d+", background)[:3])
         assert red + green + blue < 3 * 100, f"the dark theme is not dark: {background}"
+        before = phone.events()
         phone.tab.locator("#chat button.example").first.click()  # example questions on the empty chat
-        phone.wait_for_answer(1)
+        phone.wait_for_answer(1, before + 2)  # the example is put in the question box, then asked
         assert phone.last_answer().locator(CHIP).count() >= 1
         assert phone.tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
         phone.last_answer().locator(CHIP).first.click()
         text = phone.tab.locator("#sources .passage.focused .text")
+        expect(text).to_be_visible()
         style = text.evaluate("node => [getComputedStyle(node).overflowY, getComputedStyle(node).maxHeight]")
         assert style[0] == "auto" and style[1].endswith("px"), f"long passages must scroll, not stretch: {style}"
         phone.shot("phone-dark")
@@ -273,17 +325,16 @@ def test_the_collection_menu_switches_what_is_asked_and_listed(browser: Any, two
     tab = Page(browser, two_collections_url, DESKTOP)
     menu = tab.tab.locator("#collection input")
     assert menu.input_value() == "default"
-    tab.tab.wait_for_selector("#status :text('Collection')")
     menu.click()
-    tab.tab.get_by_role("option", name="orchard").click()
-    tab.tab.wait_for_selector("#status :text('orchard')", timeout=60_000)
+    before = tab.events()
+    with tab.tab.expect_request(is_join):  # switching is a queue event: the documents and status of the other
+        tab.tab.get_by_role("option", name="orchard").click()
+    tab.settle(before + 1)
+    expect(tab.tab.locator("#status")).to_contain_text("orchard", timeout=RENDER_MS)
     tab.tab.get_by_role("button", name=re.compile("^Documents")).first.click()
     listing = tab.tab.locator("#documents")
-    for _ in range(600):
-        if "harvest.txt" in listing.inner_text():
-            break
-        tab.tab.wait_for_timeout(100)
-    assert "harvest.txt" in listing.inner_text() and "north-korean" not in listing.inner_text()  # its own documents
+    expect(listing).to_contain_text("harvest.txt", timeout=RENDER_MS)  # its own documents
+    assert "north-korean" not in listing.inner_text()
     tab.ask("How many tonnes of plums did the cooperative harvest?")
     answer = tab.last_answer()
     assert "412" in answer.inner_text() and answer.locator(CHIP).count()
