@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.errors import ModelNotFoundError, RagError
 from rag.models.weights import ModelSource, resolve_generator
@@ -48,6 +48,23 @@ def yes_share(first_tokens: dict[str, float]) -> float:
     return yes / (yes + no) if yes + no > 0 else 0.5
 
 
+def llama_params(source: ModelSource, threads: int, context_tokens: int, prompt_cache_mb: int) -> Any:
+    """llama.cpp's parameters for a GGUF, as this process runs it and as rag.models.llama_server serves it: the
+    same numbers whichever way a question reaches the model."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = source.location
+    params.n_ctx = context_tokens
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.n_parallel = 1
+    params.cache_ram_mib = prompt_cache_mb
+    params.verbosity = -1
+    params.warmup = False
+    return params
+
+
 class LlamaCppGenerator:
     """GGUF through llama.cpp's server object, in process. Prompt prefixes are cached between calls."""
 
@@ -56,15 +73,7 @@ class LlamaCppGenerator:
             raise ModelNotFoundError(f"the llama.cpp runtime needs a .gguf file, got {source.location}")
         import xllamacpp
 
-        params = xllamacpp.CommonParams()
-        params.model.path = source.location
-        params.n_ctx = context_tokens
-        params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = threads
-        params.n_parallel = 1
-        params.cache_ram_mib = prompt_cache_mb
-        params.verbosity = -1
-        params.warmup = False
+        params = llama_params(source, threads, context_tokens, prompt_cache_mb)
         # The server object also listens on a loopback port; a random key keeps others off it.
         params.api_keys = [secrets.token_hex(16)]
         try:

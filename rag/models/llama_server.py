@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 
+from rag.models.generate import llama_params
 from rag.models.weights import resolve_generator
 from rag.settings import Settings
 
@@ -24,21 +25,18 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="0: a free one")
     parser.add_argument("--alias", default="", help="the name it serves the model as (default: --model)")
     parser.add_argument("--api-key", default=os.environ.get("RAG_GENERATOR_API_KEY", ""))
-    parser.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
-    parser.add_argument("--context", type=int, default=2048)
+    parser.add_argument("--threads", type=int, default=0, help="0: the threads setting")
+    parser.add_argument("--context", type=int, default=0, help="0: the context_tokens setting")
     args = parser.parse_args()
 
     import xllamacpp
 
+    settings = Settings().models
     source = resolve_generator(args.model, Settings().paths.cache_dir)
-    params = xllamacpp.CommonParams()
-    params.model.path = source.location
+    params = llama_params(
+        source, args.threads or settings.threads, args.context or settings.context_tokens, settings.prompt_cache_mb
+    )
     params.model_alias = {args.alias or args.model}
-    params.n_ctx = args.context
-    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = args.threads
-    params.n_parallel = 1
-    params.verbosity = -1
-    params.warmup = False
     params.port = args.port
     if args.api_key:
         params.api_keys = [args.api_key]
