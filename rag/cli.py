@@ -256,30 +256,56 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_compare(args: argparse.Namespace) -> int:
+    """`rag eval --compare A B`: two saved reports side by side, metric by metric."""
+    from rag.evaluation import report as reports
+
+    rows = reports.compare(*args.compare)
+    for warning in reports.compare_warnings(*args.compare):
+        print(f"rag: warning: {warning}", file=sys.stderr)
+    if args.json:
+        _print_json({name: {"a": a, "b": b, "b_minus_a": d} for name, a, b, d in rows})
+        return 0
+    width = max(len(name) for name, *_ in rows) if rows else 10
+    print(f"{'metric':<{width}}  {'A':>10}  {'B':>10}  {'B - A':>10}")
+    for name, a, b, d in rows:
+        cells = ["–" if v is None else f"{v:.4g}" for v in (a, b)]
+        diff = "–" if d is None else f"{d:+.4g}"
+        print(f"{name:<{width}}  {cells[0]:>10}  {cells[1]:>10}  {diff:>10}")
+    return 0
+
+
+def _eval_judge(kind: str, target: Any, retrieval_only: bool) -> Any:
+    """The judge of generated answers, or None: a retrieval-only run generates none to judge."""
+    from rag.evaluation.judge import LLMJudge, ScoreJudge
+
+    if retrieval_only or kind == "none":
+        return None
+    return ScoreJudge(target.embedder) if kind == "score" else LLMJudge(target.generator)
+
+
+def _print_eval_metrics(metrics: dict[str, Any], report: Path | None) -> None:
+    """One line per metric group; the recall curve is left to --json and the report's plot."""
+    for group, values in metrics.items():
+        if isinstance(values, dict) and group != "recall_curve":
+            print(f"{group}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+        elif not isinstance(values, dict):
+            print(f"{group}: {values}")
+    if report:
+        print(f"report: {report / 'summary.md'}")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from rag.evaluation import report as reports
 
     if args.compare:
-        rows = reports.compare(*args.compare)
-        for warning in reports.compare_warnings(*args.compare):
-            print(f"rag: warning: {warning}", file=sys.stderr)
-        if args.json:
-            _print_json({name: {"a": a, "b": b, "b_minus_a": d} for name, a, b, d in rows})
-        else:
-            width = max(len(name) for name, *_ in rows) if rows else 10
-            print(f"{'metric':<{width}}  {'A':>10}  {'B':>10}  {'B - A':>10}")
-            for name, a, b, d in rows:
-                cells = ["–" if v is None else f"{v:.4g}" for v in (a, b)]
-                diff = "–" if d is None else f"{d:+.4g}"
-                print(f"{name:<{width}}  {cells[0]:>10}  {cells[1]:>10}  {diff:>10}")
-        return 0
+        return _eval_compare(args)
     if args.dataset is None:
         raise RagError("name a data set (a JSONL gold file, a SQuAD .json or a BEIR folder) or use --compare A B")
     if args.limit is not None and args.limit < 1:
         raise RagError("--limit must be at least 1")
 
     from rag.evaluation.datasets import load_dataset
-    from rag.evaluation.judge import LLMJudge, ScoreJudge
     from rag.evaluation.runner import aggregate, dataset_rag, run
 
     evalset = load_dataset(args.dataset, args.limit, args.split, args.seed)
@@ -287,9 +313,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty()
     retrieval_only = args.retrieval_only or evalset.retrieval_only
     target = dataset_rag(rag, evalset, progress)
-    judge = None
-    if not retrieval_only and args.judge != "none":
-        judge = ScoreJudge(target.embedder) if args.judge == "score" else LLMJudge(target.generator)
+    judge = _eval_judge(args.judge, target, retrieval_only)
     results = reports.ResultsFile(args.report)
     try:
         outcome = run(target, evalset, judge, retrieval_only, results.write, progress)
@@ -306,13 +330,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(metrics)
     else:
-        for group, values in metrics.items():
-            if isinstance(values, dict) and group != "recall_curve":
-                print(f"{group}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
-            elif not isinstance(values, dict):
-                print(f"{group}: {values}")
-        if args.report:
-            print(f"report: {args.report / 'summary.md'}")
+        _print_eval_metrics(metrics, args.report)
     if outcome.interrupted:
         print(f"rag: interrupted; kept {len(outcome.results)} scored questions", file=sys.stderr)
         return 130

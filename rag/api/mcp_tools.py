@@ -28,20 +28,28 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
     gate = gate or AnswerGate()
     server = MCPServer(name="rag", instructions=INSTRUCTIONS, log_level="WARNING")
     logging.getLogger("mcp").setLevel(logging.WARNING)  # its per-session INFO lines mean nothing to a user
+    _add_search(server, collections, gate)
+    _add_ask(server, collections, gate)
+    _add_resources(server, collections, gate)
+    return server
 
-    def pipeline(collection: str | None) -> RAG:
-        try:
-            return collections.get(collection)
-        except RagError as error:
-            raise ToolError(str(error)) from None
 
+def _pipeline(collections: Collections, collection: str | None) -> RAG:
+    """The asked collection's pipeline; an unknown name is the tool caller's error, not the server's."""
+    try:
+        return collections.get(collection)
+    except RagError as error:
+        raise ToolError(str(error)) from None
+
+
+def _add_search(server: MCPServer, collections: Collections, gate: AnswerGate) -> None:
     @server.tool(description="The passages of the documents closest to a query, best first, with their sources.")
     async def search(query: str, collection: str | None = None, k: int = 5) -> dict[str, Any]:
         if not query.strip():
             raise ToolError("the query is empty")
         if not 1 <= k <= 50:
             raise ToolError("k must be between 1 and 50")
-        rag = pipeline(collection)
+        rag = _pipeline(collections, collection)
         try:
             passages = await gate.in_thread(rag.retrieve, query.strip(), k)
         except RagError as error:
@@ -51,13 +59,15 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
             "passages": [p.to_dict(n) for n, p in enumerate(passages, start=1)],
         }
 
+
+def _add_ask(server: MCPServer, collections: Collections, gate: AnswerGate) -> None:
     @server.tool(
         description="A short answer from the documents, each sentence citing its passage [n] (the "
         "citations list gives each n's source and text), or 'The documents don't say.' "
         "with the reason."
     )
     async def ask(question: str, collection: str | None = None) -> dict[str, Any]:
-        rag = pipeline(collection)
+        rag = _pipeline(collections, collection)
         try:
             answer = await gate.run_async(rag.ask, question)
         except Busy as busy:
@@ -76,6 +86,17 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
             "timings_ms": answer.timings_ms,
         }
 
+
+def _documents(collections: Collections, name: str | None) -> list[dict[str, Any]]:
+    """A collection's documents and chunk counts; an unknown name is a resource error."""
+    try:
+        rag = collections.get(name)
+        return [{"source": source, "chunks": chunks} for source, chunks in sorted(rag.documents().items())]
+    except RagError as error:
+        raise ResourceError(str(error)) from None
+
+
+def _add_resources(server: MCPServer, collections: Collections, gate: AnswerGate) -> None:
     @server.resource(
         "rag://collections",
         name="collections",
@@ -85,13 +106,6 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
     async def list_collections() -> list[dict[str, Any]]:
         return [info.to_dict() for info in await gate.in_thread(collections.describe)]
 
-    def documents(name: str | None) -> list[dict[str, Any]]:
-        try:
-            rag = collections.get(name)
-            return [{"source": source, "chunks": chunks} for source, chunks in sorted(rag.documents().items())]
-        except RagError as error:
-            raise ResourceError(str(error)) from None
-
     @server.resource(
         "rag://documents",
         name="documents",
@@ -99,7 +113,8 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
         description="The documents of the default collection and their chunk counts.",
     )
     async def default_documents() -> list[dict[str, Any]]:
-        return await gate.in_thread(documents, None)  # opening an index blocks: not on the event loop
+        # opening an index blocks: not on the event loop
+        return await gate.in_thread(_documents, collections, None)
 
     @server.resource(
         "rag://collections/{name}/documents",
@@ -108,6 +123,4 @@ def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPSe
         description="The documents of one collection and their chunk counts.",
     )
     async def collection_documents(name: str) -> list[dict[str, Any]]:
-        return await gate.in_thread(documents, name)
-
-    return server
+        return await gate.in_thread(_documents, collections, name)

@@ -172,41 +172,9 @@ def _load_beir(folder: Path, limit: int | None, seed: int) -> EvalSet:
     for needed in (corpus_path, qrels_path):
         if not needed.is_file():
             raise DatasetError(f"{folder} is not a complete BEIR data set (no {needed.relative_to(folder)})")
-    corpus: list[Document] = []
-    seen_ids: set[str] = set()
-    for number, row in _json_lines(corpus_path):
-        where = f"{corpus_path}:{number}"
-        doc_id = row.get("_id")
-        if not isinstance(doc_id, (str, int)):
-            raise DatasetError(f"{where}: '_id' is missing")
-        title = row.get("title") or ""
-        body = row.get("text", "")
-        if not isinstance(body, str) or not isinstance(title, str):
-            raise DatasetError(f"{where}: 'title' and 'text' must be strings")
-        if str(doc_id) in seen_ids:
-            raise DatasetError(f"{where}: '_id' {doc_id} appears twice")
-        seen_ids.add(str(doc_id))
-        # BEIR practice: the title is part of what is embedded
-        text = (f"{title}\n\n{body}" if body else title) if title else body
-        corpus.append(Document(str(doc_id), title, text, hashlib.sha256(text.encode()).hexdigest()))
-    relevant: dict[str, list[str]] = {}
-    lines = qrels_path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, start=1):
-        fields = line.split("\t")
-        if number == 1 and fields[0] == "query-id":
-            continue
-        if not line.strip():
-            continue
-        if len(fields) != 3 or not fields[2].strip().lstrip("-").isdigit():
-            raise DatasetError(f"{qrels_path}:{number}: expected 'query-id<TAB>corpus-id<TAB>score'")
-        if int(fields[2]) > 0:
-            relevant.setdefault(fields[0], []).append(fields[1])
-    questions = []
-    for number, row in _json_lines(queries_path):
-        where = f"{queries_path}:{number}"
-        query_id = str(row.get("_id", ""))
-        if query_id in relevant:
-            questions.append(Question(query_id, _text(row, "text", where), gold_sources=relevant[query_id]))
+    corpus = _beir_corpus(corpus_path)
+    relevant = _beir_qrels(qrels_path)
+    questions = _beir_questions(queries_path, relevant)
     if not questions:
         raise DatasetError(f"{qrels_path}: no query in it has relevance judgements in {queries_path}")
     return EvalSet(
@@ -219,6 +187,59 @@ def _load_beir(folder: Path, limit: int | None, seed: int) -> EvalSet:
         retrieval_only=True,
         total_questions=len(questions),
     )
+
+
+def _beir_corpus(corpus_path: Path) -> list[Document]:
+    """The documents of a BEIR corpus.jsonl, each id once."""
+    corpus: list[Document] = []
+    seen_ids: set[str] = set()
+    for number, row in _json_lines(corpus_path):
+        document = _beir_document(row, f"{corpus_path}:{number}")
+        if document.source in seen_ids:
+            raise DatasetError(f"{corpus_path}:{number}: '_id' {row['_id']} appears twice")
+        seen_ids.add(document.source)
+        corpus.append(document)
+    return corpus
+
+
+def _beir_document(row: dict[str, Any], where: str) -> Document:
+    """One corpus row as a document whose source is its '_id'."""
+    doc_id = row.get("_id")
+    if not isinstance(doc_id, (str, int)):
+        raise DatasetError(f"{where}: '_id' is missing")
+    title = row.get("title") or ""
+    body = row.get("text", "")
+    if not isinstance(body, str) or not isinstance(title, str):
+        raise DatasetError(f"{where}: 'title' and 'text' must be strings")
+    # BEIR practice: the title is part of what is embedded
+    text = (f"{title}\n\n{body}" if body else title) if title else body
+    return Document(str(doc_id), title, text, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _beir_qrels(qrels_path: Path) -> dict[str, list[str]]:
+    """Each query id's relevant corpus ids (score above 0), from a qrels TSV with or without its header."""
+    relevant: dict[str, list[str]] = {}
+    lines = qrels_path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        if (number == 1 and fields[0] == "query-id") or not line.strip():
+            continue
+        if len(fields) != 3 or not fields[2].strip().lstrip("-").isdigit():
+            raise DatasetError(f"{qrels_path}:{number}: expected 'query-id<TAB>corpus-id<TAB>score'")
+        if int(fields[2]) > 0:
+            relevant.setdefault(fields[0], []).append(fields[1])
+    return relevant
+
+
+def _beir_questions(queries_path: Path, relevant: dict[str, list[str]]) -> list[Question]:
+    """The queries that have relevance judgements; the others cannot be scored."""
+    questions = []
+    for number, row in _json_lines(queries_path):
+        where = f"{queries_path}:{number}"
+        query_id = str(row.get("_id", ""))
+        if query_id in relevant:
+            questions.append(Question(query_id, _text(row, "text", where), gold_sources=relevant[query_id]))
+    return questions
 
 
 def _load_squad(path: Path, limit: int | None, split: str | None, seed: int) -> EvalSet:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pickle
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,26 +79,49 @@ class EmbedWorker:
         return {"position": np.asarray(batch["position"], dtype=np.int64), "payload": np.array(payloads, dtype=object)}
 
 
+@dataclass(frozen=True)
+class Pool:
+    """The Ray actor pool that does the per-file work. `workers`: actors (default: as many as the cluster's
+    CPUs hold); `batch_files`: files per task; `retries`: restarts of a killed actor, and retries of its batch,
+    before the run fails; `worker`: the actor class (a subclass in tests)."""
+
+    workers: int | None = None
+    cpus_per_worker: float = 1.0
+    batch_files: int = BATCH_FILES
+    retries: int = RETRIES
+    worker: type = EmbedWorker
+
+
 def ray_sync(
     index: Index,
     roots: list[Path],
-    workers: int | None = None,
-    cpus_per_worker: float = 1.0,
+    pool: Pool = Pool(),
     cache_dir: Path | None = None,
     max_bytes: int = MAX_FILE_BYTES,
-    batch_files: int = BATCH_FILES,
-    retries: int = RETRIES,
-    worker: type = EmbedWorker,
     progress: bool = False,
 ) -> IndexReport:
-    """sync() with the per-file work on a Ray actor pool (Ray must be connected). `workers`: actors in
-    the pool (default: as many as the cluster's CPUs hold); `worker`: the actor class (a subclass in tests)."""
-    import ray
-
+    """sync() with the per-file work on a Ray actor pool (Ray must be connected)."""
     started = time.perf_counter()
     report = IndexReport(documents=0, chunks=0)
     found, seen, refused = candidates(index, roots)
     known = known_contents(index)
+    rows = _rows(index, found)
+    outcomes: list[Examined | None] = [None] * len(rows)
+    vectors: list[np.ndarray | None] = [None] * len(rows)  # per file, embed_new's (None: nothing new)
+    if rows:
+        dataset = _embedded(index, rows, pool, known, cache_dir, max_bytes, progress)
+        _collect(dataset, outcomes, vectors)
+    missing = [found[i][1] for i, outcome in enumerate(outcomes) if outcome is None]
+    if missing:  # never save a partial result as if it were whole
+        raise RagError(f"distributed indexing lost {len(missing)} files (first: {missing[0]}); index unchanged")
+    done: list[Examined] = [outcome for outcome in outcomes if outcome is not None]
+    pending = record(index, refused + done, report)
+    add_pending(index, pending, [v for v, o in zip(vectors, done, strict=True) if o.pending], known, report)
+    return finish(index, roots, seen, report, started)
+
+
+def _rows(index: Index, found: list[tuple[Path, str]]) -> list[dict[str, Any]]:
+    """One row per file, in file order, with what the index already holds of it (to tell what changed)."""
     rows = []
     for position, (path, source) in enumerate(found):
         entry = index.manifest.documents.get(source)
@@ -111,51 +135,64 @@ def ray_sync(
                 "mtime_ns": entry.mtime_ns if entry else 0,
             }
         )
-    outcomes: list[Examined | None] = [None] * len(rows)
-    vectors: list[np.ndarray | None] = [None] * len(rows)  # per file, embed_new's (None: nothing new)
-    if rows:
-        if workers is None:
-            workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
-        workers = max(1, min(workers, -(-len(rows) // batch_files)))  # no idle actors loading a model for nothing
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = progress
-        dataset = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // batch_files)))
-        with warnings.catch_warnings():
-            # max_restarts and max_task_retries have no named parameter yet in Ray 2.60 (only ray_remote_args)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            dataset = dataset.map_batches(
-                worker,
-                fn_constructor_kwargs={
-                    "embedder": index.manifest.embedder,
-                    "splitting": index.manifest.splitting,
-                    "cache_dir": str(cache_dir) if cache_dir else None,
-                    "known": set(known),
-                    "max_bytes": max_bytes,
-                    "threads": max(1, int(cpus_per_worker)),
-                },
-                batch_size=batch_files,
-                batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=workers),
-                num_cpus=cpus_per_worker,
-                # a killed actor is restarted and its batch retried, a bounded number of times (Ray's default
-                # is forever, which would hide a file that crashes its worker every time)
-                max_restarts=retries,
-                max_task_retries=retries,
-            )
-        try:
-            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-                for position, payload in zip(batch["position"], batch["payload"], strict=True):
-                    outcomes[int(position)], vectors[int(position)] = pickle.loads(payload)
-        except (ray.exceptions.RayError, RagError) as error:
-            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-            raise RagError(f"distributed indexing failed, the saved index is unchanged ({reason[:300]})") from None
-    missing = [found[i][1] for i, outcome in enumerate(outcomes) if outcome is None]
-    if missing:  # never save a partial result as if it were whole
-        raise RagError(f"distributed indexing lost {len(missing)} files (first: {missing[0]}); index unchanged")
-    done: list[Examined] = [outcome for outcome in outcomes if outcome is not None]
-    pending = record(index, refused + done, report)
-    add_pending(index, pending, [v for v, o in zip(vectors, done, strict=True) if o.pending], known, report)
-    return finish(index, roots, seen, report, started)
+    return rows
+
+
+def _embedded(
+    index: Index,
+    rows: list[dict[str, Any]],
+    pool: Pool,
+    known: dict[str, str],
+    cache_dir: Path | None,
+    max_bytes: int,
+    progress: bool,
+) -> Any:
+    """The rows as a Ray dataset mapped over the actor pool: each batch examined, and its new content embedded."""
+    import ray
+
+    workers = pool.workers
+    if workers is None:
+        workers = max(1, int(ray.cluster_resources().get("CPU", 1) // pool.cpus_per_worker))
+    workers = max(1, min(workers, -(-len(rows) // pool.batch_files)))  # no idle actors loading a model for nothing
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = progress
+    dataset = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // pool.batch_files)))
+    with warnings.catch_warnings():
+        # max_restarts and max_task_retries have no named parameter yet in Ray 2.60 (only ray_remote_args)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return dataset.map_batches(
+            pool.worker,
+            fn_constructor_kwargs={
+                "embedder": index.manifest.embedder,
+                "splitting": index.manifest.splitting,
+                "cache_dir": str(cache_dir) if cache_dir else None,
+                "known": set(known),
+                "max_bytes": max_bytes,
+                "threads": max(1, int(pool.cpus_per_worker)),
+            },
+            batch_size=pool.batch_files,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=pool.cpus_per_worker,
+            # a killed actor is restarted and its batch retried, a bounded number of times (Ray's default
+            # is forever, which would hide a file that crashes its worker every time)
+            max_restarts=pool.retries,
+            max_task_retries=pool.retries,
+        )
+
+
+def _collect(dataset: Any, outcomes: list[Examined | None], vectors: list[np.ndarray | None]) -> None:
+    """Run the dataset and put each file's outcome and vectors back at its position; a failure of Ray or of
+    a worker fails the run with its last line (the saved index is untouched)."""
+    import ray
+
+    try:
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            for position, payload in zip(batch["position"], batch["payload"], strict=True):
+                outcomes[int(position)], vectors[int(position)] = pickle.loads(payload)
+    except (ray.exceptions.RayError, RagError) as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise RagError(f"distributed indexing failed, the saved index is unchanged ({reason[:300]})") from None
 
 
 def build(
@@ -174,16 +211,9 @@ def build(
 
     connect(address)
 
+    pool = Pool(workers, cpus_per_worker, **options)
+
     def on_ray(index: Index, roots: list[Path], progress: bool, max_bytes: int) -> IndexReport:
-        return ray_sync(
-            index,
-            roots,
-            workers,
-            cpus_per_worker,
-            rag.settings.paths.cache_dir,
-            max_bytes,
-            progress=progress,
-            **options,
-        )
+        return ray_sync(index, roots, pool, rag.settings.paths.cache_dir, max_bytes, progress)
 
     return rag.build(paths, rebuild=rebuild, progress=progress, syncer=on_ray)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rag.api.access import Credentials
@@ -21,6 +22,16 @@ if TYPE_CHECKING:
 
 APP_NAME = "rag"
 DEPLOYMENT = "RagReplica"
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """What every replica builds its app with (rag.api.app.build_server's host, credentials, concurrency):
+    one value, so that it travels to the replicas as one and the same."""
+
+    host: str = "127.0.0.1"
+    credentials: Credentials = field(default_factory=Credentials)
+    concurrency: int = 1
 
 
 def open_read_only(settings: Settings, generator: Any = None) -> Any:
@@ -56,19 +67,18 @@ def replica_class() -> type:
 
     @serve.ingress()  # the app is built in each replica, after __init__ (it holds models and open files)
     class RagReplica:
-        def __init__(
-            self, settings: Settings, host: str, credentials: Credentials, concurrency: int, generator: Any = None
-        ) -> None:
+        def __init__(self, settings: Settings, options: AppOptions, generator: Any = None) -> None:
             self.rag = open_read_only(settings, generator)
-            self.options = (host, credentials, concurrency)
+            self.options = options
             context = serve.get_replica_context()
             self.name = f"{context.replica_id.unique_id}@{os.uname().nodename}:{os.getpid()}"
 
         def __serve_build_asgi_app__(self) -> Any:
             from rag.api.app import build_server
 
-            host, credentials, concurrency = self.options
-            return ReplicaHeader(build_server(self.rag, host, credentials, concurrency), self.name)
+            options = self.options
+            app = build_server(self.rag, options.host, options.credentials, options.concurrency)
+            return ReplicaHeader(app, self.name)
 
     return RagReplica
 
@@ -76,29 +86,28 @@ def replica_class() -> type:
 def start_replicas(
     settings: Settings,
     replicas: int = 1,
-    host: str = "127.0.0.1",
     port: int = 7860,
-    credentials: Credentials = Credentials(),
-    concurrency: int = 1,
+    options: AppOptions = AppOptions(),
     cpus_per_replica: float = 1.0,
     generator: Any = None,
     health_check_s: float = 10.0,
 ) -> None:
-    """Deploy N replicas behind Serve's HTTP proxy on host:port (Ray must be connected); returns once they
-    run. `generator`: a generator object for every replica (tests); default: each loads the configured one."""
+    """Deploy N replicas behind Serve's HTTP proxy on options.host:port (Ray must be connected); returns once
+    they run. `generator`: a generator object for every replica (tests); default: each loads the configured
+    one."""
     from ray import serve
 
     settings = settings.with_overrides(index_dir=settings.paths.index_dir.resolve())  # replicas run elsewhere
-    serve.start(http_options={"host": host, "port": port})
+    serve.start(http_options={"host": options.host, "port": port})
     deployment = serve.deployment(
         replica_class(),
         name=DEPLOYMENT,
         num_replicas=replicas,
         ray_actor_options={"num_cpus": cpus_per_replica},
         health_check_period_s=health_check_s,
-        max_ongoing_requests=max(8, 4 * concurrency),  # queued in the replica's gate, answered in order
+        max_ongoing_requests=max(8, 4 * options.concurrency),  # queued in the replica's gate, answered in order
     )
-    serve.run(deployment.bind(settings, host, credentials, concurrency, generator), name=APP_NAME, route_prefix="/")
+    serve.run(deployment.bind(settings, options, generator), name=APP_NAME, route_prefix="/")
 
 
 def running_replicas() -> int:
@@ -134,7 +143,7 @@ def serve_replicas(
     # `docker stop`, systemd and `kill` send SIGTERM: unwind (the finally below) so the replicas and a
     # local Ray go with this process; set after connecting, as ray.init installs a handler of its own
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    start_replicas(settings, replicas, host, port, credentials, concurrency)
+    start_replicas(settings, replicas, port, AppOptions(host, credentials, concurrency))
     announce(host, port, served_by=f"{replicas} replicas on Ray Serve: ")
     try:
         while True:

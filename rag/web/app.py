@@ -6,6 +6,7 @@ Generation runs one at a time by default (see rag/api/app.py serve); document te
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -17,6 +18,7 @@ from rag.collections import Collections
 from rag.errors import RagError
 from rag.ingest.load import LOADERS
 from rag.pipeline import RAG
+from rag.settings import Settings
 from rag.types import Answer
 from rag.web.render import answer_markdown, inert, is_abstention, plain_answer, sources_html, sources_panel
 from rag.web.uploads import add_uploads, uploaded_only
@@ -78,18 +80,20 @@ def may_change(request: gr.Request | None, roles: bool) -> bool:
     return headers.get("x-rag-role") == Role.EDITOR.value
 
 
-def build_app(collections: Collections, gate: AnswerGate | None = None, roles: bool = False) -> gr.Blocks:
-    """The page over every collection; the menu picks the one asked, listed and added to. `gate`: shared
-    with the API and MCP, so that answers are generated in the order asked, whichever face asked. `roles`:
-    only editors change documents (see may_change)."""
-    rag, gate = collections.base, gate or AnswerGate()
-    defaults = rag.settings
+class _Handlers:
+    """What the page's events run: answers through the gate shared with the API and MCP, documents changed
+    only by those allowed (see may_change). Method names are the page's endpoint names, so keep them."""
 
-    def editor_only(request: gr.Request | None) -> None:
-        if not may_change(request, roles):
+    def __init__(self, collections: Collections, gate: AnswerGate, roles: bool) -> None:
+        self.collections, self.gate, self.roles = collections, gate, roles
+        self.rag = collections.base
+
+    def editor_only(self, request: gr.Request | None) -> None:
+        if not may_change(request, self.roles):
             raise gr.Error("a reader may not change the documents")
 
     def respond(
+        self,
         message: str,
         history: list[dict[str, Any]],
         turns: Turns,
@@ -104,13 +108,13 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         turn, draft = len(history) - 1, ""
         try:
-            asker = collections.get(collection).variant(
+            asker = self.collections.get(collection).variant(
                 top_k=int(top_k),
                 min_retrieval_score=float(min_score),
                 min_support=float(min_support),
                 min_answer_check=float(min_check),
             )
-            with gate.turn():
+            with self.gate.turn():
                 for item in asker.stream(message, earlier):
                     if isinstance(item, Answer):
                         history[-1]["content"] = answer_markdown(item, turn)
@@ -124,63 +128,236 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
             history[-1]["content"] = f"⚠️ {inert(str(error))}"
             yield history, gr.skip(), gr.skip(), ""
 
-    def retry(data: gr.RetryData, history: list[dict[str, Any]], turns: Turns, *knobs: float):
+    def retry(self, data: gr.RetryData, history: list[dict[str, Any]], turns: Turns, *knobs: float):
         """Ask the retried message again, forgetting what came after it."""
         question = _plain(history[data.index]["content"])
         kept = {turn: shown for turn, shown in turns.items() if turn < data.index}
-        yield from respond(question, history[: data.index], kept, *knobs)
+        yield from self.respond(question, history[: data.index], kept, *knobs)
 
-    async def ask_api(question: str) -> dict[str, Any]:
+    async def ask_api(self, question: str) -> dict[str, Any]:
         """One question in, the answer with citations and timings out (for gradio_client; default collection).
         Bounded as the API's answers are, as /gradio_api/run/ask does not pass through the page's queue."""
         try:
-            return (await gate.run_async(rag.ask, question)).to_dict()
+            return (await self.gate.run_async(self.rag.ask, question)).to_dict()
         except Busy as busy:
             raise gr.Error(str(busy)) from None
         except RagError as error:
             raise gr.Error(str(error)) from None
 
-    def pick(collection: str | None) -> RAG:
+    def pick(self, collection: str | None) -> RAG:
         try:
-            return collections.get(collection or None)
+            return self.collections.get(collection or None)
         except RagError as error:
             raise gr.Error(str(error)) from None
 
+    # no docstrings on upload and remove: Gradio shows a handler's docstring as its API description
     def upload(
+        self,
         paths: list[str] | None,
         collection: str | None = None,
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(track_tqdm=True),
-    ):  # noqa: B008
-        editor_only(request)
-        chosen = pick(collection)
+    ):
+        self.editor_only(request)
+        chosen = self.pick(collection)
         try:
             rows = add_uploads(chosen, uploaded_only(paths or []), progress=True)
         except RagError as error:
             raise gr.Error(str(error)) from None
-        return rows, documents_table(collection), index_status(chosen)
+        return rows, self.documents_table(collection), index_status(chosen)
 
-    def controls(request: gr.Request) -> gr.Accordion:
-        return gr.Accordion(visible=may_change(request, roles))
+    def controls(self, request: gr.Request) -> gr.Accordion:
+        return gr.Accordion(visible=may_change(request, self.roles))
 
-    def documents_table(collection: str | None = None) -> list[list[Any]]:
-        return [[source, count] for source, count in sorted(pick(collection).documents().items())]
+    def documents_table(self, collection: str | None = None) -> list[list[Any]]:
+        return [[source, count] for source, count in sorted(self.pick(collection).documents().items())]
 
-    def remove(source: str, collection: str | None = None, request: gr.Request | None = None):
-        editor_only(request)
-        chosen = pick(collection)
+    def remove(self, source: str, collection: str | None = None, request: gr.Request | None = None):
+        self.editor_only(request)
+        chosen = self.pick(collection)
         try:
             removed = not source or chosen.remove(source.strip())
         except RagError as error:
             raise gr.Error(str(error)) from None
         if not removed:
             raise gr.Error(f"no indexed document named {source}")
-        return documents_table(collection), index_status(chosen)
+        return self.documents_table(collection), index_status(chosen)
 
-    def switch(collection: str):
+    def switch(self, collection: str):
         """Another collection: its documents and status; the conversation starts again."""
-        return [], "", {}, documents_table(collection), index_status(pick(collection))
+        return [], "", {}, self.documents_table(collection), index_status(self.pick(collection))
 
+
+@dataclass
+class _ChatPanel:
+    picker: gr.Dropdown
+    chat: gr.Chatbot
+    question: gr.Textbox
+    send: gr.Button
+    clear: gr.ClearButton
+
+
+@dataclass
+class _Knobs:
+    """The answering thresholds a user may change for their own questions."""
+
+    top_k: gr.Slider
+    min_score: gr.Slider
+    min_support: gr.Slider
+    min_check: gr.Slider
+
+
+@dataclass
+class _DocumentsPanel:
+    accordion: gr.Accordion
+    files: gr.File
+    add: gr.Button
+    results: gr.Dataframe
+    listing: gr.Dataframe
+    to_remove: gr.Textbox
+    remove_button: gr.Button
+
+
+def _chat_panel(collections: Collections) -> _ChatPanel:
+    """The collection menu, the chat, the question box and its buttons (the page's left column)."""
+    with gr.Column(scale=3, min_width=320):
+        picker = gr.Dropdown(
+            choices=collections.names(),
+            value=collections.default,
+            label="Collection",
+            elem_id="collection",
+            interactive=True,
+        )
+        chat = gr.Chatbot(
+            label="Chat",
+            elem_id="chat",
+            height=480,
+            sanitize_html=True,
+            buttons=["copy", "copy_all"],
+            examples=[{"text": q} for q in EXAMPLES],
+            feedback_options=None,
+            placeholder="Ask a question about the documents, or pick an example.",
+        )
+        question = gr.Textbox(label="Question", elem_id="question", placeholder="Ask a question about the documents…")
+        with gr.Row():
+            send = gr.Button("Ask", variant="primary")
+            clear = gr.ClearButton([chat, question], value="Clear")
+    return _ChatPanel(picker, chat, question, send, clear)
+
+
+def _sources_panel() -> gr.HTML:
+    """The cited passages of every answer (the page's right column)."""
+    with gr.Column(scale=2, min_width=320):
+        return gr.HTML(label="Sources", elem_id="sources")
+
+
+def _settings_panel(defaults: Settings) -> _Knobs:
+    """The thresholds, starting at the configured ones."""
+    with gr.Accordion("Settings", open=False):
+        top_k = gr.Slider(1, 10, value=defaults.answering.top_k, step=1, label="Passages given to the model")
+        min_score = gr.Slider(
+            0.0,
+            0.6,
+            value=defaults.checks.min_retrieval_score,
+            step=0.01,
+            label="Abstain when the closest passage or sentence scores below",
+        )
+        min_support = gr.Slider(
+            0.2,
+            0.8,
+            value=defaults.checks.min_support,
+            step=0.01,
+            label="Drop a sentence whose support is below (higher: stricter)",
+        )
+        min_check = gr.Slider(
+            0.0,
+            0.9,
+            value=defaults.checks.min_answer_check,
+            step=0.01,
+            label="Abstain when P(yes) that the passages state the answer is below",
+        )
+    return _Knobs(top_k, min_score, min_support, min_check)
+
+
+def _documents_panel() -> _DocumentsPanel:
+    """Adding, listing and removing documents (hidden from readers on load, see _wire_page_load)."""
+    with gr.Accordion("Documents", open=False) as documents:
+        # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
+        files = gr.File(label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple", elem_id="upload")
+        add = gr.Button("Add to the index", elem_id="add-documents")
+        results = gr.Dataframe(
+            headers=["file", "result", "reason"],
+            label="Upload results",
+            interactive=False,
+            elem_id="upload-results",
+        )
+        listing = gr.Dataframe(
+            headers=["document", "chunks"], label="Indexed documents", interactive=False, elem_id="documents"
+        )
+        with gr.Row():
+            to_remove = gr.Textbox(label="Remove a document (its name as listed)", scale=3)
+            remove_button = gr.Button("Remove", scale=1)
+    return _DocumentsPanel(documents, files, add, results, listing, to_remove, remove_button)
+
+
+def _wire_asking(handlers: _Handlers, panel: _ChatPanel, knobs: _Knobs, sources: gr.HTML, turns: gr.State) -> None:
+    """A question (typed, an example or a retry) streams its answer into the chat and its passages into the
+    sources; clearing the chat forgets both."""
+    # one bound method for the three ways of asking: Gradio keys the concurrency group on the function's id,
+    # so they share one queue limit, as one function would
+    respond = handlers.respond
+    settings = [panel.picker, knobs.top_k, knobs.min_score, knobs.min_support, knobs.min_check]
+    chat_out = [panel.chat, sources, turns, panel.question]
+    asked = [panel.question, panel.chat, turns, *settings]
+    for trigger in (panel.question.submit, panel.send.click):
+        trigger(respond, asked, chat_out, api_visibility="private")
+    picked = panel.chat.example_select(_example_text, None, panel.question, api_visibility="private")
+    picked.then(respond, asked, chat_out, api_visibility="private")
+    panel.chat.retry(handlers.retry, [panel.chat, turns, *settings], chat_out, api_visibility="private")
+    for emptied in (panel.clear.click, panel.chat.clear):
+        emptied(lambda: ("", {}), None, [sources, turns], api_visibility="private")
+
+
+def _wire_documents(handlers: _Handlers, panel: _DocumentsPanel, picker: gr.Dropdown, info: gr.Markdown) -> None:
+    """Adding and removing documents, one change at a time (one concurrency id), in the picked collection."""
+    outputs = [panel.listing, info]
+    panel.add.click(
+        handlers.upload, [panel.files, picker], [panel.results, *outputs], api_name="upload", concurrency_id="index"
+    )
+    panel.remove_button.click(
+        handlers.remove, [panel.to_remove, picker], outputs, api_name="remove", concurrency_id="index"
+    )
+
+
+def _wire_switch(handlers: _Handlers, picker: gr.Dropdown, shown: list[gr.components.Component]) -> None:
+    """Picking another collection shows its documents and status, in a new conversation."""
+    picker.input(handlers.switch, picker, shown, api_visibility="private")
+
+
+def _wire_page_load(
+    app: gr.Blocks, handlers: _Handlers, picker: gr.Dropdown, documents: _DocumentsPanel, info: gr.Markdown
+) -> None:
+    """On each page load: the collections as they are now, the documents, the status, and the controls."""
+    app.load(lambda: gr.Dropdown(choices=handlers.collections.names()), None, picker, api_visibility="private")
+    app.load(handlers.documents_table, None, documents.listing, api_visibility="private")
+    app.load(lambda: index_status(handlers.rag), None, info, api_visibility="private")
+    # a reader sees the documents listed elsewhere (the status line) but not the controls that change them
+    app.load(handlers.controls, None, documents.accordion, api_visibility="private")
+
+
+def _add_ask_endpoint(handlers: _Handlers) -> None:
+    """/ask for gradio_client: hidden components, so that the endpoint has typed inputs and outputs."""
+    hidden_question = gr.Textbox(visible=False)
+    hidden_answer = gr.JSON(visible=False)
+    hidden_question.submit(handlers.ask_api, hidden_question, hidden_answer, api_name="ask")
+
+
+def build_app(collections: Collections, gate: AnswerGate | None = None, roles: bool = False) -> gr.Blocks:
+    """The page over every collection; the menu picks the one asked, listed and added to. `gate`: shared
+    with the API and MCP, so that answers are generated in the order asked, whichever face asked. `roles`:
+    only editors change documents (see may_change)."""
+    handlers = _Handlers(collections, gate or AnswerGate(), roles)
+    # components are made, and events added, in page order: Gradio numbers them in that order
     with gr.Blocks(title="rag: cited answers from your documents") as app:
         gr.Markdown(
             "## Ask your documents\nAnswers come only from the indexed documents; "
@@ -188,93 +365,15 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
         )
         turns = gr.State({})
         with gr.Row():
-            with gr.Column(scale=3, min_width=320):
-                picker = gr.Dropdown(
-                    choices=collections.names(),
-                    value=collections.default,
-                    label="Collection",
-                    elem_id="collection",
-                    interactive=True,
-                )
-                chat = gr.Chatbot(
-                    label="Chat",
-                    elem_id="chat",
-                    height=480,
-                    sanitize_html=True,
-                    buttons=["copy", "copy_all"],
-                    examples=[{"text": q} for q in EXAMPLES],
-                    feedback_options=None,
-                    placeholder="Ask a question about the documents, or pick an example.",
-                )
-                question = gr.Textbox(
-                    label="Question", elem_id="question", placeholder="Ask a question about the documents…"
-                )
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary")
-                    clear = gr.ClearButton([chat, question], value="Clear")
-            with gr.Column(scale=2, min_width=320):
-                sources = gr.HTML(label="Sources", elem_id="sources")
-        with gr.Accordion("Settings", open=False):
-            top_k = gr.Slider(1, 10, value=defaults.answering.top_k, step=1, label="Passages given to the model")
-            min_score = gr.Slider(
-                0.0,
-                0.6,
-                value=defaults.checks.min_retrieval_score,
-                step=0.01,
-                label="Abstain when the closest passage or sentence scores below",
-            )
-            min_support = gr.Slider(
-                0.2,
-                0.8,
-                value=defaults.checks.min_support,
-                step=0.01,
-                label="Drop a sentence whose support is below (higher: stricter)",
-            )
-            min_check = gr.Slider(
-                0.0,
-                0.9,
-                value=defaults.checks.min_answer_check,
-                step=0.01,
-                label="Abstain when P(yes) that the passages state the answer is below",
-            )
-        with gr.Accordion("Documents", open=False) as documents:
-            # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
-            files = gr.File(
-                label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple", elem_id="upload"
-            )
-            add = gr.Button("Add to the index", elem_id="add-documents")
-            results = gr.Dataframe(
-                headers=["file", "result", "reason"],
-                label="Upload results",
-                interactive=False,
-                elem_id="upload-results",
-            )
-            listing = gr.Dataframe(
-                headers=["document", "chunks"], label="Indexed documents", interactive=False, elem_id="documents"
-            )
-            with gr.Row():
-                to_remove = gr.Textbox(label="Remove a document (its name as listed)", scale=3)
-                remove_button = gr.Button("Remove", scale=1)
+            chat = _chat_panel(collections)
+            sources = _sources_panel()
+        knobs = _settings_panel(handlers.rag.settings)
+        documents = _documents_panel()
         info = gr.Markdown(elem_id="status")
 
-        knobs = [picker, top_k, min_score, min_support, min_check]
-        chat_out = [chat, sources, turns, question]
-        for trigger in (question.submit, send.click):
-            trigger(respond, [question, chat, turns, *knobs], chat_out, api_visibility="private")
-        picked = chat.example_select(_example_text, None, question, api_visibility="private")
-        picked.then(respond, [question, chat, turns, *knobs], chat_out, api_visibility="private")
-        chat.retry(retry, [chat, turns, *knobs], chat_out, api_visibility="private")
-        for emptied in (clear.click, chat.clear):
-            emptied(lambda: ("", {}), None, [sources, turns], api_visibility="private")
-        add.click(upload, [files, picker], [results, listing, info], api_name="upload", concurrency_id="index")
-        remove_button.click(remove, [to_remove, picker], [listing, info], api_name="remove", concurrency_id="index")
-        picker.input(switch, picker, [chat, sources, turns, listing, info], api_visibility="private")
-        app.load(lambda: gr.Dropdown(choices=collections.names()), None, picker, api_visibility="private")
-        app.load(documents_table, None, listing, api_visibility="private")
-        app.load(lambda: index_status(rag), None, info, api_visibility="private")
-        # a reader sees the documents listed elsewhere (the status line) but not the controls that change them
-        app.load(controls, None, documents, api_visibility="private")
-        hidden_question = gr.Textbox(visible=False)
-        hidden_answer = gr.JSON(visible=False)
-        hidden_question.submit(ask_api, hidden_question, hidden_answer, api_name="ask")
+        _wire_asking(handlers, chat, knobs, sources, turns)
+        _wire_documents(handlers, documents, chat.picker, info)
+        _wire_switch(handlers, chat.picker, [chat.chat, sources, turns, documents.listing, info])
+        _wire_page_load(app, handlers, chat.picker, documents, info)
+        _add_ask_endpoint(handlers)
     return app
