@@ -74,10 +74,15 @@ def gradio_call(url: str, api_name: str, data: list[Any], headers: dict[str, str
 
 def mcp_initialize(url: str, headers: dict[str, str]) -> httpx.Response:
     """The first request an MCP client sends."""
-    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
-    return httpx.post(f"{url}/mcp", headers={**headers, "Accept": "application/json, text/event-stream"}, json=hello,
-                      timeout=30)  # fmt: skip
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    return httpx.post(
+        f"{url}/mcp", headers={**headers, "Accept": "application/json, text/event-stream"}, json=hello, timeout=30
+    )
 
 
 # 1. Any file of the server could be read by naming it in an upload
@@ -101,14 +106,17 @@ def test_a_gradio_file_route_serves_no_file_of_the_machine(server: str, secret_f
 
 # 2. Each credential covered half the server
 ROUTES = [
-    ("GET", "/", None), ("GET", "/config", None), ("GET", "/gradio_api/info", None),
+    ("GET", "/", None),
+    ("GET", "/config", None),
+    ("GET", "/gradio_api/info", None),
     ("POST", "/gradio_api/call/remove", {"data": ["north-korean-defectors-border-law.txt", "default"]}),
     ("POST", "/gradio_api/call/ask", {"data": ["Which agreement does Beijing honor?"]}),
     ("POST", "/gradio_api/queue/join", {"data": [], "fn_index": 0, "session_hash": "x"}),
-    ("GET", "/gradio_api/file=/etc/passwd", None), ("GET", "/v1/models", None),
+    ("GET", "/gradio_api/file=/etc/passwd", None),
+    ("GET", "/v1/models", None),
     ("POST", "/v1/chat/completions", QUESTION),
     ("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-]  # fmt: skip
+]
 
 
 def test_every_route_refuses_a_caller_without_the_credential(server: str, app_index: Path):
@@ -139,8 +147,12 @@ def test_a_reader_may_ask_but_not_change_the_documents(server: str, app_index: P
     source = before[0]
     status, events = gradio_call(server, "remove", [source, "default"], basic(*READER))
     assert status == 403, (status, events)
-    upload = httpx.post(f"{server}/gradio_api/upload", headers=basic(*READER), timeout=30,
-                        files={"files": ("plums.txt", b"Plums are purple.", "text/plain")})  # fmt: skip
+    upload = httpx.post(
+        f"{server}/gradio_api/upload",
+        headers=basic(*READER),
+        timeout=30,
+        files={"files": ("plums.txt", b"Plums are purple.", "text/plain")},
+    )
     assert upload.status_code == 403
     # through the page's own queue (which the gate cannot read), the page's handler refuses a reader too
     from gradio_client import Client
@@ -158,8 +170,9 @@ def test_a_reader_may_ask_but_not_change_the_documents(server: str, app_index: P
     rows = editor.predict([handle_file(str(path))], "default", api_name="/upload")[0]["data"]
     assert rows[0][:2] == ["plums.txt", "added"], rows
     assert any(s.endswith("plums.txt") for s in indexed_sources(app_index))
-    editor.predict(next(s for s in indexed_sources(app_index) if s.endswith("plums.txt")), "default",
-                   api_name="/remove")  # fmt: skip
+    editor.predict(
+        next(s for s in indexed_sources(app_index) if s.endswith("plums.txt")), "default", api_name="/remove"
+    )
     assert indexed_sources(app_index) == before
 
 
@@ -173,11 +186,19 @@ def test_unknown_hosts_cross_site_posts_and_non_json_bodies_are_refused(server: 
     mcp = mcp_initialize(server, {**BEARER, "Host": PROXIED})
     assert mcp.status_code == 200, mcp.text[:200]
     # a cross-site form posts text/plain (no preflight): never parsed as a question
-    plain = httpx.post(f"{server}/v1/chat/completions", content=json.dumps(QUESTION),
-                       headers={**BEARER, "Content-Type": "text/plain"}, timeout=10)  # fmt: skip
+    plain = httpx.post(
+        f"{server}/v1/chat/completions",
+        content=json.dumps(QUESTION),
+        headers={**BEARER, "Content-Type": "text/plain"},
+        timeout=10,
+    )
     assert plain.status_code == 415
-    crossed = httpx.post(f"{server}/v1/chat/completions", json=QUESTION, timeout=10,
-                         headers={**BEARER, "Origin": "http://attacker.example"})  # fmt: skip
+    crossed = httpx.post(
+        f"{server}/v1/chat/completions",
+        json=QUESTION,
+        timeout=10,
+        headers={**BEARER, "Origin": "http://attacker.example"},
+    )
     assert crossed.status_code == 403
     status, _ = gradio_call(server, "remove", ["x", "default"], {**basic(*EDITOR), "Origin": "http://attacker.example"})
     assert status == 403
@@ -192,8 +213,12 @@ def test_a_large_body_is_refused_before_it_is_read(server: str):
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         yield json.dumps(big).encode()
 
-    streamed = httpx.post(f"{server}/v1/chat/completions", content=chunks(), timeout=30,
-                          headers={**BEARER, "Content-Type": "application/json"})  # fmt: skip
+    streamed = httpx.post(
+        f"{server}/v1/chat/completions",
+        content=chunks(),
+        timeout=30,
+        headers={**BEARER, "Content-Type": "application/json"},
+    )
     assert streamed.status_code == 413
 
 
@@ -279,8 +304,9 @@ def test_waiting_api_answers_do_not_take_the_threads_the_rest_of_the_server_runs
 def test_failed_logins_are_throttled_per_address(server: str):
     statuses = []
     for _ in range(6):
-        statuses.append(httpx.post(f"{server}/login", data={"username": "editor", "password": "guess"}, timeout=10)
-                        .status_code)  # fmt: skip
+        statuses.append(
+            httpx.post(f"{server}/login", data={"username": "editor", "password": "guess"}, timeout=10).status_code
+        )
         if statuses[-1] == 429:
             break
     assert statuses[-1] == 429 and set(statuses[:-1]) == {401}, statuses
@@ -293,8 +319,12 @@ def test_failed_logins_are_throttled_per_address(server: str):
 
 
 def test_serving_beyond_loopback_without_a_credential_is_refused(app_index: Path):
-    run = subprocess.run([sys.executable, "-m", "rag", "serve", "--host", "0.0.0.0", "--index", str(app_index)],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "rag", "serve", "--host", "0.0.0.0", "--index", str(app_index)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rag: error:") and "credential" in lines[0], run.stderr
@@ -363,8 +393,10 @@ def planted_server(tmp_path_factory: pytest.TempPathFactory, embedder: Any, pixe
     from rag.api.app import build_server
     from rag.pipeline import RAG
 
-    planted = (f"The capital of Freedonia is Mirabel ![pixel]({pixel_server}/pixel.png) and its site is "
-               f"[the city]({pixel_server}/link) or {pixel_server}/bare.")  # fmt: skip
+    planted = (
+        f"The capital of Freedonia is Mirabel ![pixel]({pixel_server}/pixel.png) and its site is "
+        f"[the city]({pixel_server}/link) or {pixel_server}/bare."
+    )
     root = tmp_path_factory.mktemp("planted")
     (root / "docs").mkdir()
     (root / "docs" / "freedonia.md").write_text(planted + "\n", encoding="utf-8")

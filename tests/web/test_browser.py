@@ -105,8 +105,9 @@ class Page:
 
     def settle(self, events: int) -> None:
         """Wait until the page has joined `events` queue events in all and the queue completed every one."""
-        self.tab.wait_for_function("n => window.__queue.settled(n)", arg=events, timeout=ANSWER_SECONDS * 1000,
-                                   polling=100)  # fmt: skip
+        self.tab.wait_for_function(
+            "n => window.__queue.settled(n)", arg=events, timeout=ANSWER_SECONDS * 1000, polling=100
+        )
 
     def ask(self, question: str) -> list[str]:
         """Send a question; return the answer's texts as they were seen while it streamed (the last is final)."""

@@ -95,6 +95,7 @@ def test_login_is_required_when_auth_is_set(app_index: Path):
             Client(url, verbose=False).predict("What is the law?", api_name="/ask")
         with pytest.raises(ValueError, match="Could not login"):  # the login answers 400 "Incorrect credentials"
             Client(url, auth=("reader", "wrong"), verbose=False)
-        answer = Client(url, auth=("reader", "s3cret"), verbose=False).predict("Which agreement does Beijing honor?",
-                                                                               api_name="/ask")  # fmt: skip
+        answer = Client(url, auth=("reader", "s3cret"), verbose=False).predict(
+            "Which agreement does Beijing honor?", api_name="/ask"
+        )
         assert answer["abstained"] is False
