@@ -281,7 +281,14 @@ def _eval_judge(kind: str, target: Any, retrieval_only: bool) -> Any:
 
     if retrieval_only or kind == "none":
         return None
-    return ScoreJudge(target.embedder) if kind == "score" else LLMJudge(target.generator)
+    if kind == "score":
+        return ScoreJudge(target.embedder)
+    if not getattr(target.generator, "logprobs", True):  # a model server that gives no token probabilities
+        raise RagError(
+            "--judge llm reads the model's token probabilities, which this model server does not give: "
+            "use --judge score or --judge none"
+        )
+    return LLMJudge(target.generator)
 
 
 def _print_eval_metrics(metrics: dict[str, Any], report: Path | None) -> None:

@@ -174,3 +174,21 @@ def test_a_server_that_does_not_answer_in_time_is_a_one_line_error():
     for url in stand_in(delay=3.0):
         with pytest.raises(RagError, match="did not answer in time"):
             ServerGenerator(url, "stand-in", timeout_s=0.5)
+
+
+@pytest.mark.slow
+def test_rag_eval_with_the_llm_judge_on_a_server_without_logprobs_is_a_one_line_error(no_logprobs_server: str):
+    gold = Path(__file__).resolve().parents[2] / "eval" / "seed_gold.jsonl"
+    result = run(
+        "eval",
+        str(gold),
+        "--limit",
+        "1",
+        "--judge",
+        "llm",
+        "--generator-url",
+        no_logprobs_server,
+        "--generator",
+        "stand-in",
+    )
+    assert_one_line_error(result, "--judge llm", "--judge score")
