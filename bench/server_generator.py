@@ -64,7 +64,9 @@ def main() -> int:
 
     same = sum(a.answer == b.answer for a, b in pairs) / len(pairs)
     both = [(p_yes(a), p_yes(b)) for a, b in pairs if p_yes(a) is not None and p_yes(b) is not None]
-    gap = max((abs(x - y) for x, y in both), default=0.0)
+    gaps = sorted(abs(x - y) for x, y in both)
+    gap = gaps[-1] if gaps else 0.0
+    within = sum(g <= 0.02 for g in gaps)
     timed = [(a.timings_ms["first_token"], b.timings_ms["first_token"]) for a, b in pairs if not a.abstained]
     first_local = statistics.median(x for x, _ in timed)
     first_served = statistics.median(y for _, y in timed)
@@ -74,6 +76,9 @@ def main() -> int:
         "same_answer": round(same, 4),
         "p_yes_compared": len(both),
         "p_yes_max_difference": round(gap, 4),
+        "p_yes_median_difference": round(statistics.median(gaps), 4) if gaps else 0.0,
+        "p_yes_within_0_02": within,
+        "p_yes_pairs": [[round(x, 4), round(y, 4)] for x, y in both],
         "first_token_ms_in_process_p50": first_local,
         "first_token_ms_server_p50": first_served,
         "first_token_ratio": round(first_served / first_local, 3),
@@ -83,9 +88,10 @@ def main() -> int:
             if a.answer != b.answer
         ],
     }
+    print(f"{args.model}, {len(pairs)} seed questions: same answer {same:.1%}")
+    print(f"P(Yes) compared on {len(both)}: within 0.02 on {within}, largest difference {gap:.4f}")
     print(
-        f"{args.model}, {len(pairs)} seed questions: same answer {same:.1%}; P(Yes) compared on {len(both)}, largest "
-        f"difference {gap:.4f}; first token p50 in process {first_local:.0f} ms, server {first_served:.0f} ms, "
+        f"first token p50: in process {first_local:.0f} ms, server {first_served:.0f} ms, "
         f"ratio {first_served / first_local:.2f}"
     )
     if args.json_out:
