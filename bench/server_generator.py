@@ -3,7 +3,9 @@ here on loopback by rag.models.llama_server): parity of answers and P(Yes), and 
 
     python bench/server_generator.py [--model qwen-1.5b] [--questions 52] [--json bench/results/server_generator.json]
 
-Each seed gold question is asked of both, in alternating order (the shared machine's noise falls on both);
+Both engines get the same requests in the same order (the probe the server is sent at start included): llama.cpp's
+numbers depend on what its caches hold, so a parity check must give both the same history. Each seed gold question
+is asked of both, in alternating order (the shared machine's noise falls on both);
 prints the share of identical answers, the largest P(Yes) difference, and first-token medians with their ratio.
 """
 
@@ -17,6 +19,7 @@ import sys
 from pathlib import Path
 
 from rag import RAG
+from rag.models.server import PROBE
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "eval" / "seed_gold.jsonl"
@@ -49,8 +52,10 @@ def main() -> int:
     try:
         local = RAG(generator=args.model, runtime="llama.cpp")
         served = local.variant(generator_url=url)
+        local.warm_up()
+        local.generator.yes_probability(PROBE)  # the request the server got at start: the same history on both
+        served.warm_up()
         for rag in (local, served):
-            rag.warm_up()
             rag.ask("Which agreement does Beijing honor?")  # untimed: caches warm
         pairs = []
         for n, question in enumerate(questions):

@@ -18,7 +18,10 @@ import httpx
 from rag.errors import RagError
 from rag.models.generate import Messages, NoTokenProbabilities, yes_share
 
-API_KEY_VARIABLE = "RAG_GENERATOR_API_KEY"  # a secret: from the environment only, never a flag or rag.toml
+API_KEY_VARIABLE = "RAG_GENERATOR_API_KEY"
+PROBE: Messages = [
+    {"role": "user", "content": "Reply Yes or No: is 2 more than 1?"}
+]  # asked once, at start  # a secret: from the environment only, never a flag or rag.toml
 
 
 class ServerGenerator:
@@ -84,7 +87,7 @@ class ServerGenerator:
         return content[0].get("top_logprobs") or []
 
     def _returns_logprobs(self) -> bool:
-        return bool(self._first_token_logprobs([{"role": "user", "content": "Reply Yes or No: is 2 more than 1?"}]))
+        return bool(self._first_token_logprobs(PROBE))
 
     def _served_models(self) -> list[str]:
         """The model names the server lists (OpenAI's `data`, Ollama's `models`); [] when it lists none."""
