@@ -41,11 +41,10 @@ def verify(
 ) -> Verdict:
     """Check `draft` (written from `messages`) against `evidence`, adding each check to `checklist`."""
     question, passages = evidence.question, evidence.passages
-    checklist.add(checks.answered(draft))
+    answered = checklist.add(checks.answered(draft)).passed
     if question.yes_no:  # the verdict is unreliable (docs/measurements.md) and checks nothing; the reason is checked
         draft = without_verdict(draft)
     instructions = messages[0]["content"]
-    answered = checklist.done[-1].passed
     aligned = align(draft, evidence, embedder, settings.min_support, instructions) if answered else []
     numbers: dict[int, int] = {}  # passage index -> citation number, in order of first use
     highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences

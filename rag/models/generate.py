@@ -48,6 +48,25 @@ def yes_share(first_tokens: dict[str, float]) -> float:
     return yes / (yes + no) if yes + no > 0 else 0.5
 
 
+def chat_request(messages: Messages, max_tokens: int, stream: bool, yes_no: bool = False) -> dict[str, Any]:
+    """An OpenAI chat-completions request, as llama.cpp takes it in process and a model server over HTTP: greedy,
+    the prompt kept for the next request (llama.cpp; other servers ignore it). `yes_no`: one token, with the ten
+    likeliest first tokens' log-probabilities (what yes_probability reads)."""
+    request = {
+        "messages": messages,
+        "max_tokens": max_tokens,
+        "temperature": 0.0,
+        "stream": stream,
+        "cache_prompt": True,
+    }
+    return {**request, "logprobs": True, "top_logprobs": 10} if yes_no else request
+
+
+def yes_share_of(top_logprobs: list[dict[str, Any]]) -> float:
+    """yes_share over a chat completion's `top_logprobs` of its first token."""
+    return yes_share({item["token"]: math.exp(item["logprob"]) for item in top_logprobs})
+
+
 def llama_params(source: ModelSource, threads: int, context_tokens: int, prompt_cache_mb: int) -> Any:
     """llama.cpp's parameters for a GGUF, as this process runs it and as rag.models.llama_server serves it: the
     same numbers whichever way a question reaches the model."""
@@ -99,14 +118,7 @@ class LlamaCppGenerator:
         def run() -> None:
             try:
                 with self._lock:
-                    request = {
-                        "messages": messages,
-                        "max_tokens": max_new_tokens,
-                        "temperature": 0.0,
-                        "stream": True,
-                        "cache_prompt": True,
-                    }
-                    self._server.handle_chat_completions(request, on_chunk)
+                    self._server.handle_chat_completions(chat_request(messages, max_new_tokens, True), on_chunk)
             except Exception as error:  # noqa: BLE001 - handed to the consumer below
                 pieces.put(error)
             finally:
@@ -125,19 +137,9 @@ class LlamaCppGenerator:
             worker.join()
 
     def yes_probability(self, messages: Messages) -> float:
-        request = {
-            "messages": messages,
-            "max_tokens": 1,
-            "temperature": 0.0,
-            "stream": False,
-            "logprobs": True,
-            "top_logprobs": 10,
-            "cache_prompt": True,
-        }
         with self._lock:
-            reply = self._server.handle_chat_completions(request)
-        top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
-        return yes_share({item["token"]: math.exp(item["logprob"]) for item in top})
+            reply = self._server.handle_chat_completions(chat_request(messages, 1, False, yes_no=True))
+        return yes_share_of(reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"])
 
 
 # How many of the best logits are read again in float32: the float32 best is within a rounding step of the

@@ -31,10 +31,11 @@ def main() -> int:
 
     import xllamacpp
 
-    settings = Settings().models
-    source = resolve_generator(args.model, Settings().paths.cache_dir)
+    settings = Settings()
+    models = settings.models
+    source = resolve_generator(args.model, settings.paths.cache_dir)
     params = llama_params(
-        source, args.threads or settings.threads, args.context or settings.context_tokens, settings.prompt_cache_mb
+        source, args.threads or models.threads, args.context or models.context_tokens, models.prompt_cache_mb
     )
     params.model_alias = {args.alias or args.model}
     params.port = args.port

@@ -6,7 +6,6 @@ The requests are the ones the in-process llama.cpp path sends, so the same GGUF 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 
 from rag.errors import RagError
-from rag.models.generate import Messages, NoTokenProbabilities, yes_share
+from rag.models.generate import Messages, NoTokenProbabilities, chat_request, yes_share_of
 
 API_KEY_VARIABLE = "RAG_GENERATOR_API_KEY"
 PROBE: Messages = [
@@ -68,17 +67,15 @@ class ServerGenerator:
         top = self._first_token_logprobs(messages) if self.logprobs else []
         if not top:
             raise NoTokenProbabilities(f"the model server at {self.url} returns no token probabilities (logprobs)")
-        return yes_share({item["token"]: math.exp(item["logprob"]) for item in top})
+        return yes_share_of(top)
 
     # --- HTTP -------------------------------------------------------------------------------------------
 
-    def _request(self, messages: Messages, max_tokens: int, stream: bool, **extra: Any) -> dict[str, Any]:
-        # greedy, and the prompt kept for the next request (llama.cpp; other servers ignore the field)
-        request = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0}
-        return {**request, "stream": stream, "cache_prompt": True, **extra}
+    def _request(self, messages: Messages, max_tokens: int, stream: bool, yes_no: bool = False) -> dict[str, Any]:
+        return {"model": self.model, **chat_request(messages, max_tokens, stream, yes_no)}
 
     def _first_token_logprobs(self, messages: Messages) -> list[dict[str, Any]]:
-        request = self._request(messages, 1, stream=False, logprobs=True, top_logprobs=10)
+        request = self._request(messages, 1, stream=False, yes_no=True)
         with self._errors():
             reply = self._client.post("/chat/completions", json=request)
         self._raise_for(reply)
