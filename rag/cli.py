@@ -114,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only")
     evaluate.add_argument(
+        "--plain",
+        action="store_true",
+        help="the baseline a tutorial gives instead of this pipeline: 1,000-character chunks, top 4, a one-line "
+        "prompt, no checks (same models)",
+    )
+    evaluate.add_argument(
+        "--remove-gold",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="SQuAD: delete this share of the split's paragraphs from the corpus; their questions become "
+        "unanswerable (documents near the question but silent)",
+    )
+    evaluate.add_argument(
         "--compare",
         nargs=2,
         type=Path,
@@ -121,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="two runs' metrics side by side (report folders or metrics.json files)",
     )
     _add_settings_flags(evaluate)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the abstention thresholds of each strictness for the configured model"
+    )
+    calibrate.add_argument(
+        "--out", type=Path, help="write the fit to this folder (default: the calibration folder in cache_dir)"
+    )
+    _add_settings_flags(calibrate)
 
     serve = commands.add_parser("serve", help="the chat web app")
     serve.add_argument("--host", default="127.0.0.1")
@@ -225,6 +247,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     rag = _pipeline(args)
     if not args.question.strip():
         raise RagError("the question is empty")
+    _warn_if_uncalibrated(rag)
     answer = None
     for item in rag.stream(args.question):
         if isinstance(item, Answer):
@@ -292,9 +315,12 @@ def _eval_judge(kind: str, target: Any, retrieval_only: bool) -> Any:
 
 
 def _print_eval_metrics(metrics: dict[str, Any], report: Path | None) -> None:
-    """One line per metric group; the recall curve is left to --json and the report's plot."""
+    """One line per metric group (and operating point); curves are left to --json and the report's plots."""
     for group, values in metrics.items():
-        if isinstance(values, dict) and group != "recall_curve":
+        if group == "risk_coverage":
+            for name, point in values["points"].items():
+                print(f"operating point {name}: " + ", ".join(f"{k} {v}" for k, v in point.items()))
+        elif isinstance(values, dict) and group != "recall_curve":
             print(f"{group}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
         elif not isinstance(values, dict):
             print(f"{group}: {values}")
@@ -311,28 +337,39 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise RagError("name a data set (a JSONL gold file, a SQuAD .json or a BEIR folder) or use --compare A B")
     if args.limit is not None and args.limit < 1:
         raise RagError("--limit must be at least 1")
+    if args.plain and args.retrieval_only:
+        raise RagError("--plain answers every question: leave out --retrieval-only")
 
     from rag.evaluation.datasets import load_dataset
+    from rag.evaluation.operating_points import risk_coverage
+    from rag.evaluation.plain import plain_scorer
     from rag.evaluation.runner import aggregate, dataset_rag, run
 
-    evalset = load_dataset(args.dataset, args.limit, args.split, args.seed)
+    evalset = load_dataset(args.dataset, args.limit, args.split, args.seed, args.remove_gold)
     rag = _pipeline(args)
+    _warn_if_uncalibrated(rag)
     progress = sys.stderr.isatty()
     retrieval_only = args.retrieval_only or evalset.retrieval_only
-    target = dataset_rag(rag, evalset, progress)
-    judge = _eval_judge(args.judge, target, retrieval_only)
+    target = rag if args.plain else dataset_rag(rag, evalset, progress)
+    judge = None if args.plain else _eval_judge(args.judge, target, retrieval_only)
+    score = plain_scorer(rag, evalset) if args.plain else None
     results = reports.ResultsFile(args.report)
     try:
-        outcome = run(target, evalset, judge, retrieval_only, results.write, progress)
+        outcome = run(target, evalset, judge, retrieval_only, results.write, progress, score)
     finally:
         results.close()
     metrics = {"dataset": evalset.name, **aggregate(outcome.results), "seconds": outcome.seconds}
+    points = risk_coverage(outcome.results, target.settings)
+    if points:
+        metrics["risk_coverage"] = points
     if outcome.interrupted:
         metrics["interrupted"] = True
     if args.report:
         config = reports.run_config(
             target.settings, evalset, args.judge if judge else "none", retrieval_only, args.limit, args.seed
         )
+        config["pipeline"] = "plain (rag.evaluation.plain)" if args.plain else "rag"
+        config["dataset"]["remove_gold"] = args.remove_gold
         reports.write_report(args.report, metrics, config, outcome.results)
     if args.json:
         _print_json(metrics)
@@ -342,6 +379,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"rag: interrupted; kept {len(outcome.results)} scored questions", file=sys.stderr)
         return 130
     return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from rag.calibration.calibrate import calibrate
+
+    rag = _pipeline(args)
+
+    def warn(line: str) -> None:
+        print(f"rag: warning: calibration set part not found, calibrating without it: {line}", file=sys.stderr)
+
+    result = calibrate(rag, args.out, progress=sys.stderr.isatty(), warn=warn)
+    if args.json:
+        _print_json({"path": str(result.path), "seconds": result.seconds, **result.fit})
+        return 0
+    print(
+        f"calibrated {describe_model(rag)} in {result.seconds:.0f} s on {sum(result.fit['calibration_set'].values())} "
+        f"questions; fit written to {result.path}"
+    )
+    print("strictness  retrieval  answer_check  right among shown  coverage  target")
+    for name, point in result.fit["points"].items():
+        f = point["figures"]
+        reached = "reached" if point["target_reached"] else "NOT reached"
+        print(
+            f"{name:<10}  {point['min_retrieval_score']:<9}  {point['min_answer_check']:<12}  "
+            f"{f['precision']!s:<17}  {f['coverage']!s:<8}  {reached}"
+        )
+    return 0
+
+
+def describe_model(rag: Any) -> str:
+    from rag.models.calibration import describe
+
+    return describe(rag.settings.model_identity())
+
+
+def _warn_if_uncalibrated(rag: Any) -> None:
+    """Said once at start: the thresholds are conservative guesses for a model never calibrated."""
+    warning = rag.settings.uncalibrated_warning()
+    if warning:
+        print(f"rag: warning: {warning}", file=sys.stderr)
 
 
 def _credentials(args: argparse.Namespace) -> Any:
@@ -382,7 +459,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
         )
         return 0
-    serve(_pipeline(args), host=args.host, port=args.port, credentials=credentials, concurrency=args.concurrency)
+    rag = _pipeline(args)
+    _warn_if_uncalibrated(rag)
+    serve(rag, host=args.host, port=args.port, credentials=credentials, concurrency=args.concurrency)
     return 0
 
 
@@ -390,7 +469,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from rag.api.mcp_tools import build_mcp
     from rag.collections import Collections
 
-    build_mcp(Collections(_pipeline(args))).run("stdio")  # models load on the first tool call
+    rag = _pipeline(args)
+    _warn_if_uncalibrated(rag)
+    build_mcp(Collections(rag)).run("stdio")  # models load on the first tool call
     return 0
 
 
@@ -416,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         "ask": cmd_ask,
         "remove": cmd_remove,
         "eval": cmd_eval,
+        "calibrate": cmd_calibrate,
         "serve": cmd_serve,
         "mcp": cmd_mcp,
         "collections": cmd_collections,

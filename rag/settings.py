@@ -6,7 +6,6 @@ Precedence: CLI flags > environment > rag.toml > defaults. Each setting has a fl
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rag.models.calibration import CONSERVATIVE, MIN_SUPPORT, describe, load_fit, model_identity
 from rag.models.cpu import native_bfloat16
 
 # the named checks of rag/answering/checks.py, in the order they run
@@ -38,14 +38,6 @@ COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a folder nam
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rag"
-
-
-# Per runtime, as the model's numbers differ slightly between them: written by eval/fit_abstention.py --write
-THRESHOLDS_FILE = Path(__file__).resolve().parent / "data" / "thresholds.json"
-FITTED_THRESHOLDS: dict[str, dict[str, float]] = {
-    runtime: {name: value for name, value in fitted.items() if name.startswith("min_")}
-    for runtime, fitted in json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8")).items()
-}
 
 
 def eval_data_dir() -> Path:
@@ -199,8 +191,15 @@ class AnsweringSettings(_Group):
 
 
 class CheckSettings(_Group):
-    """The named checks of rag/answering/checks.py. Unset thresholds are those eval/fit_abstention.py
-    fitted for the runtime (rag/data/thresholds.json)."""
+    """The named checks of rag/answering/checks.py. Unset thresholds are those `rag calibrate` fitted for the
+    model at the chosen strictness (rag/calibration; docs/checks.md)."""
+
+    strictness: Literal["lenient", "balanced", "strict"] = _setting(
+        "balanced",
+        "How cautious answers are: `lenient` keeps every right answer the calibration set gives, `balanced` 97% "
+        "of them, `strict` shows answers of which at least 90% are right (on the calibration set; `rag "
+        "calibrate` fits each for the model).",
+    )
 
     min_retrieval_score: float | None = _setting(
         None,
@@ -321,6 +320,7 @@ class Settings(BaseSettings):
     checks: CheckSettings = Field(default_factory=CheckSettings, description="The checks (abstention)")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The server (rag serve)")
     _resolved: set[str] = PrivateAttr(default_factory=set)  # fields chosen here rather than given
+    _fit: Path | None = PrivateAttr(default=None)  # the calibration the thresholds were read from
 
     @model_validator(mode="after")
     def _resolve_auto(self) -> Settings:
@@ -341,14 +341,47 @@ class Settings(BaseSettings):
         if models.dtype == "auto":
             models.dtype = "bfloat16" if native else "float32"
             self._resolved.add("dtype")
-        for name, value in FITTED_THRESHOLDS[models.runtime].items():
-            if getattr(checks, name) is None:
-                setattr(checks, name, value)
-                self._resolved.add(name)
+        self._resolve_thresholds()
         unknown = set(checks.advisory_checks) - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown check {sorted(unknown)[0]!r} (the checks: {', '.join(CHECKS)})")
         return self
+
+    def model_identity(self) -> dict[str, Any]:
+        """What the calibration is keyed by (rag.models.calibration)."""
+        m = self.models
+        return model_identity(m.generator, m.generator_url, m.runtime, m.dtype, m.embedder)
+
+    def _resolve_thresholds(self) -> None:
+        """Unset thresholds become those of the model's fit at this strictness, or conservative ones."""
+        checks = self.checks
+        fit = load_fit(self.model_identity(), self.paths.cache_dir)
+        self._fit = fit.path if fit else None
+        thresholds = (
+            fit.thresholds(checks.strictness)
+            if fit
+            else {**CONSERVATIVE[checks.strictness], "min_support": MIN_SUPPORT}
+        )
+        for name, value in thresholds.items():
+            if getattr(checks, name) is None:
+                setattr(checks, name, value)
+                self._resolved.add(name)
+
+    @property
+    def calibration(self) -> Path | None:
+        """The fit the thresholds were read from; None where the model has none (conservative thresholds)."""
+        return self._fit
+
+    def uncalibrated_warning(self) -> str | None:
+        """One line for a user whose unset thresholds are conservative guesses, as the model was never fitted."""
+        guessed = {"min_retrieval_score", "min_answer_check"} & self._resolved
+        if self._fit is not None or not guessed:
+            return None
+        identity = self.model_identity()
+        return (
+            f"no calibration for {describe(identity)}: conservative thresholds "
+            f"(run `rag calibrate` to fit them for this model)"
+        )
 
     @classmethod
     def settings_customise_sources(

@@ -10,7 +10,18 @@ import rag
 PACKAGE = Path(rag.__file__).parent
 STAGES = ("ingest", "store", "retrieval", "answering")  # in the order of the flow
 SHARED = {"errors", "types", "text", "settings", "metrics", "models", "stopwatch"}  # any stage may use these
-FACES = {"pipeline", "collections", "cli", "api", "web", "evaluation", "scale", "settings_reference", "__main__"}
+FACES = {
+    "pipeline",
+    "collections",
+    "cli",
+    "api",
+    "web",
+    "evaluation",
+    "calibration",
+    "scale",
+    "settings_reference",
+    "__main__",
+}
 
 
 def rag_imports(path: Path) -> set[str]:

@@ -73,15 +73,21 @@ def test_reports_name_the_cpu_and_its_vector_level(tmp_path: Path, flags: str, l
     assert describe(tmp_path / "missing").startswith("unknown CPU, ")
 
 
-def test_unset_thresholds_are_those_fitted_for_the_runtime():
-    from rag.settings import FITTED_THRESHOLDS
+def test_unset_thresholds_are_those_of_the_models_fit_at_its_strictness(tmp_path):
+    from rag.models.calibration import load_fit
 
-    for runtime, fitted in FITTED_THRESHOLDS.items():
-        settings = Settings(runtime=runtime)
-        assert {name: getattr(settings, name) for name in fitted} == fitted
-    llama = Settings(runtime="llama.cpp", min_support=0.5)
+    for runtime in ("transformers", "llama.cpp"):  # both shipped fits of the shipped model
+        settings = Settings(runtime=runtime, cache_dir=tmp_path)
+        fit = load_fit(settings.model_identity(), tmp_path)
+        assert fit is not None and settings.calibration == fit.path
+        for strictness in ("lenient", "balanced", "strict"):
+            chosen = settings.with_overrides(strictness=strictness).checks
+            assert chosen.min_answer_check == fit.points[strictness]["min_answer_check"]
+            assert chosen.min_retrieval_score == fit.points[strictness]["min_retrieval_score"]
+    llama = Settings(runtime="llama.cpp", min_support=0.5, cache_dir=tmp_path)
     switched = llama.with_overrides(runtime="transformers")
-    assert switched.min_answer_check == FITTED_THRESHOLDS["transformers"]["min_answer_check"]  # chosen again
+    transformers_fit = load_fit(switched.model_identity(), tmp_path)
+    assert switched.min_answer_check == transformers_fit.points["balanced"]["min_answer_check"]  # chosen again
     assert switched.min_support == 0.5  # a value given is kept
 
 

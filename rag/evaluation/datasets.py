@@ -5,7 +5,9 @@
   answered from an existing index.
 - BEIR folder (`corpus.jsonl`, `queries.jsonl`, `qrels/test.tsv`): retrieval only; its corpus is indexed.
 - SQuAD json (v1.1 or v2.0): paragraphs are the corpus, questions and answer spans the gold; v2.0's
-  `is_impossible` marks a question unanswerable.
+  `is_impossible` marks a question unanswerable. `remove_gold` makes the "removed-gold" variant: a seeded share
+  of the split's paragraphs is deleted from the corpus (the split's articles only), and their questions become
+  unanswerable: documents near the question but silent on it, the case users meet most.
 
 Malformed input raises DatasetError naming the file and line.
 """
@@ -71,20 +73,27 @@ def _sample(questions: list[Question], limit: int | None, seed: int) -> list[Que
     return [q for i, q in enumerate(questions) if i in chosen]
 
 
-def load_dataset(path: Path, limit: int | None = None, split: str | None = None, seed: int = 0) -> EvalSet:
+def load_dataset(
+    path: Path, limit: int | None = None, split: str | None = None, seed: int = 0, remove_gold: float = 0.0
+) -> EvalSet:
     """Read a JSONL file, a BEIR folder or a SQuAD json file (detected from what `path` is). `split` picks
     SQuAD articles; None: articles 11-48 of a v1.1 file ("test"), every article of a v2.0 file ("all"), whose
-    tune and test splits are files of their own (eval-data README)."""
+    tune and test splits are files of their own (eval-data README). `remove_gold` (SQuAD only): the share of
+    the split's paragraphs deleted from the corpus, their questions then unanswerable."""
+    if not 0.0 <= remove_gold < 1.0:
+        raise DatasetError(f"the share of paragraphs to remove must be at least 0 and below 1, not {remove_gold}")
     if not path.exists():
         raise DatasetError(f"no data set at {path}")
     if path.is_dir():
         if not (path / "queries.jsonl").is_file():
             raise DatasetError(f"{path} is a folder but not a BEIR data set (no queries.jsonl)")
         return _load_beir(path, limit, seed)
+    if remove_gold and path.suffix != ".json":
+        raise DatasetError(f"{path}: removing gold paragraphs needs a SQuAD .json file")
     if path.suffix == ".jsonl":
         return _load_jsonl(path, limit, seed)
     if path.suffix == ".json":
-        return _load_squad(path, limit, split, seed)
+        return _load_squad(path, limit, split, seed, remove_gold)
     raise DatasetError(f"{path}: unknown data set format (expected .jsonl, .json (SQuAD) or a BEIR folder)")
 
 
@@ -242,7 +251,44 @@ def _beir_questions(queries_path: Path, relevant: dict[str, list[str]]) -> list[
     return questions
 
 
-def _load_squad(path: Path, limit: int | None, split: str | None, seed: int) -> EvalSet:
+def _load_squad(path: Path, limit: int | None, split: str | None, seed: int, remove_gold: float = 0.0) -> EvalSet:
+    articles, version = _squad_articles(path)
+    if split is None:
+        split = "all" if version == "v2.0" else "test"
+    if split not in ("test", "tune", "all"):
+        raise DatasetError(f"unknown split '{split}' (test: articles 11-48, tune: 1-10, all)")
+    removed = random.Random(seed)
+    corpus, questions = [], []
+    for a, article in enumerate(articles, start=1):
+        in_split = split == "all" or (a <= SQUAD_TUNE_ARTICLES) == (split == "tune")
+        if remove_gold and not in_split:
+            continue  # the removed-gold variant's corpus is its split's articles
+        try:
+            title = str(article["title"])
+            for p, paragraph in enumerate(article["paragraphs"], start=1):
+                source = f"{title}#{p}"
+                context = paragraph["context"]
+                gone = bool(remove_gold) and removed.random() < remove_gold
+                if not gone:
+                    corpus.append(Document(source, title, context, hashlib.sha256(context.encode()).hexdigest()))
+                questions += [_squad_question(qa, source, gone) for qa in (paragraph["qas"] if in_split else [])]
+        except (KeyError, TypeError) as error:
+            raise DatasetError(f"{path}: article {a} is not in SQuAD form (missing {error})") from None
+    if not questions:
+        raise DatasetError(f"{path}: no questions in split '{split}'")
+    return EvalSet(
+        f"{path.stem}-{split}" + ("-removed-gold" if remove_gold else ""),
+        "squad",
+        path,
+        _sample(questions, limit, seed),
+        corpus,
+        _hash_files([path]),
+        total_questions=len(questions),
+    )
+
+
+def _squad_articles(path: Path) -> tuple[list[Any], str | None]:
+    """A SQuAD file's articles and its version."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -252,41 +298,14 @@ def _load_squad(path: Path, limit: int | None, split: str | None, seed: int) -> 
     articles = data.get("data") if isinstance(data, dict) else None
     if not isinstance(articles, list):
         raise DatasetError(f"{path}: not a SQuAD file (no top-level 'data' list)")
-    if split is None:
-        split = "all" if isinstance(data, dict) and data.get("version") == "v2.0" else "test"
-    if split not in ("test", "tune", "all"):
-        raise DatasetError(f"unknown split '{split}' (test: articles 11-48, tune: 1-10, all)")
-    corpus, questions = [], []
-    for a, article in enumerate(articles, start=1):
-        try:
-            title = str(article["title"])
-            for p, paragraph in enumerate(article["paragraphs"], start=1):
-                source = f"{title}#{p}"
-                context = paragraph["context"]
-                corpus.append(Document(source, title, context, hashlib.sha256(context.encode()).hexdigest()))
-                in_split = split == "all" or (a <= SQUAD_TUNE_ARTICLES) == (split == "tune")
-                for qa in paragraph["qas"] if in_split else []:
-                    answers = list(dict.fromkeys(str(answer["text"]) for answer in qa["answers"]))
-                    answerable = not qa.get("is_impossible", False)  # SQuAD 2.0 marks unanswerable ones
-                    questions.append(
-                        Question(
-                            str(qa["id"]),
-                            str(qa["question"]),
-                            answers,
-                            answerable,
-                            gold_sources=[source] if answerable else [],
-                        )
-                    )
-        except (KeyError, TypeError) as error:
-            raise DatasetError(f"{path}: article {a} is not in SQuAD form (missing {error})") from None
-    if not questions:
-        raise DatasetError(f"{path}: no questions in split '{split}'")
-    return EvalSet(
-        f"{path.stem}-{split}",
-        "squad",
-        path,
-        _sample(questions, limit, seed),
-        corpus,
-        _hash_files([path]),
-        total_questions=len(questions),
+    return articles, data.get("version")
+
+
+def _squad_question(qa: dict[str, Any], source: str, removed: bool) -> Question:
+    """One SQuAD question; unanswerable where v2.0 marks it so or its paragraph was removed (its gold answers are
+    kept: a system that states one anyway found it elsewhere)."""
+    answers = list(dict.fromkeys(str(answer["text"]) for answer in qa["answers"]))
+    answerable = not qa.get("is_impossible", False) and not removed
+    return Question(
+        str(qa["id"]), str(qa["question"]), answers, answerable, gold_sources=[source] if answerable else []
     )

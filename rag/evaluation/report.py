@@ -3,7 +3,7 @@
 results.jsonl   one scored question a line, written as each is done (kept on Ctrl-C)
 metrics.json    the aggregate
 config.json     settings, model fingerprints, data set hash, judge and its measured agreement, git commit
-summary.md      readable summary, with recall_at_k.png and latency.png
+summary.md      readable summary, with recall_at_k.png, latency.png and risk_coverage.png
 """
 
 from __future__ import annotations
@@ -29,7 +29,15 @@ class ResultsFile:
         self.handle: TextIO | None = None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
-            for stale in ("metrics.json", "config.json", "summary.md", "recall_at_k.png", "latency.png"):
+            stale_files = (
+                "metrics.json",
+                "config.json",
+                "summary.md",
+                "recall_at_k.png",
+                "latency.png",
+                "risk_coverage.png",
+            )
+            for stale in stale_files:
                 (folder / stale).unlink(missing_ok=True)  # a reused folder must not mix two runs
             self.handle = open(folder / "results.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
@@ -152,6 +160,9 @@ def _plots(folder: Path, metrics: dict[str, Any], results: list[dict[str, Any]])
         figure.savefig(folder / "recall_at_k.png", dpi=110)
         plt.close(figure)
         made.append("recall_at_k.png")
+    if metrics.get("risk_coverage", {}).get("points"):
+        _plot_risk_coverage(plt, folder, metrics["risk_coverage"])
+        made.append("risk_coverage.png")
     totals = [r["timings_ms"]["total"] / 1000 for r in results if "total" in r.get("timings_ms", {})]
     firsts = [r["timings_ms"]["first_token"] / 1000 for r in results if r.get("timings_ms", {}).get("first_token")]
     if totals:
@@ -164,6 +175,51 @@ def _plots(folder: Path, metrics: dict[str, Any], results: list[dict[str, Any]])
         plt.close(figure)
         made.append("latency.png")
     return made
+
+
+def _plot_risk_coverage(plt: Any, folder: Path, rc: dict[str, Any]) -> None:
+    """Share of questions shown an answer against share right among them, each operating point marked."""
+    figure, axes = plt.subplots(figsize=(5, 3.6))
+    if rc.get("curve"):
+        points = rc["curve"]
+        axes.plot([p["coverage"] for p in points], [p["precision"] for p in points], label="answer check swept")
+    for (name, point), marker in zip(rc["points"].items(), "osD^v", strict=False):
+        if point.get("coverage") is not None and point.get("precision") is not None:
+            axes.scatter([point["coverage"]], [point["precision"]], marker=marker, zorder=3, label=name)
+    axes.set(
+        xlabel="answers shown (share of questions)",
+        ylabel="right among answers shown",
+        xlim=(0, 1.02),
+        ylim=(0, 1.02),
+        title="Risk and coverage",
+    )
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower left")
+    figure.tight_layout()
+    figure.savefig(folder / "risk_coverage.png", dpi=110)
+    plt.close(figure)
+
+
+def _points_table(rc: dict[str, Any]) -> list[str]:
+    """The operating points as a table (rag.evaluation.operating_points)."""
+    lines = [
+        "## Operating points",
+        "",
+        "Each strictness's thresholds applied to this run's recorded checks (every check recorded), and the run as "
+        f"it ran. Calibration: {rc.get('calibration', 'not applied (the run did not record every check)')}. Right: "
+        "an answerable question answered with a gold answer; precision: right among the answers shown; coverage: "
+        "share of questions shown an answer.",
+        "",
+        "| point | retrieval | answer check | right (answerable) | answered (answerable) "
+        "| abstained (unanswerable) | precision | coverage |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, p in rc["points"].items():
+        lines.append(
+            f"| {name} | {p.get('min_retrieval_score', '')} | {p.get('min_answer_check', '')} | {p['contains']} "
+            f"| {p['answered']} | {p['abstained']} | {p['precision']} | {p['coverage']} |"
+        )
+    return [*lines, ""]
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:
@@ -211,6 +267,8 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
             f"| {name} | {c['decided_answerable']} | {c['decided_unanswerable']} | {c['failed']} | {c['ran']} |"
             for name, c in metrics["checks"].items()
         ] + [""]
+    if metrics.get("risk_coverage", {}).get("points"):
+        lines += _points_table(metrics["risk_coverage"])
     if "latency_ms" in metrics:
         rows = [(f"{name} p50 / p95 (ms)", f"{v['p50']} / {v['p95']}") for name, v in metrics["latency_ms"].items()]
         lines += ["## Latency", "", _table(rows), ""]

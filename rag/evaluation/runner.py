@@ -236,8 +236,10 @@ def run(
     retrieval_only: bool,
     on_result: Callable[[dict[str, Any]], None] = lambda record: None,
     progress: bool = False,
+    score: Callable[[Question], dict[str, Any]] | None = None,
 ) -> EvalRun:
-    """Score every question; Ctrl-C stops between questions and keeps what is done."""
+    """Score every question (with `score` where given: rag.evaluation.plain's baseline); Ctrl-C stops between
+    questions and keeps what is done."""
     outcome = EvalRun()
     _ = rag.index if retrieval_only else (rag.index, rag.generator)  # load now: timings are per question
     started = time.perf_counter()
@@ -245,7 +247,7 @@ def run(
     try:
         for question in bar:
             try:
-                record = score_question(rag, question, judge, retrieval_only)
+                record = score(question) if score else score_question(rag, question, judge, retrieval_only)
             except Exception as error:  # noqa: BLE001 - one failed question is recorded, the batch goes on
                 reason = str(error) if isinstance(error, RagError) else f"{type(error).__name__}: {error}"
                 record = {

@@ -140,3 +140,34 @@ def test_squad_retrieval_on_the_real_file(tmp_path: Path):
     assert metrics["questions"] == 40
     # paragraph retrieval over 2,067 paragraphs: plain BM25 reaches R@10 0.945 on this data (eval-data README)
     assert metrics["retrieval"]["recall@10"] > 0.7
+
+
+def test_the_report_places_each_operating_point_and_the_plain_baseline_on_the_risk_coverage_plane(tmp_path: Path):
+    from test_eval_datasets import make_squad
+
+    data = make_squad(tmp_path / "squad.json", articles=12)
+    common = ("--split", "tune", "--limit", "6", "--remove-gold", "0.5", "--generator", "smollm2", "--json")
+    env = {"RAG_CACHE_DIR": str(tmp_path / "cache")}
+    checked = run_env(
+        "eval", str(data), *common, "--every-check", "--judge", "none", "--report", str(tmp_path / "a"), env=env
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "rag: warning: no calibration for smollm2" in checked.stderr  # said once, before the run
+    rc = json.loads(checked.stdout)["risk_coverage"]
+    assert set(rc["points"]) == {"as run", "lenient", "balanced", "strict"} and rc["curve"]
+    strict, lenient = rc["points"]["strict"], rc["points"]["lenient"]
+    assert strict["min_answer_check"] > lenient["min_answer_check"] and strict["coverage"] <= lenient["coverage"]
+    assert all(0 <= p["coverage"] <= 1 for p in rc["curve"])
+    summary = (tmp_path / "a" / "summary.md").read_text()
+    assert "## Operating points" in summary and (tmp_path / "a" / "risk_coverage.png").stat().st_size > 1000
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert config["dataset"]["remove_gold"] == 0.5 and config["pipeline"] == "rag"
+
+    plain = run_env("eval", str(data), *common, "--plain", "--report", str(tmp_path / "b"), env=env)
+    assert plain.returncode == 0, plain.stderr
+    metrics = json.loads(plain.stdout)
+    assert metrics["risk_coverage"]["points"]["as run"]["coverage"] == 1.0  # nothing withheld
+    assert metrics["abstention"]["abstained_when_unanswerable"] == 0.0 and "answers" in metrics
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["pipeline"].startswith("plain")
+    refused = run_env("eval", str(data), "--plain", "--retrieval-only", env=env)
+    assert_one_line_error(refused, "--plain")

@@ -182,3 +182,28 @@ def test_a_squad_v2_file_is_read_whole_by_default(tmp_path: Path):
 def test_the_shared_squad_v2_test_file():
     evalset = load_dataset(SHARED_DATA / "squad-v2.0" / "test-v2.0.json")
     assert len(evalset.questions) == 2624 and sum(not q.answerable for q in evalset.questions) == 1411
+
+
+def test_removed_gold_deletes_a_seeded_share_of_the_splits_paragraphs(tmp_path: Path):
+    path = make_squad(tmp_path / "squad.json", articles=12)
+    full = load_dataset(path, split="tune")
+    removed = load_dataset(path, split="tune", remove_gold=0.5)
+    assert removed.name == "squad-tune-removed-gold" and len(full.corpus) == 12
+    kept = {d.source for d in removed.corpus}
+    assert kept and len(kept) < 10 and all(int(s.split("_")[1].split("#")[0]) <= 10 for s in kept)  # tune only
+    for q in removed.questions:
+        land = f"Land_{q.id[1:].split('q')[0]}#1"
+        assert q.answerable == (land in kept) and q.answers  # gold answers kept either way
+        assert q.gold_sources == ([land] if q.answerable else [])
+    again = load_dataset(path, split="tune", remove_gold=0.5)
+    assert {d.source for d in again.corpus} == kept  # seeded: the same paragraphs every time
+    assert {d.source for d in load_dataset(path, split="tune", remove_gold=0.5, seed=1).corpus} != kept
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0])
+def test_removed_gold_needs_a_share_below_one_and_a_squad_file(tmp_path: Path, share: float):
+    path = make_squad(tmp_path / "squad.json")
+    with pytest.raises(DatasetError, match="share"):
+        load_dataset(path, remove_gold=share)
+    with pytest.raises(DatasetError, match="SQuAD"):
+        load_dataset(SEED_GOLD, remove_gold=0.5)

@@ -1,0 +1,73 @@
+"""`rag calibrate`: ask the calibration set with every check recorded, fit the operating points, keep the fit.
+
+The model is whatever the settings configure (in process or a model server); the fit is stored under the
+model's fingerprint and read by the settings from then on (rag.models.calibration).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag.calibration.calibration_set import MANIFEST, calibration_parts
+from rag.calibration.fit import FITTED, fit_record
+from rag.errors import RagError
+from rag.evaluation.runner import dataset_rag, run
+from rag.models.calibration import save_fit, user_folder
+from rag.pipeline import RAG
+
+
+@dataclass
+class Calibration:
+    path: Path  # the fit file written
+    fit: dict
+    missing: list[str]  # parts of the set whose public data was not found
+    seconds: float
+
+
+def calibrate(
+    rag: RAG, folder: Path | None = None, progress: bool = False, warn: Callable[[str], None] = lambda line: None
+) -> Calibration:
+    """Fit the configured model's operating points on the calibration set and store them (default: the user's
+    calibration folder); `warn` hears at once of each part whose public data is absent. Raises RagError where
+    no question could be answered."""
+    started = time.perf_counter()
+    sets, missing = calibration_parts(rag.settings.paths.eval_data)
+    for line in missing:
+        warn(line)
+    recording = rag.variant(every_check=True)
+    total = sum(len(s.questions) for s in sets)
+    bar = tqdm(total=total, desc="calibrate", unit="q", disable=not progress, file=sys.stderr)
+    parts = []
+    try:
+        for evalset in sets:
+            target = dataset_rag(recording, evalset, progress)
+            outcome = run(target, evalset, None, False, on_result=lambda _: bar.update(1))
+            if outcome.interrupted:
+                raise KeyboardInterrupt
+            parts.append((evalset.name, outcome.results))
+    finally:
+        bar.close()
+    failed = [r for _, rows in parts for r in rows if "error" in r]
+    if len(failed) == total:
+        raise RagError(f"calibration failed: every question failed ({failed[0]['error']})")
+    settings = rag.settings
+    current = {check: getattr(settings.checks, setting) for check, setting in FITTED.items()}
+    must = json.loads(MANIFEST.read_text(encoding="utf-8"))["must_answer"]
+    must = [i for i in must if any(r["id"] == i for _, rows in parts for r in rows)]
+    fit = fit_record(parts, current, must)
+    fit |= {
+        "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "calibration_set": {name: len(rows) for name, rows in parts},
+        "errors": len(failed),
+        "missing": missing,
+    }
+    path = save_fit(settings.model_identity(), fit, folder or user_folder(settings.paths.cache_dir))
+    return Calibration(path, fit, missing, round(time.perf_counter() - started, 1))
