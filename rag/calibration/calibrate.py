@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rag.calibration.calibration_set import MANIFEST, calibration_parts
-from rag.calibration.fit import FITTED, fit_record
+from rag.calibration.fit import FITTED, fit_record, value
 from rag.errors import RagError
 from rag.evaluation.runner import dataset_rag, run
 from rag.models.calibration import save_fit, user_folder
@@ -33,13 +33,17 @@ class Calibration:
 
 
 def calibrate(
-    rag: RAG, folder: Path | None = None, progress: bool = False, warn: Callable[[str], None] = lambda line: None
+    rag: RAG,
+    folder: Path | None = None,
+    progress: bool = False,
+    warn: Callable[[str], None] = lambda line: None,
+    manifest: Path = MANIFEST,
 ) -> Calibration:
-    """Fit the configured model's operating points on the calibration set and store them (default: the user's
-    calibration folder); `warn` hears at once of each part whose public data is absent. Raises RagError where
-    no question could be answered."""
+    """Fit the configured model's operating points on the calibration set (`manifest`) and store them (default:
+    the user's calibration folder); `warn` hears at once of each part whose public data is absent. Raises
+    RagError where no question could be answered or the model gives no token probabilities to fit."""
     started = time.perf_counter()
-    sets, missing = calibration_parts(rag.settings.paths.eval_data)
+    sets, missing = calibration_parts(rag.settings.paths.eval_data, manifest)
     for line in missing:
         warn(line)
     recording = rag.variant(every_check=True)
@@ -58,9 +62,15 @@ def calibrate(
     failed = [r for _, rows in parts for r in rows if "error" in r]
     if len(failed) == total:
         raise RagError(f"calibration failed: every question failed ({failed[0]['error']})")
+    read = [value(r, "answer_check") for _, rows in parts for r in rows if "checks" in r]
+    if not any(v >= 0 for v in read):
+        raise RagError(
+            "calibration needs the model's token probabilities for the answer check, and none were read "
+            "(a model server without logprobs): the checks that read them stay not run"
+        )
     settings = rag.settings
     current = {check: getattr(settings.checks, setting) for check, setting in FITTED.items()}
-    must = json.loads(MANIFEST.read_text(encoding="utf-8"))["must_answer"]
+    must = json.loads(manifest.read_text(encoding="utf-8"))["must_answer"]
     must = [i for i in must if any(r["id"] == i for _, rows in parts for r in rows)]
     fit = fit_record(parts, current, must)
     fit |= {
