@@ -7,20 +7,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import ValidationError
 
 from rag.answering.answer import answer
 from rag.answering.followup import Turn, standalone_question
-from rag.errors import EmptyQuestionError
+from rag.errors import EmptyQuestionError, RagError
 from rag.models.embed import Embedder
 from rag.models.generate import Generator, generator_for
 from rag.retrieval.rerank import load_reranker
 from rag.retrieval.retrieve import Rescorer, search
-from rag.settings import Settings
+from rag.settings import CheckSettings, Settings
 from rag.stopwatch import Stopwatch
 from rag.store.index import Index
 from rag.store.library import Library, Syncer
 from rag.types import Answer, IndexReport, Passage
+
+STRICTNESS: tuple[str, ...] = get_args(CheckSettings.model_fields["strictness"].annotation)
+
+
+class UnknownStrictnessError(RagError, ValueError):
+    pass
 
 
 class RAG:
@@ -152,9 +160,31 @@ class RAG:
             return question
         return standalone_question(question, history, self.generator)
 
-    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[str | Answer]:
+    def at_strictness(self, strictness: str | None) -> RAG:
+        """This pipeline answering at another strictness (None, or its own: itself), its thresholds those fitted
+        for it (thresholds set explicitly stay as set). It shares this one's models and index, loaded here first
+        so that they are loaded once."""
+        if strictness is None or strictness == self.settings.checks.strictness:
+            return self
+        if strictness not in STRICTNESS:  # checked before anything loads
+            raise UnknownStrictnessError(f"unknown strictness {strictness!r} (the choices: {', '.join(STRICTNESS)})")
+        _ = self.embedder, self.generator, self.reranker
+        try:
+            return self.variant(strictness=strictness)
+        except ValidationError as error:  # not the strictness (checked above): still one line, never a traceback
+            first = error.errors()[0]
+            raise RagError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+    def stream(
+        self, question: str, history: list[Turn] | None = None, strictness: str | None = None
+    ) -> Iterator[str | Answer]:
         """Yield answer text as it is generated, then the final, checked Answer.
-        `history`: earlier (question, answer) pairs of the conversation, oldest first."""
+        `history`: earlier (question, answer) pairs of the conversation, oldest first. `strictness`: lenient,
+        balanced or strict for this question alone (None: the configured one); an unknown one raises
+        UnknownStrictnessError here, before the first item."""
+        return self.at_strictness(strictness)._stream(question, history)
+
+    def _stream(self, question: str, history: list[Turn] | None) -> Iterator[str | Answer]:
         question = question.strip()
         if not question:
             raise EmptyQuestionError("the question is empty")
@@ -168,8 +198,9 @@ class RAG:
             passages = self.retrieve(query)
         yield from answer(question, query, passages, self.embedder, self.generator, self.settings, clock)
 
-    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
-        for item in self.stream(question, history):
+    def ask(self, question: str, history: list[Turn] | None = None, strictness: str | None = None) -> Answer:
+        """The checked answer (see stream)."""
+        for item in self.stream(question, history, strictness):
             if isinstance(item, Answer):
                 return item
         raise RuntimeError("the answer stream ended without an answer")

@@ -64,11 +64,15 @@ def _add_ask(server: MCPServer, collections: Collections, gate: AnswerGate) -> N
     @server.tool(
         description="A short answer from the documents, each sentence citing its passage [n] (the "
         "citations list gives each n's source and text), or 'The documents don't say.' "
-        "with the reason."
+        "with the reason. `strictness` (optional): how cautious the answer is, 'lenient' (answers more, "
+        "sometimes wrongly), 'balanced' or 'strict' (says the documents don't say unless it is sure); "
+        "omitted: the server's setting."
     )
-    async def ask(question: str, collection: str | None = None) -> dict[str, Any]:
+    async def ask(question: str, collection: str | None = None, strictness: str | None = None) -> dict[str, Any]:
         rag = _pipeline(collections, collection)
         try:
+            # the thresholds are resolved, and the models loaded, off the event loop
+            rag = await gate.in_thread(rag.at_strictness, strictness)
             answer = await gate.run_async(rag.ask, question)
         except Busy as busy:
             raise ToolError(str(busy)) from None
@@ -79,6 +83,7 @@ def _add_ask(server: MCPServer, collections: Collections, gate: AnswerGate) -> N
             "answer": answer.answer,
             "abstained": answer.abstained,
             "abstain_reason": answer.abstain_reason,
+            "strictness": rag.settings.checks.strictness,
             "citations": [{"n": c.n, "source": c.source, "page": c.page, "text": c.text} for c in answer.citations],
             "checks": [
                 {"name": c.name, "passed": c.passed, "value": c.value, "threshold": c.threshold} for c in answer.checks

@@ -2,8 +2,10 @@
 
 One model id per collection. The reply's `content` is the checked answer with its [n] markers, never the
 raw draft; everything else the pipeline knows (citations, abstention, checks, timings) is in the extra
-field `rag`. Streaming sends the draft as `reasoning_content` while it is generated (clients that show a
-model's reasoning show it live, others ignore it), then the checked answer as `content`, then `[DONE]`.
+field `rag`. The extra body field `strictness` (lenient, balanced or strict) picks the abstention thresholds
+for one request; `rag.strictness` says which answered. Streaming sends the draft as `reasoning_content` while
+it is generated (clients that show a model's reasoning show it live, others ignore it), then the checked
+answer as `content`, then `[DONE]`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from rag.answering.followup import Turn, turns_of
 from rag.api.gate import Abandoned, AnswerGate, Busy
 from rag.collections import CollectionInfo, Collections, UnknownCollectionError, describe
 from rag.errors import RagError
-from rag.pipeline import RAG
+from rag.pipeline import RAG, UnknownStrictnessError
 from rag.types import Answer
 
 OWNER = "rag"
@@ -44,6 +46,9 @@ class ChatRequest(BaseModel):
     model: str
     messages: list[Message] = Field(min_length=1)
     stream: bool = False  # stream_options.include_usage is not honoured: token counts are not kept
+    # an extra field: lenient | balanced | strict, None the server's; any value is let through here so that
+    # RAG.at_strictness gives the one message every face gives, naming the choices
+    strictness: Any = None
 
 
 class APIError(Exception):
@@ -88,9 +93,10 @@ def conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
     return question, turns_of(earlier, lambda text: not text.startswith(ABSTAIN_TEXT))
 
 
-def extra(answer: Answer) -> dict[str, Any]:
-    """Everything about the answer but its text: citations, abstention, checks, passages, timings."""
-    return {key: value for key, value in answer.to_dict().items() if key != "answer"}
+def extra(answer: Answer, strictness: str) -> dict[str, Any]:
+    """Everything about the answer but its text: citations, abstention, checks, passages, timings, and the
+    strictness it was checked at."""
+    return {**{key: value for key, value in answer.to_dict().items() if key != "answer"}, "strictness": strictness}
 
 
 def _sse(data: dict[str, Any] | str) -> str:
@@ -135,6 +141,20 @@ class ChatCompletions:
         except UnknownCollectionError:
             raise self._unknown(name) from None
 
+    async def _asker(self, chat: ChatRequest) -> RAG:
+        """The collection's pipeline at the asked strictness, its models and index loaded: a bad strictness is
+        the caller's error (checked before anything loads), a missing index or model an HTTP error rather than
+        a broken stream."""
+        rag = self._pipeline(chat.model)
+        try:
+            asker = await self.gate.in_thread(rag.at_strictness, chat.strictness)
+            await self.gate.in_thread(asker.warm_up)
+        except UnknownStrictnessError as error:
+            raise APIError(400, str(error), param="strictness") from None
+        except RagError as error:
+            raise APIError(503, str(error), kind="server_error", code="collection_unavailable") from None
+        return asker
+
     async def create(self, request: Request) -> JSONResponse | StreamingResponse:
         try:
             body = await request.json()
@@ -147,11 +167,7 @@ class ChatCompletions:
             where = ".".join(map(str, first["loc"]))
             raise APIError(400, f"{where}: {first['msg']}", param=where or None) from None
         question, turns = conversation(chat.messages)
-        rag = self._pipeline(chat.model)
-        try:
-            await self.gate.in_thread(rag.warm_up)  # a missing index or model is an HTTP error, not a broken stream
-        except RagError as error:
-            raise APIError(503, str(error), kind="server_error", code="collection_unavailable") from None
+        rag = await self._asker(chat)
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         try:
             if chat.stream:
@@ -180,7 +196,7 @@ class ChatCompletions:
                         "logprobs": None,
                     }
                 ],
-                "rag": extra(answer),
+                "rag": extra(answer, rag.settings.checks.strictness),
             }
         )
 
@@ -217,7 +233,7 @@ class ChatCompletions:
                 self.gate.leave()
         assert answer is not None
         yield chunk({"content": answer.answer})
-        yield chunk({}, "stop", rag=extra(answer))
+        yield chunk({}, "stop", rag=extra(answer, rag.settings.checks.strictness))
         yield _sse("[DONE]")
 
 

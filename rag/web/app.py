@@ -17,7 +17,7 @@ from rag.api.gate import AnswerGate, Busy
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.ingest.load import LOADERS
-from rag.pipeline import RAG
+from rag.pipeline import RAG, STRICTNESS
 from rag.settings import Settings
 from rag.types import Answer
 from rag.web.render import answer_markdown, inert, is_abstention, plain_answer, sources_html, sources_panel
@@ -92,28 +92,44 @@ class _Handlers:
         if not may_change(request, self.roles):
             raise gr.Error("a reader may not change the documents")
 
-    def respond(
+    def asker(
         self,
-        message: str,
-        history: list[dict[str, Any]],
-        turns: Turns,
         collection: str,
         top_k: float,
         min_score: float,
         min_support: float,
         min_check: float,
-    ) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer into the chat; when it is checked, show it with chips and its passages."""
-        earlier = conversation_turns(history)  # this browser session's own conversation
-        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-        turn, draft = len(history) - 1, ""
-        try:
-            asker = self.collections.get(collection).variant(
+        strictness: str | None = None,
+    ) -> RAG:
+        """The picked collection's pipeline with this user's settings (the panel's, in its order). The thresholds
+        are the sliders', which picking a strictness sets to its own (see cautious): what is shown is used."""
+        return (
+            self.collections.get(collection)
+            .at_strictness(strictness or None)
+            .variant(
                 top_k=int(top_k),
                 min_retrieval_score=float(min_score),
                 min_support=float(min_support),
                 min_answer_check=float(min_check),
             )
+        )
+
+    def cautious(self, strictness: str | None) -> tuple[float | None, float | None, float | None]:
+        """The sliders' thresholds at a strictness (the Radio gives only its choices): min_score, min_support,
+        min_check, fitted for the model, or as the server was told where it was told."""
+        checks = self.rag.settings.with_overrides(strictness=strictness).checks
+        return checks.min_retrieval_score, checks.min_support, checks.min_answer_check
+
+    def respond(
+        self, message: str, history: list[dict[str, Any]], turns: Turns, *settings: Any
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer into the chat; when it is checked, show it with chips and its passages.
+        `settings`: the collection, then the panel's knobs (see asker)."""
+        earlier = conversation_turns(history)  # this browser session's own conversation
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+        turn, draft = len(history) - 1, ""
+        try:
+            asker = self.asker(*settings)
             with self.gate.turn():
                 for item in asker.stream(message, earlier):
                     if isinstance(item, Answer):
@@ -128,7 +144,7 @@ class _Handlers:
             history[-1]["content"] = f"⚠️ {inert(str(error))}"
             yield history, gr.skip(), gr.skip(), ""
 
-    def retry(self, data: gr.RetryData, history: list[dict[str, Any]], turns: Turns, *knobs: float):
+    def retry(self, data: gr.RetryData, history: list[dict[str, Any]], turns: Turns, *knobs: Any):
         """Ask the retried message again, forgetting what came after it."""
         question = _plain(history[data.index]["content"])
         kept = {turn: shown for turn, shown in turns.items() if turn < data.index}
@@ -199,12 +215,20 @@ class _ChatPanel:
 
 @dataclass
 class _Knobs:
-    """The answering thresholds a user may change for their own questions."""
+    """The answering settings a user may change for their own questions, in the order `asker` takes them."""
 
     top_k: gr.Slider
     min_score: gr.Slider
     min_support: gr.Slider
     min_check: gr.Slider
+    strictness: gr.Radio
+
+    def inputs(self) -> list[gr.components.Component]:
+        return [self.top_k, self.min_score, self.min_support, self.min_check, self.strictness]
+
+    def thresholds(self) -> list[gr.components.Component]:
+        """What `cautious` sets."""
+        return [self.min_score, self.min_support, self.min_check]
 
 
 @dataclass
@@ -252,12 +276,21 @@ def _sources_panel() -> gr.HTML:
 
 
 def _settings_panel(defaults: Settings) -> _Knobs:
-    """The thresholds, starting at the configured ones."""
+    """How cautious, and the thresholds, starting at the configured ones."""
     with gr.Accordion("Settings", open=False):
+        strictness = gr.Radio(
+            list(STRICTNESS),
+            value=defaults.checks.strictness,
+            label="How cautious",
+            info="lenient answers more often, and is wrong more often; strict answers only when sure. "
+            "Sets the thresholds below to those fitted for the model.",
+            elem_id="strictness",
+        )
         top_k = gr.Slider(1, 10, value=defaults.answering.top_k, step=1, label="Passages given to the model")
+        # 0 to 1: a fitted threshold may be anywhere there, and a slider refuses a value past its range
         min_score = gr.Slider(
             0.0,
-            0.6,
+            1.0,
             value=defaults.checks.min_retrieval_score,
             step=0.01,
             label="Abstain when the closest passage or sentence scores below",
@@ -271,12 +304,12 @@ def _settings_panel(defaults: Settings) -> _Knobs:
         )
         min_check = gr.Slider(
             0.0,
-            0.9,
+            1.0,
             value=defaults.checks.min_answer_check,
             step=0.01,
             label="Abstain when P(yes) that the passages state the answer is below",
         )
-    return _Knobs(top_k, min_score, min_support, min_check)
+    return _Knobs(top_k, min_score, min_support, min_check, strictness)
 
 
 def _documents_panel() -> _DocumentsPanel:
@@ -306,7 +339,7 @@ def _wire_asking(handlers: _Handlers, panel: _ChatPanel, knobs: _Knobs, sources:
     # one bound method for the three ways of asking: Gradio keys the concurrency group on the function's id,
     # so they share one queue limit, as one function would
     respond = handlers.respond
-    settings = [panel.picker, knobs.top_k, knobs.min_score, knobs.min_support, knobs.min_check]
+    settings = [panel.picker, *knobs.inputs()]
     chat_out = [panel.chat, sources, turns, panel.question]
     asked = [panel.question, panel.chat, turns, *settings]
     for trigger in (panel.question.submit, panel.send.click):
@@ -316,6 +349,8 @@ def _wire_asking(handlers: _Handlers, panel: _ChatPanel, knobs: _Knobs, sources:
     panel.chat.retry(handlers.retry, [panel.chat, turns, *settings], chat_out, api_visibility="private")
     for emptied in (panel.clear.click, panel.chat.clear):
         emptied(lambda: ("", {}), None, [sources, turns], api_visibility="private")
+    # picking a strictness moves the sliders to its thresholds (a user's pick only: not on load)
+    knobs.strictness.input(handlers.cautious, knobs.strictness, knobs.thresholds(), api_visibility="private")
 
 
 def _wire_documents(handlers: _Handlers, panel: _DocumentsPanel, picker: gr.Dropdown, info: gr.Markdown) -> None:

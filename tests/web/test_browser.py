@@ -221,6 +221,22 @@ def test_strictness_setting_is_applied(page: Page):
     assert re.search(r"1 documents, \d+ chunks", status) and "minilm" in status and "qwen" in status
 
 
+def test_picking_a_strictness_moves_the_thresholds_and_is_sent(page: Page):
+    from rag.settings import Settings
+
+    strict = Settings().with_overrides(strictness="strict").checks  # the app's settings: the defaults
+    page.tab.get_by_role("button", name=re.compile("^Settings")).first.click()
+    check = page.tab.get_by_label("number input for Abstain when P(yes) that the passages state the answer is below")
+    before = page.events()
+    page.tab.locator("#strictness").get_by_label("strict", exact=True).check()
+    page.settle(before + 1)  # the pick's event set the sliders
+    expect(check).to_have_value(f"{strict.min_answer_check:g}", timeout=RENDER_MS)
+    page.ask(SEED_QUESTION)  # its closest sentence (~0.55) and P(yes) (~0.33) are below strict's thresholds
+    assert "strict" in page.sent and strict.min_answer_check in page.sent, page.sent
+    assert page.last_answer().locator(".abstain").count() == 1
+    assert f"(≥ {strict.min_retrieval_score:.2f})" in page.tab.locator("#sources").inner_text()
+
+
 def _upload(page: Page, paths: list[Path]) -> dict[str, list[str]]:
     """Add files through the Documents panel; each file's row of the results table."""
     page.tab.get_by_role("button", name=re.compile("^Documents")).first.click()
