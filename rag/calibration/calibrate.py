@@ -7,7 +7,6 @@ model's fingerprint and read by the settings from then on (rag.models.calibratio
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +18,10 @@ from tqdm import tqdm
 from rag.calibration.calibration_set import MANIFEST, calibration_parts
 from rag.calibration.fit import FITTED, fit_record, value
 from rag.errors import RagError
+from rag.evaluation import report as reports
+from rag.evaluation.datasets import EvalSet
 from rag.evaluation.runner import dataset_rag, run
-from rag.models.calibration import save_fit, user_folder
+from rag.models.calibration import fingerprint, save_fit, user_folder
 from rag.pipeline import RAG
 
 
@@ -30,6 +31,41 @@ class Calibration:
     fit: dict
     missing: list[str]  # parts of the set whose public data was not found
     seconds: float
+
+
+def records_folder(rag: RAG) -> Path:
+    """Where the answers a calibration recorded are kept, a report folder a part (eval/fit_abstention.py refits
+    them): the user's calibration folder, under the model's fingerprint."""
+    settings = rag.settings
+    return user_folder(settings.paths.cache_dir) / "records" / fingerprint(settings.model_identity())
+
+
+def ask_every_part(rag: RAG, sets: list[EvalSet], folder: Path, progress: bool) -> list[tuple[str, list[dict]]]:
+    """Each part's questions asked with every check recorded, each answer written as it is done."""
+    recording = rag.variant(every_check=True)
+    bar = tqdm(total=sum(len(s.questions) for s in sets), desc="calibrate", unit="q", disable=not progress)
+    parts = []
+    try:
+        for evalset in sets:
+            target = dataset_rag(recording, evalset, progress)
+            results = reports.ResultsFile(folder / evalset.name)
+
+            def record(row: dict, results: reports.ResultsFile = results) -> None:
+                results.write(row)
+                bar.update(1)
+
+            try:
+                outcome = run(target, evalset, None, False, on_result=record)
+            finally:
+                results.close()
+            if outcome.interrupted:
+                raise KeyboardInterrupt
+            config = reports.run_config(target.settings, evalset, "none", False, None, 0)
+            (folder / evalset.name / "config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+            parts.append((evalset.name, outcome.results))
+    finally:
+        bar.close()
+    return parts
 
 
 def calibrate(
@@ -46,19 +82,9 @@ def calibrate(
     sets, missing = calibration_parts(rag.settings.paths.eval_data, manifest)
     for line in missing:
         warn(line)
-    recording = rag.variant(every_check=True)
     total = sum(len(s.questions) for s in sets)
-    bar = tqdm(total=total, desc="calibrate", unit="q", disable=not progress, file=sys.stderr)
-    parts = []
-    try:
-        for evalset in sets:
-            target = dataset_rag(recording, evalset, progress)
-            outcome = run(target, evalset, None, False, on_result=lambda _: bar.update(1))
-            if outcome.interrupted:
-                raise KeyboardInterrupt
-            parts.append((evalset.name, outcome.results))
-    finally:
-        bar.close()
+    records = records_folder(rag)
+    parts = ask_every_part(rag, sets, records, progress)
     failed = [r for _, rows in parts for r in rows if "error" in r]
     if len(failed) == total:
         raise RagError(f"calibration failed: every question failed ({failed[0]['error']})")
@@ -78,6 +104,7 @@ def calibrate(
         "calibration_set": {name: len(rows) for name, rows in parts},
         "errors": len(failed),
         "missing": missing,
+        "records": str(records),
     }
     path = save_fit(settings.model_identity(), fit, folder or user_folder(settings.paths.cache_dir))
     return Calibration(path, fit, missing, round(time.perf_counter() - started, 1))

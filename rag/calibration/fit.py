@@ -30,7 +30,11 @@ STRICTNESS = ("lenient", "balanced", "strict")
 # What each operating point promises on the calibration set (docs/checks.md says the same):
 KEEP_LENIENT = 1.0  # lenient: every right answer the loosest thresholds give is kept
 KEEP_BALANCED = 0.97  # balanced: at least 97% of them in each part, and the must-answer questions answered
-STRICT_PRECISION = 0.90  # strict: of the answers shown, at least 90% right, answering as many right as that allows
+# strict: of the answers shown at least 90% right, answering as many right as that allows, and never fewer than half
+# the right answers (a strict point answering three questions in a hundred serves nobody); where the model cannot
+# reach 90% so, the most precise point that keeps half, and the fit says the target was not reached
+STRICT_PRECISION = 0.90
+STRICT_KEEP = 0.5
 # A question that must be answered stays so with this much room: P(Yes) differs by about 0.02 between runtimes,
 # CPUs and what the model's caches hold (eval/results/check_across_runtimes.md, bench/server_generator.py)
 MARGIN = 0.03
@@ -174,16 +178,25 @@ def keeping(
     return best[1] if best else dict(LOOSEST)
 
 
-def precise(tables: Sequence[Table], precision: float, current: dict[str, float]) -> tuple[dict[str, float], bool]:
-    """The thresholds answering the most questions right among those whose shown answers are at least
-    `precision` right (all tables together); where none reaches it, the most precise. Whether it was reached."""
+def precise(
+    tables: Sequence[Table], precision: float, keep: float, current: dict[str, float]
+) -> tuple[dict[str, float], bool]:
+    """Among the thresholds keeping at least `keep` of the right answers the loosest give (all tables together):
+    those whose shown answers are at least `precision` right, the one answering the most right; where none is,
+    the most precise. Whether `precision` was reached."""
+    floor = keep * pooled(tables, LOOSEST)["contains"] - 1e-9
     best: tuple | None = None
     for thresholds in _candidates(()):
         c = pooled(tables, thresholds)
-        if not c["shown"]:
+        if not c["shown"] or c["contains"] < floor:
             continue
         reached = c["right_shown"] >= precision * c["shown"] - 1e-9
-        key = (reached, c["right_shown"] if reached else c["right_shown"] / c["shown"], _nearest(thresholds, current))
+        rank = (
+            (c["right_shown"], c["right_shown"] / c["shown"])
+            if reached
+            else (c["right_shown"] / c["shown"], c["right_shown"])
+        )
+        key = (reached, *rank, _nearest(thresholds, current))
         if best is None or key > best[0]:
             best = (key, thresholds)
     if best is None:
@@ -198,7 +211,7 @@ def operating_points(
     fitted = {
         "lenient": (keeping(tables, KEEP_LENIENT, current, must), True),
         "balanced": (keeping(tables, KEEP_BALANCED, current, must), True),
-        "strict": precise(tables, STRICT_PRECISION, current),
+        "strict": precise(tables, STRICT_PRECISION, STRICT_KEEP, current),
     }
     return {
         name: {
@@ -258,6 +271,8 @@ def fit_record(
         "targets": {
             "lenient": f"keeps {KEEP_LENIENT:.0%} of the right answers the loosest thresholds give, in each part",
             "balanced": f"keeps {KEEP_BALANCED:.0%} of them in each part; the must-answer questions answered",
-            "strict": f"at least {STRICT_PRECISION:.0%} of the answers shown are right, all parts together",
+            "strict": f"at least {STRICT_PRECISION:.0%} of the answers shown are right, answering as many right as "
+            f"that allows and at least {STRICT_KEEP:.0%} of the right answers (all parts together); where that "
+            "cannot be reached, the most precise thresholds keeping that many",
         },
     }

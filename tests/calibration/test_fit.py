@@ -51,24 +51,30 @@ def test_keeping_abstains_most_while_keeping_the_right_answers():
 
 
 def test_each_point_meets_its_target_and_strict_is_the_most_precise():
-    rows = [row(True, True, 0.7, 0.9, id="a"), row(True, True, 0.7, 0.45, id="mission")]
+    rows = [row(True, True, 0.7, 0.9, id="a"), row(True, True, 0.7, 0.88), row(True, True, 0.7, 0.45, id="mission")]
     rows += [row(True, True, 0.7, 0.35), row(True, False, 0.7, 0.8), row(True, False, 0.7, 0.4)]
     rows += [row(False, False, 0.7, p) for p in (0.85, 0.5, 0.42, 0.3, 0.2)]
     t = fit.table(rows)
     must = [{"retrieval": 0.7 - fit.MARGIN, "answer_check": 0.45 - fit.MARGIN}]
     points = fit.operating_points([t], {"retrieval": 0.4, "answer_check": 0.3}, must)
     lenient, balanced, strict = (points[name] for name in fit.STRICTNESS)
-    assert lenient["figures"]["contains"] == round(3 / 5, 4)  # every right answer kept, the one at 0.35 too
+    assert lenient["figures"]["contains"] == round(4 / 6, 4)  # every right answer kept, the one at 0.35 too
     # the mission question (P(Yes) 0.45) stays answered with the margin: the balanced threshold is at most 0.42
-    assert balanced["min_answer_check"] <= 0.42 and balanced["figures"]["contains"] >= round(2 / 5, 4)
+    assert balanced["min_answer_check"] <= 0.42 and balanced["figures"]["contains"] >= round(3 / 6, 4)
+    # strict: every answer shown right (the unanswerable one at 0.85 left out), half the right answers kept
     assert strict["target_reached"] and strict["figures"]["precision"] >= fit.STRICT_PRECISION
+    assert strict["figures"]["contains"] == round(2 / 6, 4) and 0.85 < strict["min_answer_check"] <= 0.88
     assert strict["figures"]["precision"] > balanced["figures"]["precision"] >= lenient["figures"]["precision"]
 
 
-def test_strict_says_when_its_target_is_out_of_reach():
-    rows = [row(True, False, 0.7, 0.9), row(True, True, 0.7, 0.5), row(False, False, 0.7, 0.95)]
+def test_strict_keeps_half_the_right_answers_and_says_when_its_precision_is_out_of_reach():
+    rows = [row(True, False, 0.7, 0.9), row(True, True, 0.7, 0.5), row(True, True, 0.7, 0.4)]
+    rows += [row(False, False, 0.7, 0.95), row(False, False, 0.7, 0.3)]
     point = fit.operating_points([fit.table(rows)], {"retrieval": 0.4, "answer_check": 0.3})["strict"]
+    # 90% is never reached while keeping one of the two right answers: the most precise such point is taken (at
+    # 0.31-0.4 two of the four shown are right; at 0.41-0.5 one of three) and the fit says so
     assert point["target_reached"] is False
+    assert point["figures"]["precision"] == 0.5 and 0.3 < point["min_answer_check"] <= 0.4
 
 
 def test_the_curve_runs_from_every_answer_shown_to_the_most_confident():
