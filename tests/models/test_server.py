@@ -26,11 +26,14 @@ MESSAGES = [
     {"role": "user", "content": f"Context:\n[1] {FREEDONIA}\n\nQuestion: What is the capital of Freedonia?"},
 ]
 CHECK = [*MESSAGES[:-1], {"role": "user", "content": MESSAGES[-1]["content"] + "\n\nReply Yes or No."}]
+# llama.cpp's threads meet at spinning barriers: on 2 cores shared with other work, 2 threads ran 20-80 times slower
+# than 1 (SmolLM2: 88 s against 1.1 s for 44 tokens, load 3.5); the server and the in-process engine get the same
+THREADS = 1
 
 
-def start_llama_server(*args: str) -> tuple[subprocess.Popen, str]:
+def start_llama_server(*args: str, model: str = "smollm2") -> tuple[subprocess.Popen, str]:
     """python -m rag.models.llama_server in its own process; (process, API base) once it listens."""
-    command = [sys.executable, "-m", "rag.models.llama_server", "--model", "smollm2", "--threads", "2", *args]
+    command = [sys.executable, "-m", "rag.models.llama_server", "--model", model, "--threads", str(THREADS), *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline() if process.stdout else ""  # blocks until it listens, or it dies
     if not line.startswith("listening on "):
@@ -52,7 +55,9 @@ def test_the_server_answers_as_the_same_gguf_does_in_process(llama_server: str, 
     from rag.models.generate import load_generator
 
     served = ServerGenerator(llama_server, "smollm2")
-    local = load_generator("smollm2", "llama.cpp", threads=2, dtype="float32", context_tokens=2048, cache_dir=tmp_path)
+    local = load_generator(
+        "smollm2", "llama.cpp", threads=THREADS, dtype="float32", context_tokens=2048, cache_dir=tmp_path
+    )
     assert served.logprobs
     local.yes_probability(PROBE)  # the server's start-up probe: llama.cpp's numbers depend on what it read before
     assert "".join(served.stream(MESSAGES, 24)) == "".join(local.stream(MESSAGES, 24))
@@ -69,6 +74,37 @@ def test_a_pipeline_answers_through_the_server_with_its_answer_check(llama_serve
     check = next(c for c in answer.checks if c.name == "answer_check")
     assert check.not_run == "" and check.value is not None and 0.0 <= check.value <= 1.0
     assert answer.timings_ms["first_token"] > 0
+
+
+@pytest.mark.slow
+def test_qwen_answers_the_mission_question_through_its_server_as_in_process(seed_index: Path, seed_rag):
+    """The shipped Qwen2.5 1.5B GGUF, served and in process, with the same history (the server's start-up probe
+    first, as bench/server_generator.py gives both): the same answer and the same P(Yes) within 0.02."""
+    process, url = start_llama_server(model="qwen-1.5b")
+    try:
+        # thresholds given, so that both decide alike (a server's model has no fit); every check recorded
+        local = seed_rag.variant(
+            generator="qwen-1.5b",
+            runtime="llama.cpp",
+            threads=THREADS,
+            min_retrieval_score=0.3,
+            min_answer_check=0.01,
+            min_support=0.41,
+            every_check=True,
+        )
+        served = local.variant(generator_url=url)
+        assert isinstance(served.generator, ServerGenerator) and served.generator.logprobs  # the probe, sent now
+        local.generator.yes_probability(PROBE)
+        question = "Why does China treat defectors as economic migrants?"
+        ours, theirs = local.ask(question), served.ask(question)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert not ours.abstained, ours.abstain_reason  # two abstentions would agree on nothing the model wrote
+    assert "food and financial struggles" in ours.answer, ours.answer  # the article's reason (MODELS.md)
+    assert theirs.answer == ours.answer
+    assert ours.answer_check is not None and theirs.answer_check is not None
+    assert abs(theirs.answer_check - ours.answer_check) <= 0.02, (ours.answer_check, theirs.answer_check)
 
 
 @pytest.mark.slow
