@@ -24,6 +24,11 @@ from rag.evaluation.runner import dataset_rag, run
 from rag.models.calibration import fingerprint, save_fit, user_folder
 from rag.pipeline import RAG
 
+NO_PROBABILITIES = (
+    "calibration needs the model's token probabilities for the answer check, and none were read "
+    "(a model server without logprobs): the checks that read them stay not run"
+)
+
 
 @dataclass
 class Calibration:
@@ -43,6 +48,10 @@ def records_folder(rag: RAG) -> Path:
 def ask_every_part(rag: RAG, sets: list[EvalSet], folder: Path, progress: bool) -> list[tuple[str, list[dict]]]:
     """Each part's questions asked with every check recorded, each answer written as it is done."""
     recording = rag.variant(every_check=True)
+    # the model first: a server that is down or gives no token probabilities fails here, before the answers a
+    # past calibration recorded are written over
+    if getattr(recording.generator, "logprobs", True) is False:
+        raise RagError(NO_PROBABILITIES)
     bar = tqdm(total=sum(len(s.questions) for s in sets), desc="calibrate", unit="q", disable=not progress)
     parts = []
     try:
@@ -90,10 +99,7 @@ def calibrate(
         raise RagError(f"calibration failed: every question failed ({failed[0]['error']})")
     read = [value(r, "answer_check") for _, rows in parts for r in rows if "checks" in r]
     if not any(v >= 0 for v in read):
-        raise RagError(
-            "calibration needs the model's token probabilities for the answer check, and none were read "
-            "(a model server without logprobs): the checks that read them stay not run"
-        )
+        raise RagError(NO_PROBABILITIES)
     settings = rag.settings
     current = {check: getattr(settings.checks, setting) for check, setting in FITTED.items()}
     must = json.loads(manifest.read_text(encoding="utf-8"))["must_answer"]
