@@ -4,10 +4,11 @@ draws (rag.calibration.fit). What `rag eval` reports beside the metrics."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rag.calibration.fit import STRICTNESS, curve, figures, outcome, recorded_every_check, table
-from rag.settings import Settings
+from rag.settings import PROJECT_ROOT, Settings
 
 
 def _as_run(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -29,6 +30,11 @@ def _as_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {**figures(counted), "answered": answered}
 
 
+def _named(path: Path) -> str:
+    """A fit file as a report names it: within the project, relative to it (reports are committed)."""
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def risk_coverage(results: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
     """The run's point ("as run"), and where every check was recorded, each strictness's point and the curve."""
     if not any("abstained" in r for r in results):
@@ -46,5 +52,5 @@ def risk_coverage(results: list[dict[str, Any]], settings: Settings) -> dict[str
             **outcome(t, thresholds),
         }
     out["curve"] = curve(t, settings.checks.min_retrieval_score)
-    out["calibration"] = str(settings.calibration) if settings.calibration else "none (conservative thresholds)"
+    out["calibration"] = _named(settings.calibration) if settings.calibration else "none (conservative thresholds)"
     return out
