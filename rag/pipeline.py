@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,13 +18,11 @@ from rag.models.embed import Embedder
 from rag.models.generate import Generator, generator_for
 from rag.retrieval.rerank import load_reranker
 from rag.retrieval.retrieve import Rescorer, search
-from rag.settings import CheckSettings, Settings
+from rag.settings import STRICTNESS, Settings
 from rag.stopwatch import Stopwatch
 from rag.store.index import Index
 from rag.store.library import Library, Syncer
 from rag.types import Answer, IndexReport, Passage
-
-STRICTNESS: tuple[str, ...] = get_args(CheckSettings.model_fields["strictness"].annotation)
 
 
 class UnknownStrictnessError(RagError, ValueError):

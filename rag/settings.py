@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 from pydantic_settings import (
@@ -24,6 +24,8 @@ from pydantic_settings import (
 from rag.models.calibration import CONSERVATIVE, MIN_SUPPORT, describe, load_fit, model_identity
 from rag.models.cpu import native_bfloat16
 
+Strictness = Literal["lenient", "balanced", "strict"]  # the operating points (rag/calibration/fit.py)
+STRICTNESS: tuple[str, ...] = get_args(Strictness)
 # the named checks of rag/answering/checks.py, in the order they run
 CHECKS = ("retrieval", "answered", "supported", "informative", "kind", "question_facts", "answer_check")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -194,7 +196,7 @@ class CheckSettings(_Group):
     """The named checks of rag/answering/checks.py. Unset thresholds are those `rag calibrate` fitted for the
     model at the chosen strictness (rag/calibration; docs/checks.md)."""
 
-    strictness: Literal["lenient", "balanced", "strict"] = _setting(
+    strictness: Strictness = _setting(
         "balanced",
         "How cautious answers are: `lenient` keeps every right answer the calibration set gives, `balanced` 97% "
         "of them, `strict` shows answers of which at least 90% are right (on the calibration set; `rag "

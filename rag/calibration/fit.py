@@ -19,6 +19,7 @@ import numpy as np
 from rag.answering import checks
 from rag.answering.question import parse
 from rag.metrics import contains
+from rag.settings import STRICTNESS
 
 FITTED = {"retrieval": "min_retrieval_score", "answer_check": "min_answer_check"}  # check -> its setting
 GRID = {
@@ -26,7 +27,6 @@ GRID = {
     "answer_check": np.round(np.arange(0.0, 0.991, 0.01), 2),
 }
 LOOSEST = {"retrieval": -1.0, "answer_check": 0.0}
-STRICTNESS = ("lenient", "balanced", "strict")
 # What each operating point promises on the calibration set (docs/checks.md says the same):
 KEEP_LENIENT = 1.0  # lenient: every right answer the loosest thresholds give is kept
 KEEP_BALANCED = 0.97  # balanced: at least 97% of them in each part, and the must-answer questions answered
@@ -112,8 +112,7 @@ def counts(t: Table, thresholds: dict[str, float], off: tuple[str, ...] = ()) ->
         "questions": len(t),
         "answerable": int(a.sum()),
         "shown": int(s.sum()),
-        "right_shown": right_shown,
-        "contains": right_shown,  # answerable questions answered right
+        "right_shown": right_shown,  # answerable questions answered right (only those can be)
         "abstained_unanswerable": int((~s & ~a).sum()),
     }
 
@@ -127,11 +126,11 @@ def figures(c: dict[str, int]) -> dict[str, float | None]:
         return round(n / d, 4) if d else None
 
     return {
-        "contains": share(c["contains"], c["answerable"]),
+        "contains": share(c["right_shown"], c["answerable"]),
         "abstained": share(c["abstained_unanswerable"], unanswerable),
         "precision": share(c["right_shown"], c["shown"]),
         "coverage": share(c["shown"], c["questions"]),
-        "right": share(c["contains"] + c["abstained_unanswerable"], c["questions"]),
+        "right": share(c["right_shown"] + c["abstained_unanswerable"], c["questions"]),
     }
 
 
@@ -166,11 +165,11 @@ def keeping(
     """The thresholds abstaining most on the unanswerable questions of all the tables together among those that
     keep, in each table, at least `keep` of the right answers the loosest thresholds give (a right answer lost
     costs the reader more than a wrong one abstained on gains); among equals, the nearest `current`."""
-    floors = [keep * counts(t, LOOSEST)["contains"] - 1e-9 for t in tables]
+    floors = [keep * counts(t, LOOSEST)["right_shown"] - 1e-9 for t in tables]
     best: tuple | None = None
     for thresholds in _candidates(must):
         each = [counts(t, thresholds) for t in tables]
-        if any(c["contains"] < floor for c, floor in zip(each, floors, strict=True)):
+        if any(c["right_shown"] < floor for c, floor in zip(each, floors, strict=True)):
             continue
         key = (sum(c["abstained_unanswerable"] for c in each), _nearest(thresholds, current))
         if best is None or key > best[0]:
@@ -184,11 +183,11 @@ def precise(
     """Among the thresholds keeping at least `keep` of the right answers the loosest give (all tables together):
     those whose shown answers are at least `precision` right, the one answering the most right; where none is,
     the most precise. Whether `precision` was reached."""
-    floor = keep * pooled(tables, LOOSEST)["contains"] - 1e-9
+    floor = keep * pooled(tables, LOOSEST)["right_shown"] - 1e-9
     best: tuple | None = None
     for thresholds in _candidates(()):
         c = pooled(tables, thresholds)
-        if not c["shown"] or c["contains"] < floor:
+        if not c["shown"] or c["right_shown"] < floor:
             continue
         reached = c["right_shown"] >= precision * c["shown"] - 1e-9
         rank = (

@@ -23,7 +23,6 @@ def _as_run(results: list[dict[str, Any]]) -> dict[str, Any]:
         "answerable": len(answerable),
         "shown": len(shown),
         "right_shown": len(right_shown),
-        "contains": len(right_shown),
         "abstained_unanswerable": sum(r["abstained"] for r in rows if not r["answerable"]),
     }
     answered = round(sum(not r["abstained"] for r in answerable) / len(answerable), 4) if answerable else None

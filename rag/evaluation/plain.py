@@ -8,18 +8,15 @@ tutorial's, so the row measures what the product's answer path adds (or costs) o
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
 from typing import Any
 
 from rag.evaluation.datasets import EvalSet, Question
+from rag.evaluation.runner import corpus_index
 from rag.metrics import contains, exact_match, f1
 from rag.pipeline import RAG
 from rag.retrieval.retrieve import search
 from rag.stopwatch import Stopwatch
 from rag.store.index import Index
-from rag.store.sync import add_documents
 from rag.types import Chunk, Document
 
 CHUNK_CHARS = 1000
@@ -56,20 +53,8 @@ def plain_index(rag: RAG, evalset: EvalSet) -> Index:
     """The data set's corpus split the tutorial's way, indexed once (cached beside rag eval's own indexes)."""
     if evalset.corpus is None:
         raise ValueError("the plain baseline needs a data set with its own corpus (SQuAD, BEIR)")
-    embedder = rag.library.embedder_info()
     splitting = {"chunk_chars": CHUNK_CHARS, "overlap_chars": OVERLAP_CHARS}
-    corpus = "".join(f"{d.source}\0{d.sha256}\n" for d in evalset.corpus)
-    key = hashlib.sha256(json.dumps([corpus, embedder, splitting], sort_keys=True).encode()).hexdigest()[:16]
-    folder = rag.settings.paths.cache_dir / "eval-indexes" / f"plain-{key}"
-    if not (folder / "manifest.json").is_file():
-        partial = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        index = Index.create(partial, embedder, splitting)
-        add_documents(index, rag.embedder, CharacterSplitter(), evalset.corpus)  # type: ignore[arg-type]
-        index.save()
-        shutil.rmtree(folder, ignore_errors=True)
-        partial.rename(folder)
-    return Index.open(folder)
+    return Index.open(corpus_index(rag, evalset, "plain", splitting, CharacterSplitter()))  # type: ignore[arg-type]
 
 
 def plain_scorer(rag: RAG, evalset: EvalSet):  # noqa: ANN201 - a function of a Question

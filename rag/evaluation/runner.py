@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
+from pathlib import Path
 from statistics import mean
 from typing import Any
 
@@ -23,6 +24,7 @@ from rag.answering.cite import MARKER, is_brief
 from rag.errors import RagError
 from rag.evaluation.datasets import EvalSet, Question
 from rag.evaluation.judge import SupportJudge
+from rag.ingest.split import Splitter
 from rag.metrics import contains, coverage_at, exact_match, f1, ndcg_hits_at, percentile, reciprocal_rank_at
 from rag.pipeline import RAG
 from rag.stopwatch import Stopwatch
@@ -45,29 +47,36 @@ class EvalRun:
 
 
 def dataset_rag(rag: RAG, evalset: EvalSet, progress: bool = False) -> RAG:
-    """The pipeline to evaluate: the configured index for JSONL, else the data set's corpus, cached.
-
-    The cache key holds the corpus's content hash, the embedder's fingerprint and the splitting,
-    so a second run (or another split of the same data) opens the index without embedding anything.
-    """
+    """The pipeline to evaluate: the configured index for JSONL, else the data set's corpus, cached."""
     if evalset.corpus is None:
         return rag
     library = rag.library
+    folder = corpus_index(rag, evalset, evalset.kind, library.splitting(), library.splitter(), progress)
+    return rag.variant(index_dir=folder)
+
+
+def corpus_index(
+    rag: RAG, evalset: EvalSet, prefix: str, splitting: dict[str, Any], splitter: Splitter, progress: bool = False
+) -> Path:
+    """The folder of the data set's corpus indexed with `splitter`, built once. The cache key holds the corpus's
+    content hash, the embedder's fingerprint and the splitting, so a second run (or another split of the same
+    data) opens the index without embedding anything."""
+    assert evalset.corpus is not None
+    embedder = rag.library.embedder_info()
     corpus = hashlib.sha256("".join(f"{d.source}\0{d.sha256}\n" for d in evalset.corpus).encode()).hexdigest()
-    key = json.dumps([corpus, library.embedder_info(), library.splitting()], sort_keys=True)
-    name = f"{evalset.kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-    folder = rag.settings.paths.cache_dir / "eval-indexes" / name
+    key = json.dumps([corpus, embedder, splitting], sort_keys=True)
+    folder = rag.settings.paths.cache_dir / "eval-indexes" / f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if not (folder / "manifest.json").is_file():
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        index = Index.create(partial, library.embedder_info(), library.splitting())
+        index = Index.create(partial, embedder, splitting)
         if progress:
             print(f"indexing {len(evalset.corpus)} documents of {evalset.name} (once) …", file=sys.stderr)
-        add_documents(index, rag.embedder, library.splitter(), evalset.corpus, progress=progress)
+        add_documents(index, rag.embedder, splitter, evalset.corpus, progress=progress)
         index.save()
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)  # complete or absent: an interrupted build is redone next time
-    return rag.variant(index_dir=folder)
+    return folder
 
 
 # --- scoring one question ------------------------------------------------------------------------

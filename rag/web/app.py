@@ -17,8 +17,8 @@ from rag.api.gate import AnswerGate, Busy
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.ingest.load import LOADERS
-from rag.pipeline import RAG, STRICTNESS
-from rag.settings import Settings
+from rag.pipeline import RAG
+from rag.settings import STRICTNESS, Settings
 from rag.types import Answer
 from rag.web.render import answer_markdown, inert, is_abstention, plain_answer, sources_html, sources_panel
 from rag.web.uploads import add_uploads, uploaded_only
