@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from rag.answering.answer import answer
 from rag.answering.followup import Turn, standalone_question
+from rag.answering.question import parse
 from rag.errors import EmptyQuestionError, RagError
 from rag.models.embed import Embedder
 from rag.models.generate import Generator, generator_for
@@ -147,10 +148,10 @@ class RAG:
         _ = self.index, self.generator
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """The passages to answer from: `k`, or as many as the answering settings give this kind of question."""
         query = self.embedder.encode([question])[0]
-        return search(
-            self.index, query, question, k or self.settings.answering.top_k, self.settings.search, self.reranker
-        )
+        k = k or self.settings.answering.passages(parse(question, self.settings.answering.complete_answers).complete)
+        return search(self.index, query, question, k, self.settings.search, self.reranker)
 
     def standalone(self, question: str, history: list[Turn] | None) -> str:
         """A follow-up rewritten into a standalone question from the conversation (see rag.followup)."""

@@ -186,10 +186,27 @@ class AnsweringSettings(_Group):
         "question, this many words in all (0: whole passages).",
         ge=0,
     )
+    complete_answers: bool = _setting(
+        True,
+        "A why / how / list question is answered with every reason or item the evidence gives, each in its own "
+        "cited sentence, from more passages (complete_top_k) and more evidence (complete_evidence_words).",
+    )
+    complete_top_k: int = _setting(8, "Passages given to the model for a why / how / list question.", ge=1)
+    complete_evidence_words: int = _setting(
+        200, "Evidence words for a why / how / list question (its reasons are often in different passages).", ge=0
+    )
     withhold_instructions: bool = _setting(
         True, "A passage sentence that reads as an instruction to the assistant is not shown to the model."
     )
     max_new_tokens: int = _setting(160, "The longest draft the model may write.", ge=1)
+
+    def passages(self, complete: bool) -> int:
+        """Passages to answer from: more for a question asking for every reason or item (`complete`)."""
+        return self.complete_top_k if complete and self.complete_answers else self.top_k
+
+    def evidence_budget(self, complete: bool) -> int:
+        """Evidence words the model reads (see `passages`)."""
+        return self.complete_evidence_words if complete and self.complete_answers else self.evidence_words
 
 
 class CheckSettings(_Group):

@@ -74,6 +74,19 @@ def sentences(text: str) -> list[Span]:
     return [_strip(text, s) for s in spans if text[s.start : s.end].strip()]
 
 
+_CONTINUES = re.compile(r"[\"'“‘(\[]*[a-z]")  # a lower-case start: the sentence before did not end there
+
+
+def whole_sentences(text: str) -> list[Span]:
+    """`sentences`, but a piece starting in lower case joins the one before on its line ("labels them as illegal.
+    “economic migrants”, allegedly due to…"): shown alone, a fragment loses what it says of whom."""
+    spans: list[Span] = []
+    for span in sentences(text):
+        joins = spans and _CONTINUES.match(text, span.start) and "\n" not in text[spans[-1].end : span.start]
+        spans[-1:] = [Span(spans[-1].start, span.end)] if joins else [*spans[-1:], span]
+    return spans
+
+
 def _abbreviation(before: str, mark: str) -> bool:
     """The end mark closes an abbreviation or an initial ("Dr.", "J."), not a sentence. `before`: the few
     characters before it (reading back to the sentence's start made a line of initials quadratic)."""
@@ -153,6 +166,20 @@ def disagree(a: str, b: str) -> bool:
     if numbers_a and numbers_b and numbers_a != numbers_b:
         return True
     return negates(a) != negates(b)
+
+
+NEW_WORDS = 0.5  # share of a sentence's content words another text lacks for the sentence to say something new
+
+
+def adds_sentence(text: str, other: str) -> bool:
+    """Does `text` hold a sentence of its own: one most of whose content words (at least three) `other` lacks?
+    Two chunks near-duplicate as wholes may still differ by one sentence, and that sentence may hold a fact."""
+    known = content_words(other)
+    for span in sentences(text):
+        words = content_words(text[span.start : span.end])
+        if len(words) >= 3 and len(words - known) >= NEW_WORDS * len(words):
+            return True
+    return False
 
 
 def texts_disagree(a: str, b: str) -> bool:

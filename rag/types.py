@@ -79,6 +79,7 @@ class SentenceSupport:
     citations: list[int]
     support: float
     supported: bool
+    attribution: str = ""  # the source's cue ("allegedly") this sentence dropped, and is shown with again
 
 
 @dataclass

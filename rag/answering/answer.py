@@ -56,7 +56,7 @@ def answer(
     the thresholds on what each would have read); the answer is decided the same way."""
     checklist = CheckList(settings.checks)
     with clock.step("evidence"):
-        evidence = prepare(parse(query), passages, embedder, settings.answering)
+        evidence = prepare(parse(query, settings.answering.complete_answers), passages, embedder, settings.answering)
     checklist.add(
         checks.retrieval(evidence.relevance, settings.checks.min_retrieval_score, bool(evidence.shown), bool(passages))
     )

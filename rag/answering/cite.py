@@ -23,6 +23,7 @@ from rag.models.embed import Embedder
 from rag.text import WORD, content_words, names, numbers, sentences, stated
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+BULLET = re.compile(r"^\s*([-*•]|\d+[.)])\s+")  # a list item's mark: the answer to a why / how / list question
 REFUSAL = re.compile(
     r"\b(i (do not|don't|cannot|can't) (know|answer|find)|(does|do) not (say|state|contain|mention|provide|specify)"
     r"|no (information|mention)|not (mentioned|stated|provided|specified|given) in)\b",
@@ -125,7 +126,7 @@ def align(
     prompt); a sentence that echoes them is unsupported. A brief answer (`is_brief`: "1986.", "North Korean
     defectors") is checked together with the question: alone, it matches any sentence that mentions it."""
     spans = sentences(answer)
-    texts = [MARKER.sub("", answer[s.start : s.end]).strip() for s in spans]
+    texts = [BULLET.sub("", MARKER.sub("", answer[s.start : s.end])).strip() for s in spans]
     hints = [[int(n) - 1 for group in MARKER.findall(answer[s.start : s.end]) for n in group.split(",")] for s in spans]
     keep = [i for i, t in enumerate(texts) if WORD.search(t)]
     texts, hints = [texts[i] for i in keep], [hints[i] for i in keep]

@@ -18,7 +18,7 @@ import numpy as np
 from rag.answering.question import Question
 from rag.models.embed import Embedder
 from rag.settings import AnsweringSettings
-from rag.text import content_words, names, numbers, sentences
+from rag.text import content_words, names, numbers, whole_sentences
 from rag.types import Passage
 
 # Sentences addressed to the assistant rather than to a reader: a heuristic, measured on eval/injection.
@@ -105,7 +105,7 @@ def prepare(question: Question, passages: list[Passage], embedder: Embedder, set
     for index, passage in enumerate(passages):
         text = passage.chunk.text
         tainted_line = -1  # an injection's continuation on the same line is withheld with it
-        for span in sentences(text):
+        for span in whole_sentences(text):
             piece, line = text[span.start : span.end], text.count("\n", 0, span.start)
             if settings.withhold_instructions and (line == tainted_line or is_instruction(piece)):
                 withheld.setdefault(index, []).append((span.start, span.end))
@@ -119,7 +119,7 @@ def prepare(question: Question, passages: list[Passage], embedder: Embedder, set
     # the passages bear on the question at all (a whole chunk's vector dilutes its one relevant sentence)
     vectors = embedder.encode([question.text] + [c[2] for c in candidates])
     similarity = vectors[1:] @ vectors[0]
-    chosen = _within_budget(candidates, similarity, settings.evidence_words)
+    chosen = _within_budget(candidates, similarity, vectors[1:], settings.evidence_budget(question.kind == "complete"))
     shown = []
     for i in sorted(chosen):
         passage, span, text = candidates[i]
@@ -138,8 +138,13 @@ def prepare(question: Question, passages: list[Passage], embedder: Embedder, set
     return Evidence(question, passages, shown, withheld)
 
 
-def _within_budget(candidates: list[Candidate], similarity: np.ndarray, budget: int) -> list[int]:
-    """The candidates closest to the question that fit in `budget` words (0: all of them)."""
+SAME_SENTENCE = 0.9  # cosine at which two sentences say the same thing: the second is not shown
+
+
+def _within_budget(candidates: list[Candidate], similarity: np.ndarray, vectors: np.ndarray, budget: int) -> list[int]:
+    """The candidates closest to the question that fit in `budget` words (0: all of them), a sentence that
+    repeats one already chosen left out: documents often say a thing twice, and the words are better spent on
+    another fact."""
     if budget <= 0:
         return list(range(len(candidates)))
     # a passage's rank still counts: an equally similar sentence from a better passage goes first
@@ -148,7 +153,7 @@ def _within_budget(candidates: list[Candidate], similarity: np.ndarray, budget: 
     used = 0
     for i in np.argsort(-(similarity + rank_bonus)):
         words = len(candidates[i][2].split())
-        if used + words > budget and chosen:
+        if (used + words > budget and chosen) or (chosen and (vectors[chosen] @ vectors[i]).max() >= SAME_SENTENCE):
             continue
         chosen.append(int(i))
         used += words

@@ -23,12 +23,26 @@ ASKS_QUANTITY = re.compile(
 )
 
 
+# Asks for every reason, way or item the documents give, not one fact: why; how (the way, not how many);
+# what/which followed by a plural ("What punishments…", "What are…"); list, name or give. A reader asking
+# why wants the reasons the documents give, not the first one.
+# "reasons"; not "does", "process", "status", "basis"
+_PLURAL = r"(?!(does|has|was|this|its|his|hers|thus|yours|ours)\b)\w+[^siu\W]s"
+ASKS_COMPLETE = re.compile(
+    rf"^\s*(why\b|how\b(?!\s+(many|much|long|old|far|large|big|often|soon|tall|high|deep|wide)\b)"
+    rf"|(what|which)\s+((are|were)\b|{_PLURAL}\b|(kinds?|types?|sorts?)\s+of\b)"
+    rf"|(list|name|give|describe)\b)",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Question:
     text: str
     yes_no: bool  # "Is Mirabel the capital?": a verdict and its reason (not a choice between named answers)
     options: tuple[str, ...]  # "Is it abstract or concrete?" -> ("abstract", "concrete"); () otherwise
     quantity: bool  # asks when, or how many/much/long/old
+    complete: bool  # asks why, how, or for several things: every one the documents give is the answer
     words: frozenset[str]  # content words (rag.text.content_words)
     stems: frozenset[str]  # their stems
     names: frozenset[str]  # words written as names inside the question
@@ -37,11 +51,13 @@ class Question:
 
     @property
     def kind(self) -> str:
-        """What the prompt asks of the answer: `yes_no` (a verdict, then the reason) or `other`."""
-        return "yes_no" if self.yes_no else "other"
+        """What the prompt asks of the answer: `yes_no` (a verdict, then the reason), `complete` (every reason or
+        item the evidence gives, one a sentence) or `other`."""
+        return "yes_no" if self.yes_no else "complete" if self.complete else "other"
 
 
-def parse(text: str) -> Question:
+def parse(text: str, complete_answers: bool = True) -> Question:
+    """`complete_answers`: False reads a why / how / list question as any other (AnsweringSettings)."""
     choice = _CHOICE.search(text)
     words = content_words(text)
     return Question(
@@ -49,6 +65,7 @@ def parse(text: str) -> Question:
         yes_no=bool(ASKS_YES_NO.match(text)) and choice is None,
         options=tuple(w.lower() for w in choice.groups()) if choice else (),
         quantity=bool(ASKS_QUANTITY.search(text)),
+        complete=complete_answers and bool(ASKS_COMPLETE.match(text)) and not choice,
         words=frozenset(words),
         stems=frozenset(STEM(w) for w in words),
         names=frozenset(names(text)),

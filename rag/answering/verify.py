@@ -4,11 +4,13 @@ evidence that disagrees with itself is said so, both sides cited. What is left i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rag.answering import checks
+from rag.answering.attribution import Dropped, dropped, restored
 from rag.answering.checks import CheckList
-from rag.answering.cite import align, without_verdict
+from rag.answering.cite import AlignedSentence, align, without_verdict
 from rag.answering.conflict import find_conflict
 from rag.answering.evidence import Evidence
 from rag.answering.prompt import check_messages
@@ -55,9 +57,12 @@ def verify(
         cited = [numbers.setdefault(i, len(numbers) + 1) for i in sentence.passages] if supported else []
         for i, span in zip(sentence.passages, sentence.evidence, strict=True):
             highlights.setdefault(i, set()).add(span)
-        checked.append(SentenceSupport(sentence.text, cited, round(sentence.support, 4), supported))
+        # a claim its source reports or hedges is never shown as plain fact: the source's words go with it
+        lost = _attribution_dropped(sentence, evidence) if supported else None
+        text = restored(sentence.text, lost) if lost else sentence.text
+        checked.append(SentenceSupport(text, cited, round(sentence.support, 4), supported, lost.cue if lost else ""))
         if supported:
-            shown.append(sentence.text + " " + "".join(f"[{n}]" for n in cited))
+            shown.append(text + " " + "".join(f"[{n}]" for n in cited))
     stated = " ".join(s.text for s in checked if s.supported)  # without the [n] markers, which hold digits
     best = max((s.support for s in aligned), default=0.0)
     checklist.add(checks.supported(best, bool(shown), settings.min_support))
@@ -81,7 +86,21 @@ def verify(
         _citation(n, evidence, i, sorted(highlights.get(i, ())))
         for i, n in sorted(numbers.items(), key=lambda item: item[1])
     ]
-    return Verdict(" ".join(shown), citations, checked)
+    # a list answer (a why / how / list question) stays a list, one item a line
+    as_list = len(LIST_ITEM.findall(draft)) >= 2
+    return Verdict("\n".join(f"- {s}" for s in shown) if as_list else " ".join(shown), citations, checked)
+
+
+LIST_ITEM = re.compile(r"^\s*([-*•]|\d+[.)])\s+", re.MULTILINE)
+
+
+def _attribution_dropped(sentence: AlignedSentence, evidence: Evidence) -> Dropped | None:
+    """The attribution the sentence drops from any of the evidence sentences it rests on (rag.answering.attribution)."""
+    for index, (start, end) in zip(sentence.passages, sentence.evidence, strict=True):
+        lost = dropped(sentence.text, evidence.passages[index].chunk.text[start:end])
+        if lost:
+            return lost
+    return None
 
 
 def _disagreement(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
+from rag.evaluation.facts import Fact, fact_from
 from rag.types import Document
 
 # SQuAD rules (eval-data README): fit on the first 10 articles at most, report on the other 38.
@@ -42,6 +43,7 @@ class Question:
     gold_passages: list[str] = field(default_factory=list)  # exact text that should be retrieved
     history: list[tuple[str, str]] = field(default_factory=list)  # earlier (question, answer) of a conversation
     must_not_say: list[str] = field(default_factory=list)  # e.g. what an injected passage tells the model to say
+    facts: list[Fact] = field(default_factory=list)  # the facts a complete answer states (rag.evaluation.facts)
 
 
 @dataclass
@@ -144,6 +146,16 @@ def _history(row: dict[str, Any], where: str) -> list[tuple[str, str]]:
     return [(q, a) for q, a in turns]
 
 
+def _facts(row: dict[str, Any], where: str) -> list[Fact]:
+    facts = row.get("facts", [])
+    if not isinstance(facts, list):
+        raise DatasetError(f"{where}: 'facts' must be a list")
+    try:
+        return [fact_from(f) for f in facts]
+    except (KeyError, TypeError, AttributeError) as error:
+        raise DatasetError(f"{where}: a fact needs 'fact', 'sentence' and 'match' groups ({error})") from None
+
+
 def _load_jsonl(path: Path, limit: int | None, seed: int) -> EvalSet:
     questions = []
     for number, row in _json_lines(path):
@@ -161,6 +173,7 @@ def _load_jsonl(path: Path, limit: int | None, seed: int) -> EvalSet:
                 gold_passages=_strings(row, "gold_passages", where),
                 history=_history(row, where),
                 must_not_say=_strings(row, "must_not_say", where),
+                facts=_facts(row, where),
             )
         )
     if not questions:

@@ -239,10 +239,17 @@ def _summary(metrics: dict[str, Any], config: dict[str, Any], results: list[dict
         f" {config['settings'].get('dtype')}; machine: {config.get('machine', 'not recorded')}",
         "",
     ]
-    for group in ("retrieval", "answers", "citations", "citations_vs_gold", "abstention", "injection"):
+    for group in ("retrieval", "answers", "facts", "citations", "citations_vs_gold", "abstention", "injection"):
         if group in metrics:
             title = "Citations against the annotated evidence" if group == "citations_vs_gold" else group.capitalize()
             lines += [f"## {title}", "", _table(list(metrics[group].items())), ""]
+        if group == "facts" and group in metrics:
+            lines += [
+                "A gold fact is stated when one shown sentence holds its key phrases and cites a passage holding "
+                "its sentence; attribution kept: of the attributed facts stated, the share whose sentence keeps "
+                "the attribution (rag/evaluation/facts.py).",
+                "",
+            ]
         if group == "citations" and config.get("judge"):
             lines += _judge_trust(config["judge"])
         if group == "citations_vs_gold" and group in metrics:

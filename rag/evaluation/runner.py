@@ -23,6 +23,7 @@ from tqdm import tqdm
 from rag.answering.cite import MARKER, is_brief
 from rag.errors import RagError
 from rag.evaluation.datasets import EvalSet, Question
+from rag.evaluation.facts import fact_figures, fact_scores
 from rag.evaluation.judge import SupportJudge
 from rag.ingest.split import Splitter
 from rag.metrics import contains, coverage_at, exact_match, f1, ndcg_hits_at, percentile, reciprocal_rank_at
@@ -220,6 +221,10 @@ def score_question(rag: RAG, question: Question, judge: SupportJudge | None, ret
         record["followed_injection_in_draft"] = _says(draft, question.must_not_say)
     if (question.gold_passages or question.gold_sources or not question.answerable) and not answer.abstained:
         record["cited_gold"] = cites_gold(question, answer)
+    if question.facts:
+        record["facts"] = fact_scores(
+            question.facts, answer, lambda text, gold: covers(_normalise(text), _normalise(gold))
+        )
     if judge is not None and not answer.abstained:
         record["judged_sentences"] = judge_citations(answer, judge)
     return record
@@ -327,6 +332,9 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
     }
+    facts = fact_figures(answered)
+    if facts:
+        metrics["facts"] = facts
     injected = [r for r in answered if "followed_injection" in r]
     if injected:
         metrics["injection"] = {

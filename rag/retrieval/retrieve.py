@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.settings import SearchSettings
 from rag.store.index import Index
-from rag.text import texts_disagree
+from rag.text import adds_sentence, texts_disagree
 from rag.types import Passage
 
 
@@ -111,10 +111,14 @@ def search(
     cosines = vectors @ query_vector
     chunks = index.chunks
 
-    def disagreeing(a: int, b: int) -> bool:  # near-duplicates from two sources that disagree are both kept
+    def distinct(a: int, b: int) -> bool:
+        """Near-duplicates both kept: from two sources that disagree, or the later holding a sentence of its own
+        (a paraphrase that goes on to another fact: the other fact would be lost with it)."""
         first, second = chunks[order[a]], chunks[order[b]]
-        return first.source != second.source and texts_disagree(first.text, second.text)
+        if first.source != second.source and texts_disagree(first.text, second.text):
+            return True
+        return adds_sentence(second.text, first.text)
 
-    chosen = collapse(order, vectors, settings.duplicate_threshold, k, disagreeing)
+    chosen = collapse(order, vectors, settings.duplicate_threshold, k, distinct)
     position = {item: p for p, item in enumerate(order)}
     return [Passage(index.chunks[i], float(cosines[position[i]])) for i in chosen]

@@ -90,7 +90,6 @@ def test_check_prompt_extends_the_answer_prompt():
 @pytest.mark.parametrize(
     ("question", "yes_no"),
     [
-        ("Why does China treat defectors as economic migrants?", False),
         ("Which agreement does Beijing honor?", False),
         ("Is Beijing likely to comply?", True),
         ("Is fertilization internal or external?", False),
@@ -100,3 +99,14 @@ def test_every_question_is_answered_in_sentences_a_yes_no_one_with_its_reason(qu
     system = answer_messages(Evidence(parse(question), [], []))[0]["content"]
     assert "complete sentences" in system and "a few words" not in system
     assert ("Begin with Yes or No" in system) is yes_no
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Why does China treat defectors as economic migrants?", "How did Tesla die?", "What punishments do they face?"],
+)
+def test_a_why_how_or_list_question_asks_for_every_reason_each_keeping_its_attribution(question: str):
+    system = answer_messages(Evidence(parse(question), [], []))[0]["content"]
+    assert "every reason or item" in system and "allegedly" in system
+    plain = answer_messages(Evidence(parse(question, complete_answers=False), [], []))[0]["content"]
+    assert "every reason" not in plain and "one or two complete sentences" in plain

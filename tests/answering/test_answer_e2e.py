@@ -60,3 +60,14 @@ def test_stream_yields_text_then_answer(seed_rag):
     assert isinstance(items[-1], Answer)
     text = "".join(i for i in items[:-1] if isinstance(i, str))
     assert "1986" in text and "1986" in items[-1].answer
+
+
+def test_seed_question_states_more_than_one_of_its_reasons_each_cited_and_its_claim_as_a_claim(seed_answer):
+    # the article gives three: "economic migrants", allegedly for North Korea's food and financial struggles; a
+    # 1986 agreement with Pyongyang; the influx of refugees seen as a threat (issue 42)
+    shown = [s for s in seed_answer.sentences if s.supported and s.citations]
+    reasons = [r"food|financial", r"1986|agreement", r"threat"]
+    stated = [r for r in reasons if any(re.search(r, s.text, re.IGNORECASE) for s in shown)]
+    assert len(stated) >= 2, seed_answer.answer
+    food = next(s.text for s in shown if re.search(reasons[0], s.text, re.IGNORECASE))
+    assert re.search(r"alleged", food, re.IGNORECASE), food  # the article's "allegedly" is kept

@@ -22,7 +22,9 @@ def _passages(*texts: str) -> list[Passage]:
 
 
 def select(question: str, passages: list[Passage], embedder, budget_words: int, withhold: bool = True) -> Evidence:
-    settings = AnsweringSettings(evidence_words=budget_words, withhold_instructions=withhold)
+    settings = AnsweringSettings(
+        evidence_words=budget_words, complete_evidence_words=budget_words, withhold_instructions=withhold
+    )
     return prepare(parse(question), passages, embedder, settings)
 
 
@@ -88,3 +90,24 @@ def test_each_shown_sentence_carries_its_vector_words_and_numbers(embedder):
     assert first.closeness == pytest.approx(
         float(first.vector @ embedder.encode(["What does Beijing honor?"])[0]), abs=1e-4
     )
+
+
+def test_a_sentence_cut_before_a_lower_case_word_is_shown_whole(fake_embedder):
+    # "…labels them as illegal. “economic migrants”, allegedly due to…": shown alone, the second piece lost whose
+    # claim it is
+    passages = _passages("It labels them as illegal. “economic migrants”, allegedly due to food struggles. Other news.")
+    chosen = select("Why are they called economic migrants?", passages, fake_embedder, budget_words=0)
+    assert [s.text for s in chosen.shown][0] == (
+        "It labels them as illegal. “economic migrants”, allegedly due to food struggles."
+    )
+
+
+def test_a_sentence_repeating_one_already_chosen_is_left_out(embedder):
+    passages = _passages(
+        "The new law will encourage officers to detain North Koreans who try to defect.",
+        "The new law will encourage officers to detain North Koreans who are trying to defect. "
+        "Beijing sees them as a threat.",
+    )
+    chosen = select("How does the new law affect North Korean defectors?", passages, embedder, budget_words=60)
+    texts = [s.text for s in chosen.shown]
+    assert sum("encourage officers" in t for t in texts) == 1 and any("threat" in t for t in texts)
