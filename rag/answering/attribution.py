@@ -27,16 +27,17 @@ _REPORTING_VERBS = (
 # Put a claim in someone's mouth: "Smith said (that)…", "…, officials claimed", "according to…"
 REPORTING = re.compile(
     rf"\b(according to|in (\w+[’']s|his|her|their|its|the) (view|opinion|words|account)"
-    rf"|({_REPORTING_VERBS})\b(?!\s+to\b)( that)?|hold(s|ing)? that|held that|point(s|ed|ing)? to"
+    rf"|(?<!\ban )(?<!\ba )(?<!\bthe )({_REPORTING_VERBS})\b(?!\s+to\b)( that)?"
+    rf"|hold(s|ing)? that|held that|point(s|ed|ing)? to"
     rf"|put(s|ting)? (it|them|the \w+) at"
     rf"|the (claim|allegation|belief|assertion|report|view|theory|hypothesis|suggestion) that)\b",
     re.IGNORECASE,
 )
-# Qualify the clause they stand in ("more likely to die" compares, it does not hedge)
+# Qualify the clause they stand in ("more likely to die" compares, it does not hedge; "May" is a month or a name)
 HEDGE = re.compile(
     r"\b(allegedly|alleged|reportedly|supposedly|purportedly|apparently|presumably|ostensibly|seemingly|arguably"
     r"|(?<!more )(?<!less )(?<!most )(?<!least )(?<!as )(likely|unlikely)|probably|possibly|perhaps|maybe|potentially"
-    r"|may|might|could|should|appears? to|appeared to|seems? to|seemed to|tends? to|tended to"
+    r"|(?-i:may|might)|could|should|appears? to|appeared to|seems? to|seemed to|tends? to|tended to"
     r"|(is|are|was|were) (expected|thought|believed)( to)?|rumou?red|purported|suspected|putative|so-called"
     r"|thought to|believed to"
     r"|said to|claimed to|in theory|controversial|disputed|unconfirmed|unverified)\b",
@@ -44,7 +45,7 @@ HEDGE = re.compile(
 )
 # Clause boundaries: punctuation, and the conjunctions that open another clause ("…, since it views…")
 _CLAUSE = re.compile(
-    r"[,:()\u2013\u2014]|\s(?=(since|because|while|whereas|although|though|but|and|which|who|after|before|when"
+    r"[,:()\u2013\u2014]|\s(?=(since|because|while|whereas|although|though|but|which|who|after|before|when"
     r"|until|despite)\b)",
     re.IGNORECASE,
 )
@@ -133,7 +134,12 @@ QUOTED_WORDS = 14  # the most of the source's words a repair quotes
 
 
 def restored(answer: str, lost: Dropped) -> str:
-    """The answer sentence with the source's own words for what it reports or hedges, quoted after it."""
+    """The answer sentence with the source's own words for what it reports or hedges quoted after it: the cue
+    with the few words before it (who says it) and after it, at most QUOTED_WORDS."""
     words = lost.clause.split()
-    quoted = (" ".join(words[:QUOTED_WORDS]) + ("…" if len(words) > QUOTED_WORDS else "")).strip('“”"')
+    first = lost.cue.split()[0].lower()
+    at = next((i for i, w in enumerate(words) if w.lower().strip("“”\"',.;:()").startswith(first)), 0)
+    start = max(0, min(at - 4, len(words) - QUOTED_WORDS))
+    quoted = " ".join(words[start : start + QUOTED_WORDS]).strip('“”"')
+    quoted = ("…" if start > 0 else "") + quoted + ("…" if start + QUOTED_WORDS < len(words) else "")
     return f"{answer.rstrip().rstrip('.')} (the source: “{quoted}”)."

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from rag.answering import checks
 from rag.answering.attribution import Dropped, dropped, restored
@@ -18,7 +19,10 @@ from rag.models.embed import Embedder
 from rag.models.generate import Generator, Messages, NoTokenProbabilities
 from rag.settings import CheckSettings
 from rag.stopwatch import Stopwatch
+from rag.text import content_words
 from rag.types import Citation, SentenceSupport
+
+REPEATED = 0.8  # share of content words two answer sentences share (Jaccard) for the second to repeat the first
 
 
 @dataclass
@@ -52,8 +56,13 @@ def verify(
     highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences
     checked: list[SentenceSupport] = []
     shown: list[str] = []
+    said: list[set[str]] = []  # the content words of each sentence shown so far
     for sentence in aligned:
         supported = bool(sentence.passages)
+        words = content_words(sentence.text)
+        if supported and any(len(words & w) >= REPEATED * len(words | w) for w in said):
+            continue  # the small model sometimes writes one item again and again: it is shown once
+        said.append(words)
         cited = [numbers.setdefault(i, len(numbers) + 1) for i in sentence.passages] if supported else []
         for i, span in zip(sentence.passages, sentence.evidence, strict=True):
             highlights.setdefault(i, set()).add(span)
@@ -69,8 +78,11 @@ def verify(
     checklist.add(checks.informative(question, stated))
     checklist.add(checks.kind(question, stated))
     # all the passages retrieved, with their titles: only the cited ones failed answerable questions that name
-    # a thing by another of its names there ("China" for "Beijing"; SQuAD 2.0 tune split: docs/measurements.md)
-    checklist.add(checks.question_facts(question, [f"{p.chunk.title} {p.chunk.text}" for p in passages]))
+    # a thing by another of its names there ("China" for "Beijing"; SQuAD 2.0 tune split: docs/measurements.md);
+    # and their documents' names: "Nikola_Tesla.txt" names whom its passages call "Tesla"
+    checklist.add(
+        checks.question_facts(question, [f"{_name(p.chunk.source)} {p.chunk.title} {p.chunk.text}" for p in passages])
+    )
     if settings.min_answer_check > 0 and checklist.go_on():
         with clock.step("check"):
             try:
@@ -89,6 +101,11 @@ def verify(
     # a list answer (a why / how / list question) stays a list, one item a line
     as_list = len(LIST_ITEM.findall(draft)) >= 2
     return Verdict("\n".join(f"- {s}" for s in shown) if as_list else " ".join(shown), citations, checked)
+
+
+def _name(source: str) -> str:
+    """A document's file name as words ("docs/Nikola_Tesla.txt" -> "Nikola Tesla")."""
+    return re.sub(r"[_\-.]+", " ", PurePath(source).stem)
 
 
 LIST_ITEM = re.compile(r"^\s*([-*•]|\d+[.)])\s+", re.MULTILINE)

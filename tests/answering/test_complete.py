@@ -80,3 +80,21 @@ def test_a_near_duplicate_passage_that_goes_on_to_another_fact_adds_a_sentence()
     other = "Human Rights Watch and the UN asked China to reconsider its policy. Beijing views the influx as a threat."
     assert adds_sentence(other, kept)
     assert not adds_sentence("Human Rights Watch and the UN urged China to change its stance on refugees.", kept)
+
+
+def test_an_item_the_model_writes_again_is_shown_once(fake_embedder):
+    item = "- The government honours a 1986 treaty that outlaws crossing the border."
+    result = _complete_answer("\n".join([item, item, item.replace("honours", "still honours")]), fake_embedder)
+    assert result.answer.count("1986") == 1, result.answer
+
+
+def test_a_question_naming_what_only_the_document_name_says_is_not_refused(fake_embedder):
+    # the article calls him "Tesla" throughout; its file is named after him
+    text = "Tesla resigned from the company because he was never paid the bonus he was promised."
+    passages = [Passage(Chunk(0, "docs/Nikola_Tesla.txt", "", text, 0, len(text)), 0.8)]
+    settings = Settings(min_retrieval_score=0.0, min_support=0.3, min_answer_check=0.0)
+    question = "Why did Nikola Tesla resign from the company?"
+    model = ScriptedGenerator("Tesla resigned because he was never paid the bonus he was promised.")
+    result = list(answer(question, question, passages, fake_embedder, model, settings, Stopwatch()))[-1]
+    facts = next(c for c in result.checks if c.name == "question_facts")
+    assert facts.passed and not result.abstained, result.abstain_reason
