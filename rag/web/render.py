@@ -83,6 +83,8 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         reason = f'<span class="reason">{one_line(answer.abstain_reason)}</span>' if answer.abstain_reason else ""
         return f'<div class="{ABSTAIN_CLASS}">⚠️ {one_line(answer.answer)}{reason}</div>'
     shown = [inert(s.text) + " " + "".join(chip(turn, n) for n in s.citations) for s in answer.sentences if s.supported]
+    if answer.answer.startswith("- "):  # a why / how / list question's answer: one item a line, as a list
+        return "\n".join(f"- {item}" for item in shown)
     return " ".join(shown)
 
 

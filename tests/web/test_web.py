@@ -99,3 +99,17 @@ def test_login_is_required_when_auth_is_set(app_index: Path):
             "Which agreement does Beijing honor?", api_name="/ask"
         )
         assert answer["abstained"] is False
+
+
+def test_a_list_answer_is_shown_as_a_list_each_item_with_its_chips():
+    from rag.types import SentenceSupport
+    from rag.web.render import answer_markdown
+
+    items = [SentenceSupport("Torture.", [1], 0.9, True), SentenceSupport("Forced labour.", [1, 2], 0.9, True)]
+    listed = Answer("q", "- Torture. [1]\n- Forced labour. [1][2]", False, [], items, [], {})
+    assert answer_markdown(listed, 3).split("\n") == [
+        "- Torture\\. [[1]](#cite-3-1)",
+        "- Forced labour\\. [[1]](#cite-3-1)[[2]](#cite-3-2)",
+    ]
+    prose = Answer("q", "Torture. [1] Forced labour. [1][2]", False, [], items, [], {})
+    assert "\n" not in answer_markdown(prose, 3)
