@@ -249,6 +249,11 @@ class CheckSettings(_Group):
     every_check: bool = _setting(
         False, "Run every check even after one failed, recording what each read (eval/fit_abstention.py fits on these)."
     )
+    keep_attribution: bool = _setting(
+        True,
+        "An answer sentence that states as fact what its source only reports or hedges (allegedly, X says, "
+        "likely) is shown with the source's words for it (rag/answering/attribution.py).",
+    )
 
 
 class ServerSettings(_Group):

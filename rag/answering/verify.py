@@ -67,7 +67,7 @@ def verify(
         for i, span in zip(sentence.passages, sentence.evidence, strict=True):
             highlights.setdefault(i, set()).add(span)
         # a claim its source reports or hedges is never shown as plain fact: the source's words go with it
-        lost = _attribution_dropped(sentence, evidence) if supported else None
+        lost = _attribution_dropped(sentence, evidence) if supported and settings.keep_attribution else None
         text = restored(sentence.text, lost) if lost else sentence.text
         checked.append(SentenceSupport(text, cited, round(sentence.support, 4), supported, lost.cue if lost else ""))
         if supported:

@@ -47,9 +47,9 @@ def test_such_a_question_reads_more_passages_and_more_evidence():
     assert off.passages(True) == off.top_k and off.evidence_budget(True) == off.evidence_words
 
 
-def _complete_answer(reply: str, fake_embedder) -> Answer:
+def _complete_answer(reply: str, fake_embedder, **overrides) -> Answer:
     passages = [Passage(Chunk(i, f"doc{i}.txt", "", text, 0, len(text)), 0.8) for i, text in enumerate(PASSAGES)]
-    settings = Settings(min_retrieval_score=0.0, min_support=0.3, min_answer_check=0.0)
+    settings = Settings(min_retrieval_score=0.0, min_support=0.3, min_answer_check=0.0, **overrides)
     question = "Why are the refugees treated as economic migrants?"
     items = list(answer(question, question, passages, fake_embedder, ScriptedGenerator(reply), settings, Stopwatch()))
     assert isinstance(items[-1], Answer)
@@ -67,6 +67,8 @@ def test_a_list_answer_stays_a_list_each_item_cited_and_a_dropped_allegedly_rest
     assert lines[0].endswith("[1]") and lines[1].endswith("[2]")
     assert "allegedly" in lines[0] and "(the source:" in lines[0]
     assert [s.attribution for s in result.sentences] == ["allegedly", ""]
+    as_written = _complete_answer(reply, fake_embedder, keep_attribution=False)
+    assert "(the source:" not in as_written.answer and as_written.sentences[0].attribution == ""
 
 
 def test_an_answer_that_keeps_the_attribution_is_shown_as_written(fake_embedder):
