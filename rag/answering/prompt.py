@@ -33,6 +33,9 @@ COMPLETE_PROMPT = (
 )
 
 
+ONE_FACT = SYSTEM_PROMPT.format(kind=KIND_PROMPT["other"])
+
+
 def system_prompt(kind: str) -> str:
     """The answer prompt's instructions for this kind of question (rag.answering.question.Question.kind)."""
     return COMPLETE_PROMPT if kind == "complete" else SYSTEM_PROMPT.format(kind=KIND_PROMPT[kind])
@@ -64,8 +67,12 @@ def answer_messages(evidence: Evidence) -> Messages:
 
 
 def check_messages(messages: Messages) -> Messages:
-    """The answer prompt with the question whether its context answers it appended (see CHECK_PROMPT)."""
-    return [*messages[:-1], {"role": "user", "content": f"{messages[-1]['content']}\n\n{CHECK_PROMPT}"}]
+    """The answer prompt with the question whether its context answers it appended (see CHECK_PROMPT). The
+    instructions are always those of a one-fact answer (SYSTEM_PROMPT): the answer check's thresholds were fitted
+    on P(Yes) read after them, and a why / how / list question's instructions (COMPLETE_PROMPT) raise it (0.30
+    to 0.45 on an unanswerable SQuAD 2.0 question), which would answer what the fit abstains on."""
+    system = messages[0] if messages[0]["content"] != COMPLETE_PROMPT else {"role": "system", "content": ONE_FACT}
+    return [system, *messages[1:-1], {"role": "user", "content": f"{messages[-1]['content']}\n\n{CHECK_PROMPT}"}]
 
 
 REWRITE_SYSTEM = (

@@ -57,12 +57,14 @@ def verify(
     checked: list[SentenceSupport] = []
     shown: list[str] = []
     said: list[set[str]] = []  # the content words of each sentence shown so far
+    written: set[str] = set()  # the texts of the sentences shown, as the model wrote them
     for sentence in aligned:
         supported = bool(sentence.passages)
         words = content_words(sentence.text)
         if supported and any(len(words & w) >= REPEATED * len(words | w) for w in said):
             continue  # the small model sometimes writes one item again and again: it is shown once
         said.append(words)
+        written.add(sentence.text)
         cited = [numbers.setdefault(i, len(numbers) + 1) for i in sentence.passages] if supported else []
         for i, span in zip(sentence.passages, sentence.evidence, strict=True):
             highlights.setdefault(i, set()).add(span)
@@ -72,7 +74,9 @@ def verify(
         checked.append(SentenceSupport(text, cited, round(sentence.support, 4), supported, lost.cue if lost else ""))
         if supported:
             shown.append(text + " " + "".join(f"[{n}]" for n in cited))
-    stated = " ".join(s.text for s in checked if s.supported)  # without the [n] markers, which hold digits
+    # what the model said, without the [n] markers (which hold digits) and the source's words a restored
+    # attribution quotes (the checks read the answer, not the source)
+    stated = " ".join(s.text for s in aligned if s.passages and s.text in written)
     best = max((s.support for s in aligned), default=0.0)
     checklist.add(checks.supported(best, bool(shown), settings.min_support))
     checklist.add(checks.informative(question, stated))

@@ -100,3 +100,16 @@ def test_a_question_naming_what_only_the_document_name_says_is_not_refused(fake_
     result = list(answer(question, question, passages, fake_embedder, model, settings, Stopwatch()))[-1]
     facts = next(c for c in result.checks if c.name == "question_facts")
     assert facts.passed and not result.abstained, result.abstain_reason
+
+
+def test_the_answer_check_reads_the_instructions_its_thresholds_were_fitted_after(fake_embedder):
+    from rag.answering.prompt import COMPLETE_PROMPT, ONE_FACT, check_messages
+
+    passages = [Passage(Chunk(i, f"doc{i}.txt", "", text, 0, len(text)), 0.8) for i, text in enumerate(PASSAGES)]
+    settings = Settings(min_retrieval_score=0.0, min_support=0.3, min_answer_check=0.1)
+    question = "Why are the refugees treated as economic migrants?"
+    model = ScriptedGenerator("- The government honours a 1986 treaty that outlaws crossing the border.")
+    list(answer(question, question, passages, fake_embedder, model, settings, Stopwatch()))
+    assert model.prompts[0][0]["content"] == COMPLETE_PROMPT  # the answer: asked for every reason
+    assert model.asked[0][0]["content"] == ONE_FACT  # the check: as fitted
+    assert model.asked[0][1:] == check_messages(model.prompts[0])[1:]
