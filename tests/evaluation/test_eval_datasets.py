@@ -61,6 +61,8 @@ def test_jsonl_defaults_and_seeded_sample(tmp_path: Path):
         ('{"question": "q?", "answers": "x"}', "'answers' must be a list of strings"),
         ('{"question": "q?", "answerable": "no"}', "'answerable' must be true or false"),
         ('{"question": "q?", "gold_passages": [1]}', "'gold_passages' must be a list of strings"),
+        ('{"question": "q?", "facts": {"fact": "x"}}', "'facts' must be a list"),
+        ('{"question": "q?", "facts": [{"fact": "x", "match": [["a"]]}]}', "a fact needs 'fact', 'sentence'"),
     ],
 )
 def test_jsonl_malformed_names_file_and_line(tmp_path: Path, line: str, message: str):
@@ -207,3 +209,13 @@ def test_removed_gold_needs_a_share_below_one_and_a_squad_file(tmp_path: Path, s
         load_dataset(path, remove_gold=share)
     with pytest.raises(DatasetError, match="SQuAD"):
         load_dataset(SEED_GOLD, remove_gold=0.5)
+
+
+def test_the_complete_answers_set_is_well_formed_and_its_sentences_hold_their_facts():
+    rows = [json.loads(line) for line in (Path(__file__).parents[2] / "eval" / "complete_gold.jsonl").open()]
+    evalset = load_dataset(Path(__file__).parents[2] / "eval" / "complete_gold.jsonl")
+    assert len(evalset.questions) == len(rows) >= 40
+    assert sum(2 <= len(q.facts) <= 5 for q in evalset.questions) >= 40
+    assert sum(any(f.attributed for f in q.facts) for q in evalset.questions) >= 15
+    for question in evalset.questions:  # the gold sentence itself states its fact
+        assert all(f.matched_by(f.sentences[0]) for f in question.facts), question.id
