@@ -14,9 +14,9 @@ from rag.answering.checks import CheckList
 from rag.answering.cite import AlignedSentence, align, without_verdict
 from rag.answering.conflict import find_conflict
 from rag.answering.evidence import Evidence
-from rag.answering.prompt import check_messages
+from rag.answering.prompt import Prompts, check_messages
 from rag.models.embed import Embedder
-from rag.models.generate import Generator, Messages, NoTokenProbabilities
+from rag.models.generate import Generator, NoTokenProbabilities
 from rag.settings import CheckSettings
 from rag.stopwatch import Stopwatch
 from rag.text import content_words
@@ -38,19 +38,19 @@ class Verdict:
 def verify(
     evidence: Evidence,
     draft: str,
-    messages: Messages,
+    prompts: Prompts,
     embedder: Embedder,
     generator: Generator,
     settings: CheckSettings,
     checklist: CheckList,
     clock: Stopwatch,
 ) -> Verdict:
-    """Check `draft` (written from `messages`) against `evidence`, adding each check to `checklist`."""
+    """Check `draft` (written from `prompts.answer`) against `evidence`, adding each check to `checklist`."""
     question, passages = evidence.question, evidence.passages
     answered = checklist.add(checks.answered(draft)).passed
     if question.yes_no:  # the verdict is unreliable (docs/measurements.md) and checks nothing; the reason is checked
         draft = without_verdict(draft)
-    instructions = messages[0]["content"]
+    instructions = prompts.answer[0]["content"]
     aligned = align(draft, evidence, embedder, settings.min_support, instructions) if answered else []
     numbers: dict[int, int] = {}  # passage index -> citation number, in order of first use
     highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences
@@ -91,7 +91,7 @@ def verify(
         with clock.step("check"):
             try:
                 check = checks.answer_check(
-                    generator.yes_probability(check_messages(messages)), settings.min_answer_check
+                    generator.yes_probability(check_messages(prompts.check)), settings.min_answer_check
                 )
             except NoTokenProbabilities as missing:
                 check = checks.answer_check_not_run(settings.min_answer_check, str(missing))

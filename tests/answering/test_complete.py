@@ -102,14 +102,17 @@ def test_a_question_naming_what_only_the_document_name_says_is_not_refused(fake_
     assert facts.passed and not result.abstained, result.abstain_reason
 
 
-def test_the_answer_check_reads_the_instructions_its_thresholds_were_fitted_after(fake_embedder):
-    from rag.answering.prompt import COMPLETE_PROMPT, ONE_FACT, check_messages
+def test_the_answer_check_reads_the_prompt_a_one_fact_question_gets(fake_embedder):
+    # its thresholds were fitted on P(Yes) read after that prompt: after the longer list prompt it ran higher
+    from rag.answering.prompt import CHECK_PROMPT, COMPLETE_PROMPT, SYSTEM_PROMPT
 
     passages = [Passage(Chunk(i, f"doc{i}.txt", "", text, 0, len(text)), 0.8) for i, text in enumerate(PASSAGES)]
-    settings = Settings(min_retrieval_score=0.0, min_support=0.3, min_answer_check=0.1)
+    settings = Settings(min_retrieval_score=0.0, min_support=0.3, min_answer_check=0.1, top_k=1)
     question = "Why are the refugees treated as economic migrants?"
     model = ScriptedGenerator("- The government honours a 1986 treaty that outlaws crossing the border.")
     list(answer(question, question, passages, fake_embedder, model, settings, Stopwatch()))
-    assert model.prompts[0][0]["content"] == COMPLETE_PROMPT  # the answer: asked for every reason
-    assert model.asked[0][0]["content"] == ONE_FACT  # the check: as fitted
-    assert model.asked[0][1:] == check_messages(model.prompts[0])[1:]
+    assert model.prompts[0][0]["content"] == COMPLETE_PROMPT  # the answer: asked for every reason, both passages
+    assert "[2]" in model.prompts[0][1]["content"]
+    checked = model.asked[0]
+    assert checked[0]["content"] == SYSTEM_PROMPT.format(kind="")  # the check: as fitted, on top_k passages
+    assert "[2]" not in checked[1]["content"] and checked[1]["content"].endswith(CHECK_PROMPT)
