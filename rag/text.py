@@ -74,19 +74,6 @@ def sentences(text: str) -> list[Span]:
     return [_strip(text, s) for s in spans if text[s.start : s.end].strip()]
 
 
-_CONTINUES = re.compile(r"[\"'“‘(\[]*[a-z]")  # a lower-case start: the sentence before did not end there
-
-
-def whole_sentences(text: str) -> list[Span]:
-    """`sentences`, but a piece starting in lower case joins the one before on its line ("labels them as illegal.
-    “economic migrants”, allegedly due to…"): shown alone, a fragment loses what it says of whom."""
-    spans: list[Span] = []
-    for span in sentences(text):
-        joins = spans and _CONTINUES.match(text, span.start) and "\n" not in text[spans[-1].end : span.start]
-        spans[-1:] = [Span(spans[-1].start, span.end)] if joins else [*spans[-1:], span]
-    return spans
-
-
 def _abbreviation(before: str, mark: str) -> bool:
     """The end mark closes an abbreviation or an initial ("Dr.", "J."), not a sentence. `before`: the few
     characters before it (reading back to the sentence's start made a line of initials quadratic)."""

@@ -18,7 +18,7 @@ import numpy as np
 from rag.answering.question import Question
 from rag.models.embed import Embedder
 from rag.settings import AnsweringSettings
-from rag.text import content_words, names, numbers, whole_sentences
+from rag.text import content_words, names, numbers, sentences
 from rag.types import Passage
 
 # Sentences addressed to the assistant rather than to a reader: a heuristic, measured on eval/injection.
@@ -105,7 +105,7 @@ def prepare(question: Question, passages: list[Passage], embedder: Embedder, set
     for index, passage in enumerate(passages):
         text = passage.chunk.text
         tainted_line = -1  # an injection's continuation on the same line is withheld with it
-        for span in whole_sentences(text):
+        for span in sentences(text):
             piece, line = text[span.start : span.end], text.count("\n", 0, span.start)
             if settings.withhold_instructions and (line == tainted_line or is_instruction(piece)):
                 withheld.setdefault(index, []).append((span.start, span.end))

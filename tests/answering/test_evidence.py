@@ -92,16 +92,6 @@ def test_each_shown_sentence_carries_its_vector_words_and_numbers(embedder):
     )
 
 
-def test_a_sentence_cut_before_a_lower_case_word_is_shown_whole(fake_embedder):
-    # "…labels them as illegal. “economic migrants”, allegedly due to…": shown alone, the second piece lost whose
-    # claim it is
-    passages = _passages("It labels them as illegal. “economic migrants”, allegedly due to food struggles. Other news.")
-    chosen = select("Why are they called economic migrants?", passages, fake_embedder, budget_words=0)
-    assert [s.text for s in chosen.shown][0] == (
-        "It labels them as illegal. “economic migrants”, allegedly due to food struggles."
-    )
-
-
 def test_a_sentence_repeating_one_already_chosen_is_left_out(embedder):
     passages = _passages(
         "The new law will encourage officers to detain North Koreans who try to defect.",
