@@ -193,7 +193,7 @@ class AnsweringSettings(_Group):
     )
     complete_top_k: int = _setting(8, "Passages given to the model for a why / how / list question.", ge=1)
     complete_evidence_words: int = _setting(
-        300, "Evidence words for a why / how / list question (its reasons are often in different passages).", ge=0
+        200, "Evidence words for a why / how / list question (its reasons are often in different passages).", ge=0
     )
     withhold_instructions: bool = _setting(
         True, "A passage sentence that reads as an instruction to the assistant is not shown to the model."
