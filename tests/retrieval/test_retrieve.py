@@ -82,10 +82,17 @@ PARAPHRASES = [  # the seed article says each of these twice, in other words
     ],
 )
 def test_seed_passages_hold_no_paraphrased_duplicates(seed_rag, question: str):
+    # a chunk repeating another's paraphrase comes back only when it goes on to a sentence of its own (the seed
+    # chunk "Human Rights Watch and the UN have both asked…" goes on to "…views the influx of refugees as a threat",
+    # one of the mission question's three reasons)
+    from rag.text import adds_sentence
+
     texts = [p.chunk.text for p in seed_rag.retrieve(question)]
     assert len(texts) >= 3, question  # nothing retrieved would hold no duplicates either
     for first, second in PARAPHRASES:
-        assert not (any(first in t for t in texts) and any(second in t for t in texts)), (question, first)
+        with_first = [t for t in texts if first in t]
+        for later in (t for t in texts if second in t):
+            assert all(adds_sentence(later, earlier) for earlier in with_first), (question, first)
 
 
 def test_without_collapse_the_paraphrases_both_come_back(seed_rag):
