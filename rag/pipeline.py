@@ -150,7 +150,7 @@ class RAG:
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The passages to answer from: `k`, or as many as the answering settings give this kind of question."""
         query = self.embedder.encode([question])[0]
-        k = k or self.settings.answering.passages(parse(question, self.settings.answering.complete_answers).complete)
+        k = k or self.settings.answering.passages(parse(question).complete)
         return search(self.index, query, question, k, self.settings.search, self.reranker)
 
     def standalone(self, question: str, history: list[Turn] | None) -> str:

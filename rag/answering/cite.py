@@ -23,7 +23,7 @@ from rag.models.embed import Embedder
 from rag.text import WORD, content_words, names, numbers, sentences, stated
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-BULLET = re.compile(r"^\s*([-*•]|\d+[.)])\s+")  # a list item's mark: the answer to a why / how / list question
+BULLET = re.compile(r"^\s*([-*•]|\d+[.)])\s+", re.MULTILINE)  # a list item's mark: a why / how / list answer
 REFUSAL = re.compile(
     r"\b(i (do not|don't|cannot|can't) (know|answer|find)|(does|do) not (say|state|contain|mention|provide|specify)"
     r"|no (information|mention)|not (mentioned|stated|provided|specified|given) in)\b",

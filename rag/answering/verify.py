@@ -11,7 +11,7 @@ from pathlib import PurePath
 from rag.answering import checks
 from rag.answering.attribution import Dropped, dropped, restored
 from rag.answering.checks import CheckList
-from rag.answering.cite import AlignedSentence, align, without_verdict
+from rag.answering.cite import BULLET, AlignedSentence, align, without_verdict
 from rag.answering.conflict import find_conflict
 from rag.answering.evidence import Evidence
 from rag.answering.prompt import Prompts, check_messages
@@ -56,15 +56,14 @@ def verify(
     highlights: dict[int, set[tuple[int, int]]] = {}  # passage index -> its supporting sentences
     checked: list[SentenceSupport] = []
     shown: list[str] = []
-    said: list[set[str]] = []  # the content words of each sentence shown so far
-    written: set[str] = set()  # the texts of the sentences shown, as the model wrote them
+    said: list[set[str]] = []  # the content words of each sentence so far
+    stated: list[str] = []  # the sentences shown, as the model wrote them (no [n], no restored source words)
     for sentence in aligned:
         supported = bool(sentence.passages)
         words = content_words(sentence.text)
         if supported and any(len(words & w) >= REPEATED * len(words | w) for w in said):
             continue  # the small model sometimes writes one item again and again: it is shown once
         said.append(words)
-        written.add(sentence.text)
         cited = [numbers.setdefault(i, len(numbers) + 1) for i in sentence.passages] if supported else []
         for i, span in zip(sentence.passages, sentence.evidence, strict=True):
             highlights.setdefault(i, set()).add(span)
@@ -74,13 +73,11 @@ def verify(
         checked.append(SentenceSupport(text, cited, round(sentence.support, 4), supported, lost.cue if lost else ""))
         if supported:
             shown.append(text + " " + "".join(f"[{n}]" for n in cited))
-    # what the model said, without the [n] markers (which hold digits) and the source's words a restored
-    # attribution quotes (the checks read the answer, not the source)
-    stated = " ".join(s.text for s in aligned if s.passages and s.text in written)
+            stated.append(sentence.text)  # the checks read the answer, not the source (nor digits of [n])
     best = max((s.support for s in aligned), default=0.0)
     checklist.add(checks.supported(best, bool(shown), settings.min_support))
-    checklist.add(checks.informative(question, stated))
-    checklist.add(checks.kind(question, stated))
+    checklist.add(checks.informative(question, " ".join(stated)))
+    checklist.add(checks.kind(question, " ".join(stated)))
     # all the passages retrieved, with their titles: only the cited ones failed answerable questions that name
     # a thing by another of its names there ("China" for "Beijing"; SQuAD 2.0 tune split: docs/measurements.md);
     # and their documents' names: "Nikola_Tesla.txt" names whom its passages call "Tesla"
@@ -103,16 +100,13 @@ def verify(
         for i, n in sorted(numbers.items(), key=lambda item: item[1])
     ]
     # a list answer (a why / how / list question) stays a list, one item a line
-    as_list = len(LIST_ITEM.findall(draft)) >= 2
+    as_list = len(BULLET.findall(draft)) >= 2
     return Verdict("\n".join(f"- {s}" for s in shown) if as_list else " ".join(shown), citations, checked)
 
 
 def _name(source: str) -> str:
     """A document's file name as words ("docs/Nikola_Tesla.txt" -> "Nikola Tesla")."""
     return re.sub(r"[_\-.]+", " ", PurePath(source).stem)
-
-
-LIST_ITEM = re.compile(r"^\s*([-*•]|\d+[.)])\s+", re.MULTILINE)
 
 
 def _attribution_dropped(sentence: AlignedSentence, evidence: Evidence) -> Dropped | None:
