@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from rag.errors import RagError
+from rag.types import IndexReport, place
 
 
 def _quiet_libraries() -> None:
@@ -236,9 +237,24 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
             f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}) in {report.seconds:.1f} s"
         )
+    return _say_what_was_not_indexed(report, [Path(p) for p in args.paths or []], rag.settings.paths.index_dir)
+
+
+def _say_what_was_not_indexed(report: IndexReport, named: list[Path], index_dir: Path) -> int:
+    """Each file not indexed, with its reason, on stderr; exit status 1 when one could not be read, or when a
+    file named on the command line is of a kind not read. A folder's files of kinds not read are listed, but
+    do not fail the run: a Documents folder always holds some."""
+    from rag.store.sync import source_name
+
+    asked = {source_name(path, index_dir.parent) for path in named if not path.is_dir()}
+    failed = False
     for item in report.skipped:
-        print(f"rag: skipped: {item['error']}", file=sys.stderr)
-    return 1 if report.skipped else 0  # the rest is indexed, but say that something was not
+        unsupported = item.get("reason") == "unsupported" and item["path"] not in asked
+        failed = failed or not unsupported
+        print(f"rag: {'not read' if unsupported else 'skipped'}: {item['error']}", file=sys.stderr)
+    if report.hidden:
+        print(f"rag: {report.hidden} hidden files and folders (names starting with '.') left out", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -266,7 +282,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for n, passage in enumerate(answer.passages[:3], start=1):
             print(f"  [{n}] {passage.chunk.source}: {passage.chunk.text[:160]}…")
     for citation in answer.citations:
-        where = f", page {citation.page}" if citation.page else ""
+        where = f", {where}" if (where := place(citation.location, citation.page)) else ""
         print(f"\n[{citation.n}] {citation.source}{where}\n    {citation.text}")
     return 0
 

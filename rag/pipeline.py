@@ -141,6 +141,10 @@ class RAG:
         """Indexed documents and their chunk counts."""
         return self.library.documents()
 
+    def not_indexed(self) -> dict[str, str]:
+        """Files under the indexed folders that could not be indexed, and why."""
+        return self.library.not_indexed()
+
     # --- questions ---------------------------------------------------------------------------------
 
     def warm_up(self) -> None:

@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rag.ingest.extracted import ReadOptions
 from rag.models.calibration import CONSERVATIVE, MIN_SUPPORT, describe, load_fit, model_identity
 from rag.models.cpu import native_bfloat16
 
@@ -140,11 +141,18 @@ class IngestSettings(_Group):
     """How files are read and split."""
 
     max_file_mb: float = _setting(50.0, "A bigger file is skipped with its reason.", gt=0)
+    ocr: bool = _setting(
+        True, "Read images, and PDF pages without a text layer (scans), by OCR (RapidOCR, PP-OCRv4, on the CPU)."
+    )
     chunk_tokens: int = _setting(64, "Chunk size, in the embedder's own tokens.", ge=16)
     chunk_overlap: int = _setting(16, "Tokens shared by neighbouring chunks.", ge=0)
     title_in_chunks: bool = _setting(
         True, "Embed and keyword-index each chunk after its document's title (the text shown is the chunk alone)."
     )
+
+    def read_options(self, progress: bool = False) -> ReadOptions:
+        """How rag.ingest reads files under these settings."""
+        return ReadOptions(int(self.max_file_mb * 1024 * 1024), self.ocr, progress)
 
 
 class SearchSettings(_Group):

@@ -2,19 +2,62 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# "Sheet1!A5:D5": a sheet's cell range; two of one sheet merge into the range that covers both
+_CELLS = re.compile(r"^(?P<sheet>.*?)(?P<c1>[A-Z]+)(?P<r1>\d+):(?P<c2>[A-Z]+)(?P<r2>\d+)$")
+# "slide 3", "page 12": a numbered part; two of one kind merge into "slide 3–4"
+_NUMBERED = re.compile(r"^(?P<kind>.*?\D)(?P<n>\d+)$")
+
+
+def location_of(locations: list[tuple[int, str]], start: int, end: int) -> str:
+    """The label of the text from `start` to `end`: the one label covering it, or the first and last
+    merged ("Sheet1!A5:D9", "slide 3–4", else "slide 3 – notes")."""
+    first = last = ""
+    for offset, label in locations:
+        if offset <= start:
+            first = label
+        if offset < end:
+            last = label
+        else:
+            break
+    return merged(first, last)
+
+
+def merged(first: str, last: str) -> str:
+    if not first or not last or first == last:
+        return first or last
+    a, b = _CELLS.match(first), _CELLS.match(last)
+    if a and b and a["sheet"] == b["sheet"]:
+        return f"{a['sheet']}{a['c1']}{a['r1']}:{b['c2']}{b['r2']}"
+    a, b = _NUMBERED.match(first), _NUMBERED.match(last)
+    if a and b and a["kind"] == b["kind"]:
+        return f"{first}–{b['n']}"
+    return f"{first} – {last}"
+
+
+def place(location: str, page: int | None) -> str:
+    """Where a passage is in its file, as a reader is told: its location, or its page (indexes built
+    before locations were kept), or ""."""
+    return location or (f"page {page}" if page else "")
 
 
 @dataclass
 class Document:
-    """A loaded file: its full text, and where each page starts (PDF) so chunks can name a page."""
+    """A loaded file: its full text, where each page starts (PDF) so chunks can name a page, and where
+    each labelled part starts (a page, a slide, a sheet's cells, a message) so citations can say where."""
 
     source: str
     title: str
     text: str
     sha256: str
     page_starts: list[int] = field(default_factory=list)  # char offset of each page, PDF only
+    locations: list[tuple[int, str]] = field(default_factory=list)  # (char offset, label), in order
+
+    def location_of(self, start: int, end: int) -> str:
+        return location_of(self.locations, start, end)
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
@@ -37,6 +80,7 @@ class Chunk:
     start: int  # character offsets into the document text
     end: int
     page: int | None = None
+    location: str = ""  # where in the file: "page 3", "slide 2", "Sheet1!A5:D9", "message 4: Re: budget"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,7 +96,14 @@ class Passage:
     def to_dict(self, n: int) -> dict[str, Any]:
         """As the JSON, the API and the MCP tools show it: numbered [n], the score rounded as citations' are."""
         c = self.chunk
-        return {"n": n, "source": c.source, "text": c.text, "score": round(self.score, 4), "page": c.page}
+        return {
+            "n": n,
+            "source": c.source,
+            "text": c.text,
+            "score": round(self.score, 4),
+            "page": c.page,
+            "location": c.location,
+        }
 
 
 @dataclass
@@ -65,6 +116,7 @@ class Citation:
     score: float
     title: str = ""
     page: int | None = None
+    location: str = ""  # the passage's place in its file (Chunk.location)
     start: int = 0
     end: int = 0
     # (start, end) in `text` of the sentences that support the answer: what the reader should check
@@ -130,7 +182,10 @@ class IndexReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # files not indexed: path, error (one line, the path first) and reason (LoadError.reason: unsupported,
+    # too large, encrypted, corrupt, no text, unreadable)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    hidden: int = 0  # hidden files and folders left out (names starting with ".")
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -149,6 +149,7 @@ def _citation(n: int, evidence: Evidence, index: int, highlights: list[tuple[int
         score=round(passage.score, 4),
         title=c.title,
         page=c.page,
+        location=c.location,
         start=c.start,
         end=c.end,
         highlights=highlights,

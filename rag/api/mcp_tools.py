@@ -84,7 +84,10 @@ def _add_ask(server: MCPServer, collections: Collections, gate: AnswerGate) -> N
             "abstained": answer.abstained,
             "abstain_reason": answer.abstain_reason,
             "strictness": rag.settings.checks.strictness,
-            "citations": [{"n": c.n, "source": c.source, "page": c.page, "text": c.text} for c in answer.citations],
+            "citations": [
+                {"n": c.n, "source": c.source, "page": c.page, "location": c.location, "text": c.text}
+                for c in answer.citations
+            ],
             "checks": [
                 {"name": c.name, "passed": c.passed, "value": c.value, "threshold": c.threshold} for c in answer.checks
             ],

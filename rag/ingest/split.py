@@ -114,6 +114,7 @@ class Splitter:
                     start=start,
                     end=end,
                     page=document.page_at(start),
+                    location=document.location_of(start, end),
                 )
             )
 

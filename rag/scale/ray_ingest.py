@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import RagError
-from rag.ingest.load import MAX_FILE_BYTES
+from rag.ingest.load import ReadOptions
 from rag.store.index import DocumentEntry, Index
 from rag.store.sync import Examined, add_pending, candidates, embed_new, examine, finish, known_contents, record
 from rag.types import IndexReport
@@ -42,7 +42,7 @@ class EmbedWorker:
         splitting: dict[str, Any],
         cache_dir: str | None,
         known: set[str],
-        max_bytes: int,
+        options: ReadOptions,
         threads: int,
     ) -> None:
         import torch
@@ -61,7 +61,7 @@ class EmbedWorker:
             self.embedder, splitting["chunk_tokens"], splitting["chunk_overlap"], splitting["title_in_chunks"]
         )
         self.known = known  # content hashes already in the index: their vectors are reused, not embedded
-        self.max_bytes = max_bytes
+        self.options = options
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outcomes: list[Examined] = []
@@ -69,7 +69,7 @@ class EmbedWorker:
             batch["path"], batch["source"], batch["sha256"], batch["size"], batch["mtime_ns"], strict=True
         ):
             entry = DocumentEntry(str(sha), "", [], int(size), int(mtime_ns)) if sha else None
-            outcomes.append(examine(Path(str(path)), str(source), entry, self.splitter, self.max_bytes))
+            outcomes.append(examine(Path(str(path)), str(source), entry, self.splitter, self.options))
         # embed exactly what sync() would (embed_new): new content, not a copy of something already indexed
         pending = [o.pending for o in outcomes if o.pending]
         vectors = iter(embed_new(pending, self.known, self.embedder, self.splitter))
@@ -97,19 +97,19 @@ def ray_sync(
     roots: list[Path],
     pool: Pool = Pool(),
     cache_dir: Path | None = None,
-    max_bytes: int = MAX_FILE_BYTES,
+    options: ReadOptions = ReadOptions(),  # noqa: B008 - frozen
     progress: bool = False,
 ) -> IndexReport:
     """sync() with the per-file work on a Ray actor pool (Ray must be connected)."""
     started = time.perf_counter()
     report = IndexReport(documents=0, chunks=0)
-    found, seen, refused = candidates(index, roots)
+    found, seen, refused = candidates(index, roots, report)
     known = known_contents(index)
     rows = _rows(index, found)
     outcomes: list[Examined | None] = [None] * len(rows)
     vectors: list[np.ndarray | None] = [None] * len(rows)  # per file, embed_new's (None: nothing new)
     if rows:
-        dataset = _embedded(index, rows, pool, known, cache_dir, max_bytes, progress)
+        dataset = _embedded(index, rows, pool, known, cache_dir, options, progress)
         _collect(dataset, outcomes, vectors)
     missing = [found[i][1] for i, outcome in enumerate(outcomes) if outcome is None]
     if missing:  # never save a partial result as if it were whole
@@ -144,7 +144,7 @@ def _embedded(
     pool: Pool,
     known: dict[str, str],
     cache_dir: Path | None,
-    max_bytes: int,
+    options: ReadOptions,
     progress: bool,
 ) -> Any:
     """The rows as a Ray dataset mapped over the actor pool: each batch examined, and its new content embedded."""
@@ -167,7 +167,7 @@ def _embedded(
                 "splitting": index.manifest.splitting,
                 "cache_dir": str(cache_dir) if cache_dir else None,
                 "known": set(known),
-                "max_bytes": max_bytes,
+                "options": options,
                 "threads": max(1, int(pool.cpus_per_worker)),
             },
             batch_size=pool.batch_files,
@@ -213,7 +213,7 @@ def build(
 
     pool = Pool(workers, cpus_per_worker, **options)
 
-    def on_ray(index: Index, roots: list[Path], progress: bool, max_bytes: int) -> IndexReport:
-        return ray_sync(index, roots, pool, rag.settings.paths.cache_dir, max_bytes, progress)
+    def on_ray(index: Index, roots: list[Path], progress: bool, options: ReadOptions) -> IndexReport:
+        return ray_sync(index, roots, pool, rag.settings.paths.cache_dir, options, progress)
 
     return rag.build(paths, rebuild=rebuild, progress=progress, syncer=on_ray)

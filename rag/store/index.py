@@ -87,6 +87,8 @@ class Manifest:
     roots: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)  # removed by hand: not re-added from their folder
     documents: dict[str, DocumentEntry] = field(default_factory=dict)
+    # files under the roots that are not indexed: source -> {"reason": LoadError.reason, "error": one line}
+    not_indexed: dict[str, dict[str, str]] = field(default_factory=dict)
     vector_index: dict[str, Any] = field(default_factory=lambda: dict(vector_store.FLAT))
     next_id: int = 0
     generation: int = 0
@@ -110,6 +112,7 @@ class Manifest:
                 "keywords": f"bm25.{self.generation}",
             },
             "documents": {src: vars(entry) for src, entry in sorted(self.documents.items())},
+            "not_indexed": dict(sorted(self.not_indexed.items())),
         }
 
     @classmethod
@@ -122,6 +125,7 @@ class Manifest:
             roots=list(data.get("roots", [])),
             excluded=list(data.get("excluded", [])),
             documents={src: DocumentEntry(**entry) for src, entry in data["documents"].items()},
+            not_indexed={src: dict(why) for src, why in (data.get("not_indexed") or {}).items()},
             vector_index=dict(data.get("vector_index") or vector_store.FLAT),
             next_id=int(data["next_id"]),
             generation=int(data["generation"]),

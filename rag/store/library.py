@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import IndexMissingError, RagError
+from rag.ingest.load import ReadOptions
 from rag.ingest.split import Splitter, splitter_for
 from rag.models.embed import Embedder
 from rag.settings import DEFAULT_INDEX, IngestSettings, PathSettings, collection_folder
@@ -35,9 +36,9 @@ from rag.store.index import Index, IndexBusyError, saved_generation, writer_lock
 from rag.store.sync import source_name, source_path, sync
 from rag.types import IndexReport
 
-# What brings an index up to date with files: (index, roots, progress, max_bytes) -> report. The default is
+# What brings an index up to date with files: (index, roots, progress, read options) -> report. The default is
 # rag.store.sync.sync in this process; rag.scale.ray_ingest gives one that does the per-file work on Ray.
-Syncer = Callable[[Index, list[Path], bool, int], IndexReport]
+Syncer = Callable[[Index, list[Path], bool, ReadOptions], IndexReport]
 
 
 class Library:
@@ -137,11 +138,11 @@ class Library:
     ) -> IndexReport:
         """Sync, save only if something changed, and swap the result in."""
         before = index.manifest.to_json()
-        max_bytes = int(self.ingest.max_file_mb * 1024 * 1024)
+        options = self.ingest.read_options(progress)
         if syncer is None:
-            report = sync(index, self.embedder, self.splitter(), roots, progress=progress, max_bytes=max_bytes)
+            report = sync(index, self.embedder, self.splitter(), roots, progress=progress, options=options)
         else:
-            report = syncer(index, roots, progress, max_bytes)
+            report = syncer(index, roots, progress, options)
         if index.manifest.to_json() != before or saved_generation(index.folder) != index.manifest.generation:
             index.save()
         else:
@@ -192,3 +193,7 @@ class Library:
     def documents(self) -> dict[str, int]:
         """Indexed documents and their chunk counts."""
         return {src: len(entry.chunk_ids) for src, entry in self.index.manifest.documents.items()}
+
+    def not_indexed(self) -> dict[str, str]:
+        """Files under the indexed folders that are not indexed, with why (one line each)."""
+        return {src: why["error"] for src, why in self.index.manifest.not_indexed.items()}

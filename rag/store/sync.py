@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from rag.ingest.load import MAX_FILE_BYTES, LoadError, file_info, find_files, load_file
+from rag.ingest.load import LoadError, ReadOptions, file_info, load_file, walk
 from rag.ingest.split import Splitter
 from rag.models.embed import Embedder
 from rag.store.index import DocumentEntry, Index
@@ -62,16 +62,22 @@ class Examined:
     source: str
     status: str
     error: str = ""
+    reason: str = ""  # a skipped file's kind of reason (LoadError.reason)
     size: int = 0
     mtime_ns: int = 0
     pending: _Pending | None = None
 
 
-def candidates(index: Index, roots: list[Path]) -> tuple[list[tuple[Path, str]], set[str], list[Examined]]:
+def candidates(
+    index: Index, roots: list[Path], report: IndexReport
+) -> tuple[list[tuple[Path, str]], set[str], list[Examined]]:
     """The files under `roots` to look at, in index order, with their source names; the names seen; and
-    the files skipped for their name alone (one not valid UTF-8 could not be saved in the index)."""
+    the files skipped for their name alone (one not valid UTF-8 could not be saved in the index). The
+    count of hidden files and folders left out goes into `report`."""
     base = index.folder.parent
-    files = find_files(roots)
+    found_files = walk(roots)
+    report.hidden = found_files.hidden
+    files = found_files.files
     # a file named explicitly is wanted again, even if it was removed by hand before
     named = {source_name(root, base) for root in roots if root.is_file()}
     index.manifest.excluded = [source for source in index.manifest.excluded if source not in named]
@@ -81,27 +87,31 @@ def candidates(index: Index, roots: list[Path]) -> tuple[list[tuple[Path, str]],
     for path in files:
         source = source_name(path, base)
         if problem := name_problem(source):
-            refused.append(Examined(printable(source), "skipped", problem))
+            refused.append(Examined(printable(source), "skipped", problem, reason="unreadable"))
         elif source not in excluded:
             found.append((path, source))
     return found, {source for _, source in found}, refused
 
 
 def examine(
-    path: Path, source: str, entry: DocumentEntry | None, splitter: Splitter, max_bytes: int = MAX_FILE_BYTES
+    path: Path,
+    source: str,
+    entry: DocumentEntry | None,
+    splitter: Splitter,
+    options: ReadOptions = ReadOptions(),  # noqa: B008 - frozen
 ) -> Examined:
     """Decide one file: not even read when its size and mtime are unchanged, not split when its content is.
     Pure (the index is not touched), so distributed ingestion (rag.scale) runs it on its workers."""
     try:
-        stat = file_info(path, max_bytes)
+        stat = file_info(path, options.max_bytes)
         if entry and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             return Examined(source, "unchanged")
-        document = load_file(path, max_bytes)
+        document = load_file(path, options)
     except LoadError as error:
-        return Examined(source, "skipped", str(error))
+        return Examined(source, "skipped", str(error), reason=error.reason)
     except Exception as error:  # noqa: BLE001 - one unreadable file must not stop the others
-        reason = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
-        return Examined(source, "skipped", f"{path}: cannot read ({reason})")
+        why = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
+        return Examined(source, "skipped", f"{path}: cannot read ({why})", reason="unreadable")
     if entry and entry.sha256 == document.sha256:
         return Examined(source, "touched", size=stat.st_size, mtime_ns=stat.st_mtime_ns)
     document.source = source
@@ -111,9 +121,11 @@ def examine(
 
 def record(index: Index, outcomes: list[Examined], report: IndexReport) -> list[_Pending]:
     """Put the outcomes, in order, into the report (and touched files' new size and mtime into the
-    manifest); returns the files to index."""
+    manifest, and what was not indexed, with why, into its list of those); returns the files to index."""
     pending: list[_Pending] = []
+    not_indexed = index.manifest.not_indexed
     for outcome in outcomes:
+        not_indexed.pop(outcome.source, None)
         if outcome.status == "unchanged":
             report.unchanged.append(outcome.source)
         elif outcome.status == "touched":
@@ -122,7 +134,10 @@ def record(index: Index, outcomes: list[Examined], report: IndexReport) -> list[
             report.unchanged.append(outcome.source)
         elif outcome.status == "skipped":
             # a reason naming a path under a folder whose name is not UTF-8 must still print as JSON
-            report.skipped.append({"path": outcome.source, "error": printable(outcome.error)})
+            why = {"error": printable(outcome.error), "reason": outcome.reason or "unreadable"}
+            report.skipped.append({"path": outcome.source, **why})
+            if outcome.source == printable(outcome.source):  # the manifest is UTF-8 JSON
+                not_indexed[outcome.source] = why
         else:
             assert outcome.pending is not None
             pending.append(outcome.pending)
@@ -176,6 +191,9 @@ def finish(index: Index, roots: list[Path], seen: set[str], report: IndexReport,
         if under_root and source not in seen and not path.exists():
             index.remove(source)
             report.removed.append(source)
+    for source in list(index.manifest.not_indexed):  # a file not indexed that is gone is no longer listed
+        if not source_path(source, base).exists() and not source_path(source, base).is_symlink():
+            del index.manifest.not_indexed[source]
 
     root_names = [name for name in (source_name(root, base) for root in roots) if not name_problem(name)]
     index.manifest.roots = sorted({*index.manifest.roots, *root_names})
@@ -191,14 +209,14 @@ def sync(
     splitter: Splitter,
     roots: list[Path],
     progress: bool = False,
-    max_bytes: int = MAX_FILE_BYTES,
+    options: ReadOptions = ReadOptions(),  # noqa: B008 - frozen
 ) -> IndexReport:
     """Add new files under `roots`, re-embed changed ones, drop those that disappeared."""
     started = time.perf_counter()
     report = IndexReport(documents=0, chunks=0)
-    found, seen, refused = candidates(index, roots)
+    found, seen, refused = candidates(index, roots, report)
     outcomes = refused + [
-        examine(path, source, index.manifest.documents.get(source), splitter, max_bytes)
+        examine(path, source, index.manifest.documents.get(source), splitter, options)
         for path, source in tqdm(found, desc="reading", unit="file", disable=not progress)
     ]
     pending = record(index, outcomes, report)

@@ -16,7 +16,7 @@ from rag.api.access import Role
 from rag.api.gate import AnswerGate, Busy
 from rag.collections import Collections
 from rag.errors import RagError
-from rag.ingest.load import LOADERS
+from rag.ingest.load import READERS
 from rag.pipeline import RAG
 from rag.settings import STRICTNESS, Settings
 from rag.types import Answer
@@ -186,7 +186,11 @@ class _Handlers:
         return gr.Accordion(visible=may_change(request, self.roles))
 
     def documents_table(self, collection: str | None = None) -> list[list[Any]]:
-        return [[source, count] for source, count in sorted(self.pick(collection).documents().items())]
+        """Each indexed document with its chunks, then each file of its folders not indexed, with why."""
+        chosen = self.pick(collection)
+        indexed = [[source, count, ""] for source, count in sorted(chosen.documents().items())]
+        why = sorted(chosen.not_indexed().items())
+        return indexed + [[source, 0, f"not indexed: {error.split(': ', 1)[-1]}"] for source, error in why]
 
     def remove(self, source: str, collection: str | None = None, request: gr.Request | None = None):
         self.editor_only(request)
@@ -316,7 +320,7 @@ def _documents_panel() -> _DocumentsPanel:
     """Adding, listing and removing documents (hidden from readers on load, see _wire_page_load)."""
     with gr.Accordion("Documents", open=False) as documents:
         # types are checked per file by add_uploads, so one wrong file does not refuse the whole batch
-        files = gr.File(label=f"Add documents ({', '.join(sorted(LOADERS))})", file_count="multiple", elem_id="upload")
+        files = gr.File(label=f"Add documents ({', '.join(sorted(READERS))})", file_count="multiple", elem_id="upload")
         add = gr.Button("Add to the index", elem_id="add-documents")
         results = gr.Dataframe(
             headers=["file", "result", "reason"],
@@ -325,7 +329,7 @@ def _documents_panel() -> _DocumentsPanel:
             elem_id="upload-results",
         )
         listing = gr.Dataframe(
-            headers=["document", "chunks"], label="Indexed documents", interactive=False, elem_id="documents"
+            headers=["document", "chunks", "note"], label="Documents", interactive=False, elem_id="documents"
         )
         with gr.Row():
             to_remove = gr.Textbox(label="Remove a document (its name as listed)", scale=3)

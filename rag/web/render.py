@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-from rag.types import Answer, Check, Citation
+from rag.types import Answer, Check, Citation, place
 
 ABSTAIN_CLASS = "abstain"
 CHIP = re.compile(r"\s*\[\[\d+\]\]\(#cite-[\d-]+\)")
@@ -111,9 +111,9 @@ def marked(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def _where(source: str, page: int | None, start: int, end: int, score: float) -> str:
-    page_part = f" · page {page}" if page else ""
-    return f"{html.escape(source)}{page_part} · characters {start:,}–{end:,} · score {score:.2f}"
+def _where(source: str, location: str, start: int, end: int, score: float) -> str:
+    part = f" · {html.escape(location)}" if location else ""
+    return f"{html.escape(source)}{part} · characters {start:,}–{end:,} · score {score:.2f}"
 
 
 def _passage(element_id: str, n: int, where: str, body: str, extra_class: str = "") -> str:
@@ -126,7 +126,10 @@ def _passage(element_id: str, n: int, where: str, body: str, extra_class: str = 
 
 def _citation(turn: int, c: Citation) -> str:
     return _passage(
-        f"cite-{turn}-{c.n}", c.n, _where(c.source, c.page, c.start, c.end, c.score), marked(c.text, c.highlights)
+        f"cite-{turn}-{c.n}",
+        c.n,
+        _where(c.source, place(c.location, c.page), c.start, c.end, c.score),
+        marked(c.text, c.highlights),
     )
 
 
@@ -158,7 +161,7 @@ def sources_html(answer: Answer, turn: int) -> str:
         )
         for n, p in enumerate(answer.passages[:3], start=1):
             c = p.chunk
-            where = _where(c.source, c.page, c.start, c.end, p.score)
+            where = _where(c.source, place(c.location, c.page), c.start, c.end, p.score)
             parts.append(_passage(f"closest-{turn}-{n}", n, where, html.escape(c.text), " closest"))
     else:
         parts.append("<p><b>Sources</b> (click a citation to open its passage; the supporting sentence is marked)</p>")

@@ -9,7 +9,7 @@ from pathlib import Path
 from gradio.utils import get_upload_folder
 
 from rag.errors import RagError
-from rag.ingest.load import LOADERS, LoadError, file_info
+from rag.ingest.load import READERS, LoadError, file_info
 from rag.pipeline import RAG
 
 
@@ -38,8 +38,8 @@ def add_uploads(rag: RAG, paths: list[str], progress: bool = False) -> list[list
     copied: dict[str, str] = {}
     for path in map(Path, paths or []):
         name = path.name.lstrip(".") or "upload"
-        if path.suffix.lower() not in LOADERS:
-            supported = ", ".join(sorted(LOADERS))
+        if path.suffix.lower() not in READERS:
+            supported = ", ".join(sorted(READERS))
             rows.append([name, "skipped", f"unsupported type '{path.suffix}' (supported: {supported})"])
             continue
         try:

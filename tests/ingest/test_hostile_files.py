@@ -98,7 +98,7 @@ def _bad_files(folder: Path) -> dict[str, str]:
         writer.write(handle)
     bad["locked.pdf"] = "encrypted"
     _pdf(folder / "scanned.pdf", None)
-    bad["scanned.pdf"] = "no text layer"
+    bad["scanned.pdf"] = "no text found, even by ocr"
     (folder / "garbage.docx").write_bytes(rng.randbytes(2000))
     bad["garbage.docx"] = "malformed docx"
     with zipfile.ZipFile(folder / "notword.docx", "w") as archive:

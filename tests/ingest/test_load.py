@@ -11,7 +11,7 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
-from rag.ingest.load import LoadError, find_files, load_file
+from rag.ingest.load import LoadError, ReadOptions, find_files, load_file, walk
 from rag.ingest.split import Splitter
 
 
@@ -145,7 +145,9 @@ def test_docx_heading_paragraphs_and_table(tmp_path):
     doc = load_file(path)
     assert doc.title == "Quarterly Review"
     assert "Revenue grew in every region." in doc.text
-    assert "Region | Growth" in doc.text and "North | 12%" in doc.text
+    # the row names its columns, so a chunk holding it says what "12%" is
+    assert "Region: North; Growth: 12%" in doc.text
+    assert doc.location_of(doc.text.index("Region: North"), len(doc.text)) == "table 1"
 
 
 # --- bad inputs -------------------------------------------------------------------------------
@@ -268,7 +270,7 @@ def test_too_large(tmp_path):
     path = tmp_path / "big.txt"
     path.write_text("x" * 2000, encoding="utf-8")
     with pytest.raises(LoadError, match="limit"):
-        load_file(path, max_bytes=1000)
+        load_file(path, ReadOptions(max_bytes=1000))
 
 
 # --- find_files -------------------------------------------------------------------------------
@@ -280,7 +282,7 @@ def test_find_files_recursive_skips_hidden_and_unsupported(tmp_path):
     (root / ".git").mkdir()
     for name in ["a.txt", "sub/b.md", "sub/deeper/c.PDF", "sub/d.html", "e.docx"]:
         (root / name).write_text("x", encoding="utf-8")
-    for name in ["f.xyz", "g.png", ".hidden.txt", ".git/h.txt", "sub/.cache.md"]:
+    for name in ["f.xyz", "g.exe", ".hidden.txt", ".git/h.txt", "sub/.cache.md"]:
         (root / name).write_text("x", encoding="utf-8")
     found = find_files([root])
     assert sorted(p.relative_to(root.resolve()).as_posix() for p in found) == [
@@ -291,13 +293,20 @@ def test_find_files_recursive_skips_hidden_and_unsupported(tmp_path):
         "sub/deeper/c.PDF",
     ]
     assert all(p.is_absolute() for p in found)
+    # walk() gives every file, read or not, so a report can name the ones not read; hidden ones are counted
+    walked = walk([root])
+    assert sorted(p.name for p in walked.files) == ["a.txt", "b.md", "c.PDF", "d.html", "e.docx", "f.xyz", "g.exe"]
+    assert walked.hidden == 3  # .git (not walked into), .hidden.txt, sub/.cache.md
 
 
 def test_find_files_keeps_explicit_files_and_dedupes(tmp_path):
     (tmp_path / "a.txt").write_text("x", encoding="utf-8")
     (tmp_path / "notes.xyz").write_text("x", encoding="utf-8")
-    found = find_files([tmp_path, tmp_path / "a.txt", tmp_path / "notes.xyz"])
-    assert [p.name for p in found] == ["a.txt", "notes.xyz"]
+    assert [p.name for p in walk([tmp_path, tmp_path / "a.txt", tmp_path / "notes.xyz"]).files] == [
+        "a.txt",
+        "notes.xyz",
+    ]
+    assert [p.name for p in find_files([tmp_path, tmp_path / "a.txt"])] == ["a.txt"]
 
 
 def test_find_files_missing_path(tmp_path):

@@ -202,7 +202,11 @@ def test_sync_skips_a_file_name_that_is_not_utf8(tmp_path):
         index.save()
         assert _names(index.manifest.documents) == ["good.txt"]
         assert report.skipped == [
-            {"path": "docs/caf\\xe9.txt", "error": "docs/caf\\xe9.txt: file name is not valid UTF-8: rename it"}
+            {
+                "path": "docs/caf\\xe9.txt",
+                "error": "docs/caf\\xe9.txt: file name is not valid UTF-8: rename it",
+                "reason": "unreadable",
+            }
         ]
         json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")  # prints as JSON
         index = Index.open(index.folder)

@@ -1,0 +1,251 @@
+"""OCR of scans and images on the CPU: RapidOCR (PP-OCRv4 text detection and recognition, ONNX models
+inside the rapidocr-onnxruntime wheel), its boxes put back into lines and paragraphs in reading order.
+
+Settings below were chosen by measurement with eval/ocr_accuracy.py (see eval/results/ocr/)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.ingest.extracted import LoadError, ReadOptions
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# PDF pages are rendered at this resolution
+DPI = 300
+# A longer side is scaled down to this many pixels first (300 dpi of a Letter or A4 page fits)
+MAX_SIDE = 3600
+# Text is found on a copy scaled down to this longer side (the detector misses lines of large text),
+# and read from the full image
+DET_SIDE = 1600
+# Detection and recognition settings (rapidocr's names)
+ENGINE_SETTINGS: dict[str, Any] = {
+    "det_limit_side_len": 736,
+    "det_limit_type": "min",
+    "det_box_thresh": 0.5,
+    "det_unclip_ratio": 1.6,
+    "text_score": 0.5,
+}
+USE_ANGLE_CLS = True
+# A space is put between two recognised characters this many times further apart than usual
+SPACE_GAP = 1.8
+# Lines further apart than this many line heights start a new paragraph
+PARAGRAPH_GAP = 0.8
+# A page reads poorly below this mean confidence: the other orientations are tried
+POOR_CONFIDENCE = 0.8
+
+_engine: Any = None
+_lock = threading.Lock()  # one page at a time: bounds memory, and two pages would only share the 2 cores
+
+
+@dataclass
+class _Box:
+    text: str
+    confidence: float
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+
+@dataclass
+class _Reading:
+    boxes: list[_Box]
+    vertical: int  # boxes taller than wide: text running down the page
+    flipped: int  # boxes the angle classifier turned upside down
+
+    @property
+    def score(self) -> float:
+        return sum(box.confidence * len(box.text) for box in self.boxes)
+
+    @property
+    def confidence(self) -> float:
+        chars = sum(len(box.text) for box in self.boxes)
+        return self.score / chars if chars else 0.0
+
+
+def _threads() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _get_engine() -> Any:
+    global _engine
+    if _engine is None:
+        from rapidocr_onnxruntime import RapidOCR
+
+        # CPU only (rapidocr's default); inter-op 1: these models are a chain of operators
+        _engine = RapidOCR(intra_op_num_threads=_threads(), inter_op_num_threads=1, **ENGINE_SETTINGS)
+    return _engine
+
+
+def _rgb(image: Image.Image) -> np.ndarray:
+    """The image as 8-bit RGB: transparency on white (a transparent PNG's text is often black on
+    nothing), 16-bit and float scans stretched to 0-255."""
+    from PIL import Image
+
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        low, high = float(values.min()), float(values.max())
+        gray = ((values - low) * (255 / max(high - low, 1e-6))).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(image.convert("RGB"))
+
+
+def _to_bgr(image: Image.Image) -> np.ndarray:
+    rgb = _rgb(image)
+    scale = MAX_SIDE / max(rgb.shape[:2])
+    if scale < 1:
+        import cv2
+
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def _spaced(text: str, columns: list[int]) -> str:
+    """Put back the spaces the recogniser dropped: a gap between two characters' positions (CTC
+    columns) well beyond the line's usual one."""
+    if len(text) < 3 or len(columns) != len(text):
+        return text
+    gaps = [b - a for a, b in zip(columns, columns[1:], strict=False)]
+    usual = median(gaps)
+    out = [text[0]]
+    for char, gap, before in zip(text[1:], gaps, text, strict=False):
+        if gap > SPACE_GAP * usual and char != " " and before != " ":
+            out.append(" ")
+        out.append(char)
+    return "".join(out)
+
+
+def _read(engine: Any, bgr: np.ndarray) -> _Reading:
+    import cv2
+
+    scale = min(1.0, DET_SIDE / max(bgr.shape[:2]))
+    small = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
+    boxes, _ = engine.text_det(small)
+    if boxes is None or len(boxes) == 0:
+        return _Reading([], 0, 0)
+    boxes = (boxes / scale).astype(np.float32)
+    boxes = engine.sorted_boxes(boxes)
+    crops = engine.get_crop_img_list(bgr, boxes)
+    flipped = 0
+    if USE_ANGLE_CLS:
+        crops, turns, _ = engine.text_cls(crops)
+        flipped = sum(1 for label, score in turns if label == "180" and score > engine.text_cls.cls_thresh)
+    recognised, _ = engine.text_rec(crops, True)
+    found, vertical = [], 0
+    for box, (text, confidence, info) in zip(boxes, recognised, strict=True):
+        xs, ys = box[:, 0], box[:, 1]
+        vertical += (ys.max() - ys.min()) > 1.5 * (xs.max() - xs.min())
+        text = text.strip()
+        if not text or confidence < engine.text_score:
+            continue
+        columns = [column for word in info[2] for column in word]
+        found.append(_Box(_spaced(text, columns), confidence, xs.min(), ys.min(), xs.max(), ys.max()))
+    return _Reading(found, vertical, flipped)
+
+
+def _best_reading(engine: Any, bgr: np.ndarray) -> _Reading:
+    """Read the image; when it looks turned (most text runs down the page or upside down) or reads
+    poorly, read it turned the other ways too and keep the reading with most confident characters."""
+    first = _read(engine, bgr)
+    count = len(first.boxes) or 1
+    if first.vertical > count / 2:
+        turns = [1, 3]
+    elif first.flipped > count / 2:
+        turns = [2]
+    elif first.boxes and first.confidence < POOR_CONFIDENCE:
+        turns = [1, 2, 3]
+    else:
+        return first
+    best = first
+    for turn in turns:  # np.rot90: a quarter turn anticlockwise each
+        reading = _read(engine, np.ascontiguousarray(np.rot90(bgr, turn)))
+        if reading.score > best.score:
+            best = reading
+    return best
+
+
+def _lines(boxes: list[_Box]) -> list[list[_Box]]:
+    """Boxes grouped into lines by vertical overlap, top to bottom, each line left to right."""
+    lines: list[list[_Box]] = []
+    spans: list[tuple[float, float]] = []
+    for box in sorted(boxes, key=lambda b: (b.y0 + b.y1) / 2):
+        for n in range(len(lines) - 1, max(-1, len(lines) - 4), -1):  # the last few lines suffice
+            top, bottom = spans[n]
+            overlap = min(bottom, box.y1) - max(top, box.y0)
+            if overlap > 0.5 * min(bottom - top, box.height):
+                lines[n].append(box)
+                spans[n] = (min(top, box.y0), max(bottom, box.y1))
+                break
+        else:
+            lines.append([box])
+            spans.append((box.y0, box.y1))
+    return [sorted(line, key=lambda b: b.x0) for line in lines]
+
+
+def _layout(boxes: list[_Box]) -> str:
+    """Lines joined by line breaks, paragraphs (a gap of more than PARAGRAPH_GAP line heights) by a
+    blank line."""
+    lines = _lines(boxes)
+    if not lines:
+        return ""
+    height = median(box.height for box in boxes)
+    out: list[str] = []
+    bottom = None
+    for line in lines:
+        top = min(box.y0 for box in line)
+        if bottom is not None:
+            out.append("\n\n" if top - bottom > PARAGRAPH_GAP * height else "\n")
+        out.append(" ".join(box.text for box in line))
+        bottom = max(box.y1 for box in line)
+    return "".join(out)
+
+
+def ocr_image(image: Image.Image) -> str:
+    """The text of one image (a scan, a photo of a page), in reading order."""
+    bgr = _to_bgr(image)
+    with _lock:
+        engine = _get_engine()
+        reading = _best_reading(engine, bgr)
+    return _layout(reading.boxes)
+
+
+def ocr_pdf_pages(path: Path, data: bytes, pages: list[int], options: ReadOptions) -> dict[int, str]:
+    """The OCR text of the PDF's `pages` (0-based), rendered one at a time at DPI."""
+    import pypdfium2 as pdfium
+    from tqdm import tqdm
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        raise LoadError(f"{path}: corrupt PDF ({error})") from None
+    texts: dict[int, str] = {}
+    try:
+        bar = tqdm(pages, desc="OCR", unit="page", disable=not options.progress or len(pages) < 2, leave=False)
+        for n in bar:
+            page = document[n]
+            try:
+                image = page.render(scale=DPI / 72, grayscale=True).to_pil()
+            finally:
+                page.close()
+            texts[n] = ocr_image(image)
+    finally:
+        document.close()
+    return texts

@@ -1,0 +1,73 @@
+"""Tables as text that keeps its header: each row is written as "Column: value; Column: value", so any
+chunk of rows, however the splitter cuts them, names the columns of the cells it holds, and a question
+about one cell finds it by its column's name as well as by its value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+_NUMBER = re.compile(r"^[\s$€£¥%+\-.,()0-9]*$")
+
+
+def cell_text(value: object) -> str:
+    """A cell as one line: None is empty, 3.0 is "3", white space runs become one space."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def column_name(index: int) -> str:
+    """Spreadsheet letters: 0 -> "A", 25 -> "Z", 26 -> "AA"."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
+
+
+# The header is looked for among a table's first rows: above it may be a title or a note
+HEADER_SEARCH_ROWS = 10
+
+
+def looks_like_header(row: Sequence[str], width: int) -> bool:
+    """A row naming columns: at least two cells and half the table's width filled, none a number, no name twice."""
+    filled = [cell for cell in row if cell]
+    return (
+        len(filled) >= max(2, width / 2)
+        and len(set(filled)) == len(filled)
+        and not any(_NUMBER.match(cell) for cell in filled)
+    )
+
+
+def records(rows: list[list[str]]) -> Iterator[tuple[int, str]]:
+    """(row index in `rows`, text) of each row with text: rows above the header (a title, a note) as their
+    cells joined, each row below as "Column: value; …". The header is the first of the first rows that
+    looks like one and has rows below it; without one, columns are named by their letters (A, B, …)."""
+    kept = [n for n, row in enumerate(rows) if any(row)]
+    if not kept:
+        return
+    width = max(len(rows[n]) for n in kept)
+    header_at = next(
+        (i for i, n in enumerate(kept[:HEADER_SEARCH_ROWS]) if i + 1 < len(kept) and looks_like_header(rows[n], width)),
+        None,
+    )
+    if header_at is None:
+        header, first_data = [column_name(i) for i in range(width)], 0
+    else:
+        header, first_data = list(rows[kept[header_at]]), header_at + 1
+        header += [column_name(i) for i in range(len(header), width)]
+        header = [name or column_name(i) for i, name in enumerate(header)]
+        for n in kept[:header_at]:
+            yield n, " ".join(cell for cell in rows[n] if cell)
+    for n in kept[first_data:]:
+        if text := record(header, rows[n]):
+            yield n, text
+
+
+def record(header: Sequence[str], row: Sequence[str]) -> str:
+    """One row as "Column: value; …", empty cells left out."""
+    return "; ".join(f"{name}: {value}" for name, value in zip(header, row, strict=False) if value)
