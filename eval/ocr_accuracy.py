@@ -207,7 +207,7 @@ def main() -> None:
         )
     settings = {
         name: getattr(ocr, name)
-        for name in ("MAX_SIDE", "ENGINE_SETTINGS", "USE_ANGLE_CLS", "SPACE_GAP", "PARAGRAPH_GAP", "POOR_CONFIDENCE")
+        for name in ("MAX_SIDE", "ENGINE_SETTINGS", "USE_ANGLE_CLS", "SPACE_PROBABILITY", "DET_SIDE", "PARAGRAPH_GAP", "POOR_CONFIDENCE")
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {"command": "python eval/ocr_accuracy.py " + " ".join(_given_args(args)), "cpu": machine}

@@ -29,6 +29,8 @@ def location_of(locations: list[tuple[int, str]], start: int, end: int) -> str:
 def merged(first: str, last: str) -> str:
     if not first or not last or first == last:
         return first or last
+    if last.startswith(first + ", "):  # "slide 1" then "slide 1, notes": the slide, notes and all
+        return first
     a, b = _CELLS.match(first), _CELLS.match(last)
     if a and b and a["sheet"] == b["sheet"]:
         return f"{a['sheet']}{a['c1']}{a['r1']}:{b['c2']}{b['r2']}"

@@ -34,9 +34,9 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "det_unclip_ratio": 1.6,
     "text_score": 0.5,
 }
-USE_ANGLE_CLS = True
-# A space is put between two recognised characters this many times further apart than usual
-SPACE_GAP = 1.8
+USE_ANGLE_CLS = False
+# A space goes between two recognised characters where its probability between them reaches this
+SPACE_PROBABILITY = 0.25
 # Lines further apart than this many line heights start a new paragraph
 PARAGRAPH_GAP = 0.8
 # A page reads poorly below this mean confidence: the other orientations are tried
@@ -87,7 +87,9 @@ def _get_engine() -> Any:
         from rapidocr_onnxruntime import RapidOCR
 
         # CPU only (rapidocr's default); inter-op 1: these models are a chain of operators
-        _engine = RapidOCR(intra_op_num_threads=_threads(), inter_op_num_threads=1, **ENGINE_SETTINGS)
+        engine = RapidOCR(intra_op_num_threads=_threads(), inter_op_num_threads=1, **ENGINE_SETTINGS)
+        engine.text_rec.postprocess_op = _SpacingDecoder(engine.text_rec.postprocess_op.character)
+        _engine = engine
     return _engine
 
 
@@ -118,19 +120,35 @@ def _to_bgr(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
-def _spaced(text: str, columns: list[int]) -> str:
-    """Put back the spaces the recogniser dropped: a gap between two characters' positions (CTC
-    columns) well beyond the line's usual one."""
-    if len(text) < 3 or len(columns) != len(text):
-        return text
-    gaps = [b - a for a, b in zip(columns, columns[1:], strict=False)]
-    usual = median(gaps)
-    out = [text[0]]
-    for char, gap, before in zip(text[1:], gaps, text, strict=False):
-        if gap > SPACE_GAP * usual and char != " " and before != " ":
-            out.append(" ")
-        out.append(char)
-    return "".join(out)
+class _SpacingDecoder:
+    """Greedy CTC decoding as rapidocr's, but with a space between two characters wherever the space was
+    likely (SPACE_PROBABILITY) in the frames between them, not only where it was the likeliest: the
+    recogniser, trained mostly on Chinese, often drops the spaces of English text."""
+
+    def __init__(self, characters: list[str]) -> None:
+        self.characters = characters
+        self.space = characters.index(" ")
+
+    def __call__(self, preds: np.ndarray, *_: object, **__: object) -> list[tuple[str, float]]:
+        return [self._decode(probabilities) for probabilities in preds]
+
+    def _decode(self, probabilities: np.ndarray) -> tuple[str, float]:
+        best = probabilities.argmax(axis=1)
+        emitted = np.flatnonzero((best != 0) & np.concatenate(([True], best[1:] != best[:-1])))  # 0: blank
+        if not len(emitted):
+            return "", 0.0
+        space = probabilities[:, self.space]
+        out: list[str] = []
+        previous = None
+        for at in emitted:
+            char = self.characters[best[at]]
+            if previous is not None and " " not in (out[-1], char):
+                between = space[previous + 1 : at]
+                if between.size and between.max() >= SPACE_PROBABILITY:
+                    out.append(" ")
+            out.append(char)
+            previous = at
+        return "".join(out), float(probabilities[emitted, best[emitted]].mean())
 
 
 def _read(engine: Any, bgr: np.ndarray) -> _Reading:
@@ -148,16 +166,15 @@ def _read(engine: Any, bgr: np.ndarray) -> _Reading:
     if USE_ANGLE_CLS:
         crops, turns, _ = engine.text_cls(crops)
         flipped = sum(1 for label, score in turns if label == "180" and score > engine.text_cls.cls_thresh)
-    recognised, _ = engine.text_rec(crops, True)
+    recognised, _ = engine.text_rec(crops)
     found, vertical = [], 0
-    for box, (text, confidence, info) in zip(boxes, recognised, strict=True):
+    for box, (text, confidence) in zip(boxes, recognised, strict=True):
         xs, ys = box[:, 0], box[:, 1]
         vertical += (ys.max() - ys.min()) > 1.5 * (xs.max() - xs.min())
         text = text.strip()
         if not text or confidence < engine.text_score:
             continue
-        columns = [column for word in info[2] for column in word]
-        found.append(_Box(_spaced(text, columns), confidence, xs.min(), ys.min(), xs.max(), ys.max()))
+        found.append(_Box(text, confidence, xs.min(), ys.min(), xs.max(), ys.max()))
     return _Reading(found, vertical, flipped)
 
 

@@ -229,7 +229,7 @@ def test_mbox_without_from_line_is_corrupt(tmp_path):
 _END, _FREE, _FAT_SECTOR, _NO_ENTRY = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
 _SECTOR, _MINI_SECTOR, _MINI_CUTOFF = 512, 64, 4096
 _STORAGE, _STREAM, _ROOT = 1, 2, 5
-# [MS-OXRTFCP] 3.1.1's example: "{\rtf1\ansi\ansicpg1252\pard hello world}\r\n" compressed
+# [MS-OXRTFCP]'s worked example: "{\rtf1\ansi\ansicpg1252\pard hello world}\r\n" compressed
 _RTF_EXAMPLE = bytes.fromhex(
     "2d0000002b0000004c5a4675f1c5c7a703000a007263706731323542320af32068656c090020627705b06c647d0a800fa0"
 )
@@ -455,7 +455,8 @@ def _budget_mail() -> _Mail:
 
 
 def test_compound_file_writer_is_valid():
-    olefile = pytest.importorskip("olefile")
+    import olefile
+
     streams = {"big": b"x" * 5000, "a/b/small": b"tiny", "a/empty": b"", **{f"s{n}": bytes([n]) * n for n in range(40)}}
     ole = olefile.OleFileIO(_compound_file(streams), raise_defects=olefile.DEFECT_INCORRECT)
     assert sorted("/".join(path) for path in ole.listdir()) == sorted(streams)

@@ -50,6 +50,7 @@ def test_locations_merge_cell_ranges_and_numbered_parts():
     assert location_of(locations, 12, 18) == "Sheet1!A3:C3"
     assert location_of(locations, 32, 45) == "slide 2–3"
     assert location_of(locations, 25, 35) == "Sheet1!A4:C4 – slide 2"
+    assert location_of([(0, "slide 1"), (9, "slide 1, notes")], 0, 20) == "slide 1"
     assert location_of([], 0, 10) == ""
 
 

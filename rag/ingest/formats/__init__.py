@@ -48,7 +48,7 @@ READERS: dict[str, str] = {
     ".epub": "ebook:read_epub",
     ".eml": "mail:read_eml",
     ".mbox": "mail:read_mbox",
-    ".msg": "mail:read_msg",
+    ".msg": "outlook:read_msg",
     ".png": "images:read_image",
     ".jpg": "images:read_image",
     ".jpeg": "images:read_image",
