@@ -10,7 +10,8 @@ spreadsheets and CSV are one row per sentence, PowerPoint is a slide per paragra
 sentence in the speaker notes, EPUB a chapter per paragraph, an mbox a message per paragraph.
 
 Scans (".png (scan)", ".pdf (scan)") are the text PDFs' first `scan_pages` pages rendered at 200 dpi:
-one PNG per page, and one image-only PDF of those pages (no text layer, so the reader has to OCR it).
+one PNG per page, and one image-only PDF of those pages (no text layer, so the reader has to OCR it);
+beside each PNG, page-NNN.txt holds that page's text layer, what the OCR should find.
 """
 
 from __future__ import annotations
@@ -60,9 +61,7 @@ def title_of(number: int) -> str:
     return f"SQuAD sample {number}"
 
 
-def write_samples(
-    paragraphs: list[str], folder: Path, per_file: int, scan_pages: int = 4
-) -> dict[str, list[Path]]:
+def write_samples(paragraphs: list[str], folder: Path, per_file: int, scan_pages: int = 4) -> dict[str, list[Path]]:
     """Write the paragraphs, `per_file` to a file, in every format under `folder/<format>/`; return each
     format's files (keyed by suffix; the scans by ".png (scan)" and ".pdf (scan)")."""
     groups = [
@@ -337,11 +336,12 @@ WRITERS: dict[str, Callable[[Path, Group], None]] = {
 
 def write_scans(pdfs: list[Path], folder: Path, pages: int) -> dict[str, list[Path]]:
     """The PDFs' first `pages` pages rendered at SCAN_DPI, in grey as a scanner would: a PNG per page
-    and one image-only PDF of them all."""
+    and one image-only PDF of them all. Each page's text layer is saved as page-NNN.txt beside its PNG,
+    the answer key for the OCR."""
     import pypdfium2 as pdfium
 
     folder.mkdir(parents=True, exist_ok=True)
-    images = []
+    images, texts = [], []
     for pdf in pdfs:
         document = pdfium.PdfDocument(str(pdf))
         try:
@@ -349,6 +349,9 @@ def write_scans(pdfs: list[Path], folder: Path, pages: int) -> dict[str, list[Pa
                 page = document[n]
                 try:
                     images.append(page.render(scale=SCAN_DPI / 72, grayscale=True).to_pil())
+                    textpage = page.get_textpage()
+                    texts.append(textpage.get_text_range())
+                    textpage.close()
                 finally:
                     page.close()
         finally:
@@ -356,9 +359,11 @@ def write_scans(pdfs: list[Path], folder: Path, pages: int) -> dict[str, list[Pa
         if len(images) >= pages:
             break
     pngs = []
-    for n, image in enumerate(images, start=1):
+    for n, (image, text) in enumerate(zip(images, texts, strict=True), start=1):
         pngs.append(folder / f"page-{n:03d}.png")
         image.save(pngs[-1], dpi=(SCAN_DPI, SCAN_DPI))
+        # the page's text layer: what OCR should find on it (a .txt beside the image, not in the lists)
+        pngs[-1].with_suffix(".txt").write_text(text, encoding="utf-8")
     scanned = folder / "scanned.pdf"
     if images:
         images[0].save(scanned, "PDF", save_all=True, append_images=images[1:], resolution=SCAN_DPI)

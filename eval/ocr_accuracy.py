@@ -40,7 +40,8 @@ KNOWN_PDFS = [
 ]
 MIN_PAGES = 20
 MIN_REFERENCE_CHARS = 100  # a page with less text (a cover, a blank) says little about accuracy
-ROTATED = (KNOWN_PDFS[0], 1)  # the page also read turned a quarter turn
+ROTATED = (KNOWN_PDFS[0], 1)
+WIDTHS = (4, 6, 11, 9, 10, 10, 7)  # the table's columns  # the page also read turned a quarter turn
 
 _FORMS = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "•": "·"})
 
@@ -198,16 +199,16 @@ def main() -> None:
     ocr.ocr_image(_warm_up_image())  # the engine loads once, outside the timings
     results = [run_dpi(dpi, pages, args.keep_text) for dpi in args.dpi]
 
-    print(f"\n{'dpi':>4} {'pages':>6} {'median CER':>11} {'mean CER':>9} {'no spaces':>10} {'pages/min':>10} {'turned':>7}")
+    header = ("dpi", "pages", "median CER", "mean CER", "no spaces", "pages/min", "turned")
+    print("\n" + " ".join(f"{name:>{width}}" for name, width in zip(header, WIDTHS, strict=True)))
     for r in results:
         turned = f"{r['rotated']['cer']:.2%}" if r["rotated"] else "-"
-        print(
-            f"{r['dpi']:>4} {r['pages']:>6} {r['median_cer']:>11.2%} {r['mean_cer']:>9.2%}"
-            f" {r['mean_cer_no_space']:>10.2%} {r['pages_per_minute']:>10.1f} {turned:>7}"
-        )
+        cells = (r["dpi"], r["pages"], f"{r['median_cer']:.2%}", f"{r['mean_cer']:.2%}")
+        cells += (f"{r['mean_cer_no_space']:.2%}", f"{r['pages_per_minute']:.1f}", turned)
+        print(" ".join(f"{cell:>{width}}" for cell, width in zip(cells, WIDTHS, strict=True)))
     settings = {
         name: getattr(ocr, name)
-        for name in ("MAX_SIDE", "ENGINE_SETTINGS", "USE_ANGLE_CLS", "SPACE_PROBABILITY", "DET_SIDE", "PARAGRAPH_GAP", "POOR_CONFIDENCE")
+        for name in ("MAX_SIDE", "ENGINE_SETTINGS", "SPACE_PROBABILITY", "DET_SIDE", "PARAGRAPH_GAP", "POOR_CONFIDENCE")
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {"command": "python eval/ocr_accuracy.py " + " ".join(_given_args(args)), "cpu": machine}

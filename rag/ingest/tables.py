@@ -1,6 +1,10 @@
 """Tables as text that keeps its header: each row is written as "Column: value; Column: value", so any
 chunk of rows, however the splitter cuts them, names the columns of the cells it holds, and a question
-about one cell finds it by its column's name as well as by its value."""
+about one cell finds it by its column's name as well as by its value.
+
+A wide row is written as several lines, each starting with the row's key (the first column whose values
+name the rows: all different, not numbers), so a line cut away from the start of its row still says
+whose cells it holds. Without that, a Titanic passenger's fare landed in a chunk without their name."""
 
 from __future__ import annotations
 
@@ -31,6 +35,9 @@ def column_name(index: int) -> str:
 
 # The header is looked for among a table's first rows: above it may be a title or a note
 HEADER_SEARCH_ROWS = 10
+# A row longer than this is written as several lines, each whole within one default chunk (64 tokens):
+# records run 2.6 characters per MiniLM token (names, numbers and "; " are short tokens), so ~54 tokens
+LINE_CHARS = 140
 
 
 def looks_like_header(row: Sequence[str], width: int) -> bool:
@@ -63,11 +70,38 @@ def records(rows: list[list[str]]) -> Iterator[tuple[int, str]]:
         header = [name or column_name(i) for i, name in enumerate(header)]
         for n in kept[:header_at]:
             yield n, " ".join(cell for cell in rows[n] if cell)
-    for n in kept[first_data:]:
-        if text := record(header, rows[n]):
+    data = [rows[n] for n in kept[first_data:]]
+    key = key_column(header, data)
+    for n, row in zip(kept[first_data:], data, strict=True):
+        for text in record_lines(header, row, key):
             yield n, text
 
 
-def record(header: Sequence[str], row: Sequence[str]) -> str:
-    """One row as "Column: value; …", empty cells left out."""
-    return "; ".join(f"{name}: {value}" for name, value in zip(header, row, strict=False) if value)
+def key_column(header: Sequence[str], data: Sequence[Sequence[str]]) -> int:
+    """The column naming the rows: the first whose cells are all filled, all different and not numbers
+    (a name, a title, an id like "A/5 21171"); else the first column."""
+    for column in range(len(header)):
+        cells = [row[column] if column < len(row) else "" for row in data]
+        if all(cells) and len(set(cells)) == len(cells) and not any(_NUMBER.match(cell) for cell in cells):
+            return column
+    return 0
+
+
+def record_lines(header: Sequence[str], row: Sequence[str], key: int, limit: int = LINE_CHARS) -> list[str]:
+    """One row as "Column: value; …" (empty cells left out), in lines of at most about `limit` characters,
+    each after the first starting with the row's key cell."""
+    pairs = [f"{name}: {value}" for name, value in zip(header, row, strict=False) if value]
+    if not pairs:
+        return []
+    keyed = f"{header[key]}: {row[key]}" if key < len(row) and row[key] else ""
+    if keyed in pairs:  # the key leads every line, the first included
+        pairs.remove(keyed)
+        pairs.insert(0, keyed)
+    lines, line = [], pairs[0]
+    for pair in pairs[1:]:
+        if len(line) + 2 + len(pair) > limit and line != keyed:
+            lines.append(line)
+            line = f"{keyed}; {pair}" if keyed else pair
+        else:
+            line = f"{line}; {pair}"
+    return [*lines, line]

@@ -199,3 +199,13 @@ def test_corrupt_files_give_one_line_with_the_path(tmp_path, name):
         load_file(tmp_path / name)
     message = str(caught.value)
     assert message.startswith(str(tmp_path / name)) and "\n" not in message and caught.value.reason == "corrupt"
+
+
+def test_a_wide_row_is_cut_into_lines_each_naming_the_row_by_its_key():
+    header = ["Id", "Name", *(f"Measure {n}" for n in range(1, 13))]
+    rows = [header, ["1", "Ada Lovelace", *(f"{n}.5" for n in range(12))], ["2", "Alan Turing", *("7" * 12)]]
+    lines = [text for n, text in records(rows) if n == 1]
+    assert len(lines) >= 2 and all(line.startswith("Name: Ada Lovelace; ") for line in lines)
+    assert all(len(line) <= 140 for line in lines)
+    # every cell is said once, each next to its column's name
+    assert sum(line.count("Measure") for line in lines) == 12 and "; Id: 1;" in lines[0]
