@@ -22,9 +22,11 @@ chapters or messages as such files hold it), then read with the product's own `l
 ReadOptions). Untimed first: each format's files are read twice (the first pays the reader's imports
 and shows every file reads; the second sizes the samples), and the OCR model is loaded on a blank
 page. Then each run reads every format in turn, starting one format later each run, so drift on a
-shared machine hits all formats; medians over --runs. A fast format's files are read several times
-over within one timed sample (at least MIN_SAMPLE_S), so a millisecond is not noise. A reader that
-fails on a sample is a product bug: the format's row says so, with the file and the error.
+shared machine hits all formats. Within a run each format is timed in SLICES samples, each reading
+its files over and over for at least MIN_SAMPLE_S (a scan: once), so that neither a millisecond's
+timing nor a short burst of other jobs' work decides a figure; the figures use the median of all
+samples of all runs (seconds for one pass over the format's files). A reader that fails on a
+sample is a product bug: the format's row says so, with the file and the error.
 
     format              file suffix
     files               how many files of it (all hold the same paragraphs)
@@ -63,8 +65,10 @@ from rag.settings import eval_data_dir
 DATA = eval_data_dir()
 OUT = Path(__file__).with_name("results") / "ingestion.json"
 FORMATS_OUT = OUT.with_name("ingestion-formats.json")
-# A timed sample of a fast format reads its files over and over for at least this long
-MIN_SAMPLE_S = 0.25
+# Per run, a format is timed in this many samples, each reading its files over and over for at least
+# MIN_SAMPLE_S: the median then passes over a burst of other jobs' work on this shared machine
+SLICES = 5
+MIN_SAMPLE_S = 0.05
 SCANS = (".png (scan)", ".pdf (scan)")
 
 
@@ -179,8 +183,8 @@ def code_version() -> dict:
         except (OSError, subprocess.CalledProcessError):
             return ""
 
-    changed = git("status", "--porcelain", "--", "rag/ingest").splitlines()
-    return {"commit": git("rev-parse", "--short", "HEAD"), "rag_ingest_changed": [line[3:] for line in changed]}
+    changed = git("status", "--porcelain", "--", "rag/ingest").splitlines()  # "XY path" lines
+    return {"commit": git("rev-parse", "--short", "HEAD"), "rag_ingest_changed": [line.split()[-1] for line in changed]}
 
 
 def words(text: str) -> Counter:
@@ -271,13 +275,17 @@ def formats_main(documents: int, per_file: int, runs: int, ocr_pages: int) -> No
                 if name in failures:
                     continue
                 try:
-                    documents_read, took = read_all(samples[name], options, repeats[name])
+                    for _ in range(1 if name in SCANS else SLICES):
+                        documents_read, took = read_all(samples[name], options, repeats[name])
+                        read.setdefault(name, documents_read)
+                        seconds[name].append(took)
                 except ReadFailure as failure:
                     failures[name] = str(failure)
-                    continue
-                read.setdefault(name, documents_read)
-                seconds[name].append(took)
-            done = {name: round(times[-1], 4) for name, times in seconds.items() if times and name not in failures}
+            done = {  # this run's median per format
+                name: round(statistics.median(times[-(1 if name in SCANS else SLICES) :]), 4)
+                for name, times in seconds.items()
+                if times and name not in failures
+            }
             print(json.dumps({"run": run + 1, **done}), file=sys.stderr)
         answer_keys = [png.with_suffix(".txt").read_text(encoding="utf-8") for png in samples[".png (scan)"]]
         results = {}
@@ -336,8 +344,8 @@ def print_formats(report: dict) -> None:
     print(f"code: commit {code['commit']}; rag/ingest files changed since: {changed}")
     print(
         f"{report['paragraphs']} SQuAD v1.1 dev paragraphs, {report['per_file']} a file; load_file with default "
-        f"ReadOptions; medians of {report['runs']} runs; chunks of {report['chunk_tokens']} "
-        f"{report['embedder']} tokens\n"
+        f"ReadOptions; medians of {report['runs']} runs x {SLICES} samples (scans: 1); "
+        f"chunks of {report['chunk_tokens']} {report['embedder']} tokens\n"
     )
     print("| format | files | text MB | read files/s | read MB of text/s | chunks | vs .txt |")
     print("|---|---|---|---|---|---|---|")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import platform
 import re
 import statistics
@@ -90,6 +91,8 @@ def cpu() -> dict[str, object]:
         "model": model.group(1).strip() if model else platform.processor(),
         "cores": ocr._threads(),
         "avx512_bf16": "avx512_bf16" in flags,
+        # other work on the machine slows the pages per minute: the 1-minute load when the run started
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -189,7 +192,10 @@ def main() -> None:
     if args.pages:
         pages = pages[: args.pages]
     machine = cpu()
-    print(f"CPU: {machine['model']}, {machine['cores']} cores, avx512_bf16: {machine['avx512_bf16']}")
+    print(
+        f"CPU: {machine['model']}, {machine['cores']} cores, avx512_bf16: {machine['avx512_bf16']}, "
+        f"load average {machine['load_average']:.1f}"
+    )
     print(f"{len(pages)} pages from {len({p for p, _, _ in pages})} real PDFs")
     if len(pages) < MIN_PAGES:
         print(f"fewer than {MIN_PAGES} real pages: adding pages written from SQuAD paragraphs")

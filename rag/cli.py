@@ -8,13 +8,16 @@ import os
 import sys
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from rag.errors import RagError
 from rag.types import IndexReport, place
+
+if TYPE_CHECKING:
+    from rag.pipeline import RAG
 
 
 def _quiet_libraries() -> None:
@@ -86,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="load, split and embed on a Ray cluster (HEAD:6379, auto; alone: a local Ray)",
     )
     index.add_argument("--workers", type=int, help="with --ray: embedder actors (default: one per cluster CPU)")
+    index.add_argument(
+        "--watch", action="store_true", help="then keep the index in step with the folders until stopped (Ctrl-C)"
+    )
     _add_settings_flags(index)
 
     ask = commands.add_parser("ask", help="answer one question, with citations")
@@ -175,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve as Ray Serve replicas (HEAD:6379, auto; alone: a local Ray)",
     )
     serve.add_argument("--replicas", type=int, default=1, help="with --ray: replicas of the app (default 1)")
+    serve.add_argument(
+        "--watch", action="store_true", help="keep the collection in step with its folders as files change"
+    )
     _add_settings_flags(serve, server=True)
 
     mcp = commands.add_parser("mcp", help="an MCP server over stdio (tools search and ask, resource documents)")
@@ -237,7 +246,36 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
             f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}) in {report.seconds:.1f} s"
         )
-    return _say_what_was_not_indexed(report, [Path(p) for p in args.paths or []], rag.settings.paths.index_dir)
+    status = _say_what_was_not_indexed(report, [Path(p) for p in args.paths or []], rag.settings.paths.index_dir)
+    if args.watch:
+        _watch(rag, [Path(p) for p in args.paths or rag.settings.paths.corpus], args.json)
+    return status
+
+
+def _watch(rag: RAG, roots: list[Path], as_json: bool) -> None:
+    """Keep the index in step with `roots` until Ctrl-C, a line (or a JSON report) per update."""
+    import threading
+
+    def said(report: IndexReport) -> None:
+        if as_json:
+            _print_json(report.to_dict())
+        else:
+            print(
+                f"rag: updated: added {len(report.added)}, updated {len(report.updated)}, "
+                f"removed {len(report.removed)}, skipped {len(report.skipped)} ({report.documents} documents)",
+                flush=True,
+            )
+        for item in report.skipped:
+            print(f"rag: skipped: {item['error']}", file=sys.stderr)
+
+    watch = rag.watch(roots, on_update=said)
+    print(f"rag: watching {', '.join(map(str, roots))} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watch.stop()
 
 
 def _say_what_was_not_indexed(report: IndexReport, named: list[Path], index_dir: Path) -> int:
@@ -461,6 +499,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise RagError("--concurrency must be at least 1")
     if args.replicas < 1 or (args.replicas > 1 and args.ray is None):
         raise RagError("--replicas needs --ray and must be at least 1")
+    if args.watch and args.ray is not None:
+        raise RagError("--watch runs beside one server, not Ray replicas: run rag index PATH --watch beside them")
     if args.ray is not None:
         address = _ray_address(args.ray)
         from rag.scale.ray_serve import serve_replicas
@@ -477,7 +517,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     rag = _pipeline(args)
     _warn_if_uncalibrated(rag)
-    serve(rag, host=args.host, port=args.port, credentials=credentials, concurrency=args.concurrency)
+    serve(rag, host=args.host, port=args.port, credentials=credentials, concurrency=args.concurrency, watch=args.watch)
     return 0
 
 

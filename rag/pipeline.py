@@ -5,7 +5,7 @@ load → split → embed/index (rag.ingest) → retrieve → answer (rag.answer)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from rag.settings import STRICTNESS, Settings
 from rag.stopwatch import Stopwatch
 from rag.store.index import Index
 from rag.store.library import Library, Syncer
+from rag.store.watch import FolderWatch
 from rag.types import Answer, IndexReport, Passage
 
 
@@ -43,6 +44,7 @@ class RAG:
         self._generator: Generator | None = None
         self._reranker: Rescorer | None = None
         self._library: Library | None = None
+        self.watcher: FolderWatch | None = None  # the running watch of this index's folders (watch())
 
     def _made_from(self) -> dict[str, Any]:
         """What each part is made from, by settings group (the loaders below read exactly these): a variant whose
@@ -140,6 +142,15 @@ class RAG:
     def documents(self) -> dict[str, int]:
         """Indexed documents and their chunk counts."""
         return self.library.documents()
+
+    def watch(
+        self, paths: list[Path] | None = None, on_update: Callable[[IndexReport], None] | None = None
+    ) -> FolderWatch:
+        """Keep the index in step with `paths` (default: the folders it was built from) as files are added,
+        changed, renamed and deleted, in a thread; returns the running watcher (its stop() ends it)."""
+        roots = paths or self.library.roots() or [Path(p) for p in self.settings.paths.corpus]
+        self.watcher = FolderWatch(self.library, roots, on_update=on_update).start()
+        return self.watcher
 
     def not_indexed(self) -> dict[str, str]:
         """Files under the indexed folders that could not be indexed, and why."""

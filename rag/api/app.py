@@ -97,12 +97,16 @@ def serve(
     credentials: Credentials = Credentials(),
     concurrency: int = 1,
     max_queue: int = 100,
+    watch: bool = False,
 ) -> None:
     """Serve the page, the API and MCP. Answers are generated `concurrency` at a time (a 2-core CPU's are
     fastest one by one), in the order asked from any face (AnswerGate); the page also keeps a bounded queue.
-    Index updates run beside them and swap the new index in when saved."""
+    Index updates run beside them and swap the new index in when saved; `watch`: also when files change in
+    the default collection's folders."""
     refuse_open_bind(host, credentials)
     rag.warm_up()  # fail early, before the server starts; keep the models warm for the first user
+    if watch:
+        rag.watch()
     app = build_server(rag, host, credentials, concurrency, max_queue)
     announce(host, port)
     # open streams (a browser tab's, an SSE client's) get 5 s to finish when stopped, not forever

@@ -221,11 +221,20 @@ def _layout(boxes: list[_Box]) -> str:
 
 def ocr_image(image: Image.Image) -> str:
     """The text of one image (a scan, a photo of a page), in reading order."""
-    bgr = _to_bgr(image)
     with _lock:
         engine = _get_engine()
-        reading = _best_reading(engine, bgr)
+        reading = _best_reading(engine, _to_bgr(image))
     return _layout(reading.boxes)
+
+
+def _render(document: Any, n: int) -> Image.Image:
+    page = document[n]
+    try:
+        # a poster-sized page is drawn no larger than MAX_SIDE
+        scale = min(DPI / 72, MAX_SIDE / max(page.get_size()))
+        return page.render(scale=scale, grayscale=True).to_pil()
+    finally:
+        page.close()
 
 
 def ocr_pdf_pages(path: Path, data: bytes, pages: list[int], options: ReadOptions) -> dict[int, str]:
@@ -241,13 +250,10 @@ def ocr_pdf_pages(path: Path, data: bytes, pages: list[int], options: ReadOption
     try:
         bar = tqdm(pages, desc="OCR", unit="page", disable=not options.progress or len(pages) < 2, leave=False)
         for n in bar:
-            page = document[n]
             try:
-                # a poster-sized page is rendered no larger than MAX_SIDE
-                scale = min(DPI / 72, MAX_SIDE / max(page.get_size()))
-                image = page.render(scale=scale, grayscale=True).to_pil()
-            finally:
-                page.close()
+                image = _render(document, n)
+            except pdfium.PdfiumError:
+                continue  # a page that cannot be drawn is left without text; the others are kept
             texts[n] = ocr_image(image)
     finally:
         document.close()

@@ -107,7 +107,7 @@ class Library:
         """Bring a just-opened index up to date with its folders (skipped while another process writes)."""
         index = self._index
         assert index is not None
-        roots = [source_path(root, index.folder.parent) for root in index.manifest.roots]
+        roots = self.roots()
         if not self.matches(index):
             if not roots:  # an index of documents given in memory (rag eval): nothing to rebuild it from
                 raise RagError(
@@ -193,6 +193,11 @@ class Library:
     def documents(self) -> dict[str, int]:
         """Indexed documents and their chunk counts."""
         return {src: len(entry.chunk_ids) for src, entry in self.index.manifest.documents.items()}
+
+    def roots(self) -> list[Path]:
+        """The files and folders the index was built from (its manifest's roots), as paths."""
+        index = self.index if self._index is None else self._index
+        return [source_path(root, index.folder.parent) for root in index.manifest.roots]
 
     def not_indexed(self) -> dict[str, str]:
         """Files under the indexed folders that are not indexed, with why (one line each)."""

@@ -77,7 +77,8 @@ def candidates(
     base = index.folder.parent
     found_files = walk(roots)
     report.hidden = found_files.hidden
-    files = found_files.files
+    own = index.folder.resolve()  # an index kept inside an indexed folder never indexes its own files
+    files = [path for path in found_files.files if path != own and own not in path.parents]
     # a file named explicitly is wanted again, even if it was removed by hand before
     named = {source_name(root, base) for root in roots if root.is_file()}
     index.manifest.excluded = [source for source in index.manifest.excluded if source not in named]

@@ -57,17 +57,22 @@ def _example_text(event: gr.SelectData) -> str:
 Turns = dict[int, tuple[str, str]]  # chat position of an answer -> (question, its sources' HTML)
 
 
+# How often a page over watched folders refreshes its documents and status
+WATCH_REFRESH_S = 2.0
+
+
 def index_status(rag: RAG) -> str:
     """Which models and index are loaded, and how big the index is."""
     s, index = rag.settings, rag.index
     folder = s.paths.index_dir.resolve()
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     shown = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
+    watching = f" · **watching** its folders: {rag.watcher.state.describe()}" if rag.watcher else ""
     return (
         f"**Collection** `{s.paths.collection}`, index `{folder}`: "
         f"{len(index.manifest.documents)} documents, {len(index):,} chunks, {shown} · "
         f"**embedder** `{s.models.embedder}` · **generator** `{s.models.generator}` ({s.models.runtime}) · "
-        f"**retrieval** {s.search.retrieval}"
+        f"**retrieval** {s.search.retrieval}{watching}"
     )
 
 
@@ -382,6 +387,10 @@ def _wire_page_load(
     app.load(lambda: index_status(handlers.rag), None, info, api_visibility="private")
     # a reader sees the documents listed elsewhere (the status line) but not the controls that change them
     app.load(handlers.controls, None, documents.accordion, api_visibility="private")
+    if handlers.rag.watcher is not None:  # watched folders change under the page: show what is being indexed
+        tick = gr.Timer(WATCH_REFRESH_S)
+        tick.tick(handlers.documents_table, picker, documents.listing, api_visibility="private", queue=False)
+        tick.tick(lambda name: index_status(handlers.pick(name)), picker, info, api_visibility="private", queue=False)
 
 
 def _add_ask_endpoint(handlers: _Handlers) -> None:
