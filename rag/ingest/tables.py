@@ -9,6 +9,7 @@ whose cells it holds. Without that, a Titanic passenger's fare landed in a chunk
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Iterator, Sequence
 
 _NUMBER = re.compile(r"^[\s$€£¥%+\-.,()0-9]*$")
@@ -38,6 +39,8 @@ HEADER_SEARCH_ROWS = 10
 # A row longer than this is written as several lines, each whole within one default chunk (64 tokens):
 # records run 2.6 characters per MiniLM token (names, numbers and "; " are short tokens), so ~54 tokens
 LINE_CHARS = 140
+# A key repeated on each line of a row is typically (median) at most this long: a name or an id, not a sentence
+KEY_CHARS = 40
 
 
 def looks_like_header(row: Sequence[str], width: int) -> bool:
@@ -77,29 +80,41 @@ def records(rows: list[list[str]]) -> Iterator[tuple[int, str]]:
             yield n, text
 
 
-def key_column(header: Sequence[str], data: Sequence[Sequence[str]]) -> int:
-    """The column naming the rows: the first whose cells are all filled, all different and not numbers
-    (a name, a title, an id like "A/5 21171"); else the first column."""
+def key_column(header: Sequence[str], data: Sequence[Sequence[str]]) -> int | None:
+    """The column naming the rows: the first whose cells are all filled, all different, not numbers and
+    short (a name, a title, an id like "A/5 21171"); else the first column when its cells are short; else
+    None (a column of sentences is not repeated on every line)."""
+
+    def cells(column: int) -> list[str]:
+        return [row[column] if column < len(row) else "" for row in data]
+
+    def short(found: list[str]) -> bool:
+        return bool(found) and statistics.median(map(len, found)) <= KEY_CHARS
+
     for column in range(len(header)):
-        cells = [row[column] if column < len(row) else "" for row in data]
-        if all(cells) and len(set(cells)) == len(cells) and not any(_NUMBER.match(cell) for cell in cells):
-            return column
-    return 0
+        found = cells(column)
+        if all(found) and len(set(found)) == len(found) and not any(_NUMBER.match(cell) for cell in found):
+            if short(found):
+                return column
+    return 0 if header and short(cells(0)) else None
 
 
-def record_lines(header: Sequence[str], row: Sequence[str], key: int, limit: int = LINE_CHARS) -> list[str]:
+def record_lines(header: Sequence[str], row: Sequence[str], key: int | None, limit: int = LINE_CHARS) -> list[str]:
     """One row as "Column: value; …" (empty cells left out), in lines of at most about `limit` characters,
     each after the first starting with the row's key cell."""
     pairs = [f"{name}: {value}" for name, value in zip(header, row, strict=False) if value]
     if not pairs:
         return []
-    keyed = f"{header[key]}: {row[key]}" if key < len(row) and row[key] else ""
+    keyed = f"{header[key]}: {row[key]}" if key is not None and key < len(row) and row[key] else ""
     if keyed in pairs:  # the key leads every line, the first included
         pairs.remove(keyed)
         pairs.insert(0, keyed)
     lines, line = [], pairs[0]
     for pair in pairs[1:]:
-        if len(line) + 2 + len(pair) > limit and line != keyed:
+        # a new line when this pair does not fit and would fit one led by the key; a long cell (a sentence)
+        # stays with the line it follows rather than being cut from its row's other cells
+        fits_new_line = len(keyed) + 2 + len(pair) <= limit
+        if len(line) + 2 + len(pair) > limit and line != keyed and fits_new_line:
             lines.append(line)
             line = f"{keyed}; {pair}" if keyed else pair
         else:

@@ -209,3 +209,11 @@ def test_a_wide_row_is_cut_into_lines_each_naming_the_row_by_its_key():
     assert all(len(line) <= 140 for line in lines)
     # every cell is said once, each next to its column's name
     assert sum(line.count("Measure") for line in lines) == 12 and "; Id: 1;" in lines[0]
+
+
+def test_a_column_of_sentences_is_never_repeated_as_a_key():
+    sentence = "Super Bowl 50 was an American football game to determine the champion of the National Football League."
+    rows = [["Paragraph", "Sentence", "Text"], ["1", "1", sentence], ["1", "2", "The Broncos won their third title."]]
+    lines = list(records(rows))
+    assert lines[0] == (1, f"Paragraph: 1; Sentence: 1; Text: {sentence}")  # one line, the sentence said once
+    assert sum(sentence in text for _, text in lines) == 1
