@@ -8,11 +8,13 @@ answer.answer, answer.citations, answer.checks, answer.timings_ms
 
 from rag.errors import RagError
 from rag.pipeline import RAG
+from rag.retrieval.filters import DocumentFilter
 from rag.settings import Settings
 from rag.types import Answer, Check, Chunk, Citation, Document, IndexReport, Passage, SentenceSupport
 
 __all__ = [
     "RAG",
+    "DocumentFilter",
     "Settings",
     "RagError",
     "Answer",

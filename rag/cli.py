@@ -18,6 +18,7 @@ from rag.types import IndexReport, place
 
 if TYPE_CHECKING:
     from rag.pipeline import RAG
+    from rag.retrieval.filters import DocumentFilter
 
 
 def _quiet_libraries() -> None:
@@ -74,6 +75,27 @@ def _add_settings_flags(parser: argparse.ArgumentParser, server: bool = False) -
             flags.add_argument(*flags_of(name), dest=name, help=described, **_flag_options(field))
 
 
+def _add_filter_flags(parser: argparse.ArgumentParser) -> None:
+    """Answer only from some documents (rag/retrieval/filters.py): repeatable where a list, all must hold."""
+    only = parser.add_argument_group("only from the documents matching (repeat a flag for either of its values)")
+    only.add_argument("--source", action="append", metavar="GLOB", help="source name glob, e.g. 'reports/**/*.pdf'")
+    only.add_argument("--folder", action="append", metavar="FOLDER", help="a source under this folder")
+    only.add_argument("--type", action="append", metavar="SUFFIX", help="file type, e.g. pdf or .docx")
+    only.add_argument("--after", metavar="DATE", help="modified on or after, YYYY-MM-DD[THH:MM]")
+    only.add_argument("--before", metavar="DATE", help="modified before, YYYY-MM-DD[THH:MM]")
+
+
+def filter_of(args: argparse.Namespace) -> DocumentFilter | None:
+    """The DocumentFilter the filter flags give, or None when none was given."""
+    given = {"sources": args.source, "folders": args.folder, "types": args.type}
+    given |= {"modified_after": args.after, "modified_before": args.before}
+    if all(value is None for value in given.values()):
+        return None
+    from rag.retrieval.filters import DocumentFilter
+
+    return DocumentFilter.parse(**given)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Cited answers from your own documents, offline.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer one question, with citations")
     ask.add_argument("question")
+    _add_filter_flags(ask)
     _add_settings_flags(ask)
 
     remove = commands.add_parser("remove", help="remove one document from the index")
@@ -298,12 +321,13 @@ def _say_what_was_not_indexed(report: IndexReport, named: list[Path], index_dir:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.types import Answer
 
-    rag = _pipeline(args)
     if not args.question.strip():
         raise RagError("the question is empty")
+    only = filter_of(args)  # a bad date is said before any model loads
+    rag = _pipeline(args)
     _warn_if_uncalibrated(rag)
     answer = None
-    for item in rag.stream(args.question):
+    for item in rag.stream(args.question, filter=only):
         if isinstance(item, Answer):
             answer = item
         elif not args.json and sys.stdout.isatty():
@@ -316,7 +340,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\n")
     print(answer.answer)
     if answer.abstained:
-        print(f"\n({answer.abstain_reason}; closest passages:)")
+        print(f"\n({answer.abstain_reason}{'; closest passages:' if answer.passages else ''})")
         for n, passage in enumerate(answer.passages[:3], start=1):
             print(f"  [{n}] {passage.chunk.source}: {passage.chunk.text[:160]}…")
     for citation in answer.citations:

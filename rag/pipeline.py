@@ -11,12 +11,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rag.answering.answer import answer
+from rag.answering.answer import ABSTAIN_TEXT, answer, compose
+from rag.answering.checks import CheckList
 from rag.answering.followup import Turn, standalone_question
 from rag.answering.question import parse
+from rag.answering.verify import Verdict
 from rag.errors import EmptyQuestionError, RagError
 from rag.models.embed import Embedder
 from rag.models.generate import Generator, generator_for
+from rag.retrieval.filters import NO_MATCH, DocumentFilter
 from rag.retrieval.rerank import load_reranker
 from rag.retrieval.retrieve import Rescorer, search
 from rag.settings import STRICTNESS, Settings
@@ -24,7 +27,7 @@ from rag.stopwatch import Stopwatch
 from rag.store.index import Index
 from rag.store.library import Library, Syncer
 from rag.store.watch import FolderWatch
-from rag.types import Answer, IndexReport, Passage
+from rag.types import Answer, Check, IndexReport, Passage
 
 
 class UnknownStrictnessError(RagError, ValueError):
@@ -162,11 +165,15 @@ class RAG:
         """Open the index and load both models now rather than on the first question."""
         _ = self.index, self.generator
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The passages to answer from: `k`, or as many as the answering settings give this kind of question."""
+    def retrieve(self, question: str, k: int | None = None, filter: DocumentFilter | None = None) -> list[Passage]:
+        """The passages to answer from: `k`, or as many as the answering settings give this kind of question.
+        `filter`: only from the documents it keeps (the best k of those; none when it keeps none)."""
+        allowed = filter.chunk_ids(self.index) if filter is not None else None
+        if allowed is not None and not len(allowed):
+            return []
         query = self.embedder.encode([question])[0]
         k = k or self.settings.answering.passages(parse(question).complete)
-        return search(self.index, query, question, k, self.settings.search, self.reranker)
+        return search(self.index, query, question, k, self.settings.search, self.reranker, allowed)
 
     def standalone(self, question: str, history: list[Turn] | None) -> str:
         """A follow-up rewritten into a standalone question from the conversation (see rag.followup)."""
@@ -190,18 +197,29 @@ class RAG:
             raise RagError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
     def stream(
-        self, question: str, history: list[Turn] | None = None, strictness: str | None = None
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        strictness: str | None = None,
+        filter: DocumentFilter | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text as it is generated, then the final, checked Answer.
         `history`: earlier (question, answer) pairs of the conversation, oldest first. `strictness`: lenient,
         balanced or strict for this question alone (None: the configured one); an unknown one raises
-        UnknownStrictnessError here, before the first item."""
-        return self.at_strictness(strictness)._stream(question, history)
+        UnknownStrictnessError here, before the first item. `filter`: answer only from the documents it keeps;
+        when it keeps none, the answer abstains, saying so."""
+        return self.at_strictness(strictness)._stream(question, history, filter)
 
-    def _stream(self, question: str, history: list[Turn] | None) -> Iterator[str | Answer]:
+    def _stream(
+        self, question: str, history: list[Turn] | None, filter: DocumentFilter | None
+    ) -> Iterator[str | Answer]:
         question = question.strip()
         if not question:
             raise EmptyQuestionError("the question is empty")
+        allowed = filter.chunk_ids(self.index) if filter is not None else None  # cached: retrieve reads it again
+        if allowed is not None and not len(allowed):
+            yield from _nothing_matches(question, self.settings, Stopwatch())  # no model needed to say so
+            return
         self.warm_up()  # timings are per question, not per model load
         clock = Stopwatch()
         query = question
@@ -209,12 +227,27 @@ class RAG:
             with clock.step("rewrite"):
                 query = self.standalone(question, history)
         with clock.step("retrieve"):
-            passages = self.retrieve(query)
+            passages = self.retrieve(query, filter=filter)
         yield from answer(question, query, passages, self.embedder, self.generator, self.settings, clock)
 
-    def ask(self, question: str, history: list[Turn] | None = None, strictness: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        strictness: str | None = None,
+        filter: DocumentFilter | None = None,
+    ) -> Answer:
         """The checked answer (see stream)."""
-        for item in self.stream(question, history, strictness):
+        for item in self.stream(question, history, strictness, filter):
             if isinstance(item, Answer):
                 return item
         raise RuntimeError("the answer stream ended without an answer")
+
+
+def _nothing_matches(question: str, settings: Settings, clock: Stopwatch) -> Iterator[str | Answer]:
+    """The abstention when the filter keeps no document: not an error, as a question the documents do not
+    answer is not one; its one check, `filter`, gives the reason."""
+    checklist = CheckList(settings.checks)
+    checklist.add(Check("filter", False, reason=NO_MATCH))
+    yield ABSTAIN_TEXT
+    yield compose(question, question, [], checklist, Verdict(), clock)

@@ -16,11 +16,19 @@ from rag.api.gate import AnswerGate, Busy
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.pipeline import RAG
+from rag.retrieval.filters import DocumentFilter, FilterError
 
 INSTRUCTIONS = (
     "Answers questions from the user's indexed documents, offline. `ask` gives a checked answer whose every "
     "sentence cites a passage [n], or says the documents don't say; `search` gives the closest passages with "
-    "their sources. Pass `collection` to pick an index other than the default (resource rag://collections)."
+    "their sources. Pass `collection` to pick an index other than the default (resource rag://collections). "
+    "Both take optional filters that narrow them to some documents: `sources` (globs of source names, "
+    "'reports/**/*.pdf'), `folders`, `types` ('pdf'), `modified_after` and `modified_before` (YYYY-MM-DD)."
+)
+FILTERS = (
+    " Optional filters, all of which must hold: `sources` (globs of source names as listed, `**` across folders), "
+    "`folders` (sources under one of them), `types` (file suffixes such as pdf), `modified_after` (on or after) and "
+    "`modified_before` (dates, YYYY-MM-DD)."
 )
 
 
@@ -42,16 +50,46 @@ def _pipeline(collections: Collections, collection: str | None) -> RAG:
         raise ToolError(str(error)) from None
 
 
+def _filter(
+    sources: list[str] | None,
+    folders: list[str] | None,
+    types: list[str] | None,
+    modified_after: str | None,
+    modified_before: str | None,
+) -> DocumentFilter | None:
+    """The tool's filter arguments as a DocumentFilter (None when none is given); a bad one is the caller's error."""
+    given = (sources, folders, types, modified_after, modified_before)
+    if all(value is None for value in given):
+        return None
+    try:
+        return DocumentFilter.parse(*given)
+    except FilterError as error:
+        raise ToolError(str(error)) from None
+
+
 def _add_search(server: MCPServer, collections: Collections, gate: AnswerGate) -> None:
-    @server.tool(description="The passages of the documents closest to a query, best first, with their sources.")
-    async def search(query: str, collection: str | None = None, k: int = 5) -> dict[str, Any]:
+    @server.tool(
+        description="The passages of the documents closest to a query, best first, with their sources (none when "
+        "the filters keep no document)." + FILTERS
+    )
+    async def search(
+        query: str,
+        collection: str | None = None,
+        k: int = 5,
+        sources: list[str] | None = None,
+        folders: list[str] | None = None,
+        types: list[str] | None = None,
+        modified_after: str | None = None,
+        modified_before: str | None = None,
+    ) -> dict[str, Any]:
         if not query.strip():
             raise ToolError("the query is empty")
         if not 1 <= k <= 50:
             raise ToolError("k must be between 1 and 50")
+        only = _filter(sources, folders, types, modified_after, modified_before)
         rag = _pipeline(collections, collection)
         try:
-            passages = await gate.in_thread(rag.retrieve, query.strip(), k)
+            passages = await gate.in_thread(rag.retrieve, query.strip(), k, only)
         except RagError as error:
             raise ToolError(str(error)) from None
         return {
@@ -66,14 +104,24 @@ def _add_ask(server: MCPServer, collections: Collections, gate: AnswerGate) -> N
         "citations list gives each n's source and text), or 'The documents don't say.' "
         "with the reason. `strictness` (optional): how cautious the answer is, 'lenient' (answers more, "
         "sometimes wrongly), 'balanced' or 'strict' (says the documents don't say unless it is sure); "
-        "omitted: the server's setting."
+        "omitted: the server's setting." + FILTERS
     )
-    async def ask(question: str, collection: str | None = None, strictness: str | None = None) -> dict[str, Any]:
+    async def ask(
+        question: str,
+        collection: str | None = None,
+        strictness: str | None = None,
+        sources: list[str] | None = None,
+        folders: list[str] | None = None,
+        types: list[str] | None = None,
+        modified_after: str | None = None,
+        modified_before: str | None = None,
+    ) -> dict[str, Any]:
+        only = _filter(sources, folders, types, modified_after, modified_before)
         rag = _pipeline(collections, collection)
         try:
             # the thresholds are resolved, and the models loaded, off the event loop
             rag = await gate.in_thread(rag.at_strictness, strictness)
-            answer = await gate.run_async(rag.ask, question)
+            answer = await gate.run_async(rag.ask, question, None, None, only)
         except Busy as busy:
             raise ToolError(str(busy)) from None
         except RagError as error:

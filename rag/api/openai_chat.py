@@ -3,9 +3,10 @@
 One model id per collection. The reply's `content` is the checked answer with its [n] markers, never the
 raw draft; everything else the pipeline knows (citations, abstention, checks, timings) is in the extra
 field `rag`. The extra body field `strictness` (lenient, balanced or strict) picks the abstention thresholds
-for one request; `rag.strictness` says which answered. Streaming sends the draft as `reasoning_content` while
-it is generated (clients that show a model's reasoning show it live, others ignore it), then the checked
-answer as `content`, then `[DONE]`.
+for one request; `rag.strictness` says which answered. The extra body field `rag_filter` (an object: sources,
+folders, types, modified_after, modified_before; rag/retrieval/filters.py) answers from the documents it keeps.
+Streaming sends the draft as `reasoning_content` while it is generated (clients that show a model's reasoning
+show it live, others ignore it), then the checked answer as `content`, then `[DONE]`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rag.api.gate import Abandoned, AnswerGate, Busy
 from rag.collections import CollectionInfo, Collections, UnknownCollectionError, describe
 from rag.errors import RagError
 from rag.pipeline import RAG, UnknownStrictnessError
+from rag.retrieval.filters import DocumentFilter, FilterError
 from rag.types import Answer
 
 OWNER = "rag"
@@ -49,6 +51,15 @@ class ChatRequest(BaseModel):
     # an extra field: lenient | balanced | strict, None the server's; any value is let through here so that
     # RAG.at_strictness gives the one message every face gives, naming the choices
     strictness: Any = None
+    # an extra field: which documents to answer from (DocumentFilter.from_dict), None all; read by `only`
+    rag_filter: Any = None
+
+    def only(self) -> DocumentFilter | None:
+        """The request's filter; a bad one is the caller's error, said in one line."""
+        try:
+            return None if self.rag_filter is None else DocumentFilter.from_dict(self.rag_filter)
+        except FilterError as error:
+            raise APIError(400, str(error), param="rag_filter") from None
 
 
 class APIError(Exception):
@@ -167,15 +178,16 @@ class ChatCompletions:
             where = ".".join(map(str, first["loc"]))
             raise APIError(400, f"{where}: {first['msg']}", param=where or None) from None
         question, turns = conversation(chat.messages)
+        only = chat.only()
         rag = await self._asker(chat)
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         try:
             if chat.stream:
                 ticket = self.gate.admit()  # refused now, as a 429, rather than after the stream has begun
-                chunks = self._chunks(rag, question, turns, ident, created, chat.model, ticket)
+                chunks = self._chunks(rag, (question, turns, only), ident, created, chat.model, ticket)
                 headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
                 return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
-            answer = await self.gate.run_async(rag.ask, question, turns, left=request.is_disconnected)
+            answer = await self.gate.run_async(rag.ask, question, turns, None, only, left=request.is_disconnected)
         except Abandoned:
             raise APIError(499, "the client closed the request before its turn") from None
         except Busy as busy:
@@ -201,10 +213,18 @@ class ChatCompletions:
         )
 
     async def _chunks(
-        self, rag: RAG, question: str, turns: list[Turn], ident: str, created: int, model: str, ticket: int
+        self,
+        rag: RAG,
+        asked: tuple[str, list[Turn], DocumentFilter | None],
+        ident: str,
+        created: int,
+        model: str,
+        ticket: int,
     ) -> AsyncIterator[str]:
-        """The SSE stream: the pipeline blocks, so each step runs in one of the gate's threads; the turn is
-        given back however the stream ends (a client that goes away included)."""
+        """The SSE stream of the answer to `asked` (question, earlier turns, filter): the pipeline blocks, so
+        each step runs in one of the gate's threads; the turn is given back however the stream ends (a client
+        that goes away included)."""
+        question, turns, only = asked
         head = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
@@ -214,7 +234,7 @@ class ChatCompletions:
         try:
             yield chunk({"role": "assistant", "content": ""})  # at once: the client knows it is heard, then waits
             await self.gate.in_thread(self.gate.wait, ticket)
-            items = rag.stream(question, turns)
+            items = rag.stream(question, turns, filter=only)
             while (item := await self.gate.in_thread(next, items, None)) is not None:
                 if isinstance(item, Answer):
                     answer = item

@@ -86,14 +86,17 @@ def search(
     k: int,
     settings: SearchSettings,
     rescore: Rescorer | None = None,
+    allowed: np.ndarray | None = None,
 ) -> list[Passage]:
-    """The k best passages for the question, by the method and fusion of the search settings."""
-    if len(index) == 0:
+    """The k best passages for the question, by the method and fusion of the search settings. `allowed`: sorted
+    chunk ids (rag/retrieval/filters.py), the only ones searched, so fusion and collapse see only them."""
+    size = len(index) if allowed is None else len(allowed)
+    if size == 0:
         return []
     method, head_size = settings.retrieval, settings.candidates
-    depth = min(len(index), max(k, head_size))
-    dense = {} if method == "keyword" else {p.chunk.id: p.score for p in index.search(query_vector, depth)}
-    keyword = {} if method == "dense" else dict(index.keywords.search(question, depth))
+    depth = min(size, max(k, head_size))
+    dense = {} if method == "keyword" else {p.chunk.id: p.score for p in index.search(query_vector, depth, allowed)}
+    keyword = {} if method == "dense" else dict(index.keywords.search(question, depth, allowed))
     # Fuse the first `candidates` of each list, whatever k is, so a deeper search (rag eval asks for
     # 100 or 1000) ranks its head exactly as `rag ask` does; deeper items follow below that head.
     head = _fuse(_first(dense, head_size), _first(keyword, head_size), settings)

@@ -286,11 +286,12 @@ class Index:
         ids = self.manifest.documents[source].chunk_ids
         return np.vstack([self.vectors.reconstruct(i) for i in ids]) if ids else np.zeros((0, self.vectors.d))
 
-    def search(self, query: np.ndarray, k: int) -> list[Passage]:
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Passage]:
+        """The k chunks nearest the query vector; `allowed`: sorted chunk ids, the only ones searched."""
         if self.vectors.ntotal == 0:
             return []
-        scores, ids = self.vectors.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
-        return [Passage(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+        scores, ids = vector_store.search(self.vectors, query, k, allowed)
+        return [Passage(self.chunks[int(i)], float(s)) for s, i in zip(scores, ids, strict=True) if i >= 0]
 
     def __len__(self) -> int:
         return len(self.chunks)

@@ -50,6 +50,34 @@ def stored(vectors: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     return ids, (vectors.index.reconstruct_n(0, vectors.ntotal) if len(ids) else np.zeros((0, vectors.d), "float32"))
 
 
+def search(
+    vectors: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, chunk ids) of the k nearest vectors, best first, ids -1 past the end. `allowed`: sorted chunk ids,
+    the only ones looked at (FAISS skips the others as it scans), so these are the best k of them."""
+    query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    if allowed is None:
+        scores, ids = vectors.search(query, k)
+        return scores[0], ids[0]
+    # a bitmap of the allowed ids: one bit test per vector scanned, made in a millisecond at 1M chunks
+    bits = np.zeros(int(allowed[-1]) + 1 if len(allowed) else 0, dtype=bool)
+    bits[allowed] = True
+    bitmap = np.packbits(bits, bitorder="little")
+    selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+    if not isinstance(vectors, faiss.IndexIVF):
+        scores, ids = vectors.search(query, k, params=faiss.SearchParameters(sel=selector))
+        return scores[0], ids[0]
+    # An IVF probes `nprobe` lists, about ntotal * nprobe / nlist vectors. Allowed chunks no more than a quarter
+    # of those: every list is probed, which costs about as much (a bit test per vector, a product per allowed
+    # one) and is exact, where the probed lists alone might hold few of them.
+    scanned = vectors.ntotal * vectors.nprobe / vectors.nlist
+    nprobe = vectors.nlist if len(allowed) <= scanned / 4 else vectors.nprobe
+    scores, ids = vectors.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nprobe))
+    if nprobe < vectors.nlist and (ids[0] >= 0).sum() < min(k, len(allowed)):  # the probed lists held too few
+        scores, ids = vectors.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=vectors.nlist))
+    return scores[0], ids[0]
+
+
 def fit_to_size(vectors: faiss.Index, meta: dict[str, Any]) -> tuple[faiss.Index, dict[str, Any]]:
     """The index to save for this many vectors, and its manifest entry: the same index while its type
     still fits, else rebuilt as the type that does."""

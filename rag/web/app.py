@@ -18,6 +18,7 @@ from rag.collections import Collections
 from rag.errors import RagError
 from rag.ingest.load import READERS
 from rag.pipeline import RAG
+from rag.retrieval.filters import DocumentFilter
 from rag.settings import STRICTNESS, Settings
 from rag.types import Answer
 from rag.web.render import answer_markdown, inert, is_abstention, plain_answer, sources_html, sources_panel
@@ -105,10 +106,12 @@ class _Handlers:
         min_support: float,
         min_check: float,
         strictness: str | None = None,
-    ) -> RAG:
-        """The picked collection's pipeline with this user's settings (the panel's, in its order). The thresholds
-        are the sliders', which picking a strictness sets to its own (see cautious): what is shown is used."""
-        return (
+        only: str | None = None,
+    ) -> tuple[RAG, DocumentFilter | None]:
+        """The picked collection's pipeline with this user's settings (the panel's, in its order), and the filter
+        of its "Only documents matching" glob (None when empty). The thresholds are the sliders', which picking a
+        strictness sets to its own (see cautious): what is shown is used."""
+        rag = (
             self.collections.get(collection)
             .at_strictness(strictness or None)
             .variant(
@@ -118,6 +121,7 @@ class _Handlers:
                 min_answer_check=float(min_check),
             )
         )
+        return rag, DocumentFilter.parse(sources=only) if only and only.strip() else None
 
     def cautious(self, strictness: str | None) -> tuple[float | None, float | None, float | None]:
         """The sliders' thresholds at a strictness (the Radio gives only its choices): min_score, min_support,
@@ -134,9 +138,9 @@ class _Handlers:
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         turn, draft = len(history) - 1, ""
         try:
-            asker = self.asker(*settings)
+            asker, only = self.asker(*settings)
             with self.gate.turn():
-                for item in asker.stream(message, earlier):
+                for item in asker.stream(message, earlier, filter=only):
                     if isinstance(item, Answer):
                         history[-1]["content"] = answer_markdown(item, turn)
                         turns = {**turns, turn: (message, sources_html(item, turn))}
@@ -231,9 +235,10 @@ class _Knobs:
     min_support: gr.Slider
     min_check: gr.Slider
     strictness: gr.Radio
+    only: gr.Textbox
 
     def inputs(self) -> list[gr.components.Component]:
-        return [self.top_k, self.min_score, self.min_support, self.min_check, self.strictness]
+        return [self.top_k, self.min_score, self.min_support, self.min_check, self.strictness, self.only]
 
     def thresholds(self) -> list[gr.components.Component]:
         """What `cautious` sets."""
@@ -318,7 +323,12 @@ def _settings_panel(defaults: Settings) -> _Knobs:
             step=0.01,
             label="Abstain when P(yes) that the passages state the answer is below",
         )
-    return _Knobs(top_k, min_score, min_support, min_check, strictness)
+        only = gr.Textbox(
+            label="Only documents matching",
+            placeholder="a glob of document names, e.g. reports/**/*.pdf or *.md (empty: all)",
+            elem_id="only-documents",
+        )
+    return _Knobs(top_k, min_score, min_support, min_check, strictness, only)
 
 
 def _documents_panel() -> _DocumentsPanel:

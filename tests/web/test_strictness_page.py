@@ -88,6 +88,6 @@ def test_the_settings_panel_offers_the_strictness_and_sends_it_with_each_questio
     picked = [fn for fn in app.fns.values() if (radio._id, "input") in fn.targets]
     assert len(picked) == 1 and [c._id for c in picked[0].outputs] == [s._id for s in sliders[1:]]
     asking = [fn for fn in app.fns.values() if fn.name == "respond"]
-    assert asking and all(fn.inputs[-1] is radio for fn in asking)  # typed, picked example, and so on
+    assert asking and all(fn.inputs[-2] is radio for fn in asking)  # typed, picked example, ...; the filter last
     retried = [fn for fn in app.fns.values() if fn.name == "retry"]
-    assert retried and retried[0].inputs[-1] is radio
+    assert retried and retried[0].inputs[-2] is radio
