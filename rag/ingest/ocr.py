@@ -19,26 +19,39 @@ from rag.ingest.extracted import LoadError, ReadOptions
 if TYPE_CHECKING:
     from PIL import Image
 
-# PDF pages are rendered at this resolution
+# Mean CER on the 11 tuning pages (eval/ocr_accuracy.py --every 5) is given for each choice below.
+# PDF pages are rendered at this resolution: at 300 dpi 0.8%, at 150 dpi 0.9%, at much the same speed (the
+# detector sees DET_SIDE pixels either way; only the line images read are larger)
 DPI = 300
 # A longer side is scaled down to this many pixels first (300 dpi of a Letter or A4 page fits)
 MAX_SIDE = 3600
-# Text is found on a copy scaled down to this longer side (the detector misses lines of large text),
-# and read from the full image
+# Text is found on a copy scaled down to this longer side, and read from the full image (rapidocr as
+# shipped reads a copy scaled to 2000 pixels, with its angle classifier: 5.7%). 1280: 0.85%, 1600:
+# 0.77%, 2000: 0.80%; the whole 300 dpi page: 0.81%, with three times the pixels to search.
 DET_SIDE = 1600
-# Detection and recognition settings (rapidocr's names)
+# rapidocr's settings; a box grown by 2.0 (not 1.6) leaves room above and below a line, without which
+# the recogniser drops more spaces (150 dpi: 1.33% -> 0.88%; 300 dpi 0.77% -> 0.83%). Boxes kept at 0.3
+# (0.79%) or lines at a score of 0.3 (0.82%) changed nothing beyond noise.
 ENGINE_SETTINGS: dict[str, Any] = {
     "det_limit_side_len": 736,
     "det_limit_type": "min",
     "det_box_thresh": 0.5,
-    "det_unclip_ratio": 1.6,
+    "det_unclip_ratio": 2.0,
     "text_score": 0.5,
 }
 # A space goes between two recognised characters where its probability between them reaches this
+# (150 dpi: only where likeliest 1.79%, 0.15: 0.87%, 0.25: 0.88%, 0.4: 0.95%; 300 dpi: 0.1 was worse)
 SPACE_PROBABILITY = 0.25
 # Lines further apart than this many line heights start a new paragraph
 PARAGRAPH_GAP = 0.8
-# A page reads poorly below this mean confidence: the other orientations are tried
+# Two columns: an empty strip at least this many line heights wide between them, with at least
+# MIN_COLUMN_BOXES boxes on either side
+GUTTER = 0.5
+MIN_COLUMN_BOXES = 3
+COLUMN_BALANCE = 0.25  # and the smaller column at least this share of the larger
+COLUMN_WIDTH = 4  # and lines of text: a tenth of them at least this many line heights wide
+# A page reads poorly below this mean confidence: it is read turned over too (upright pages read at
+# 0.95-0.99, upside down at 0.47-0.61)
 POOR_CONFIDENCE = 0.8
 
 _engine: Any = None
@@ -171,16 +184,24 @@ def _read(engine: Any, bgr: np.ndarray) -> _Reading:
 
 def _best_reading(engine: Any, bgr: np.ndarray) -> _Reading:
     """Read the image; when it looks turned (most text runs down the page, or its lines read poorly:
-    upside down), read it turned too and keep the reading with most confident characters."""
+    upside down), read it turned until it reads well, and keep the reading with most confident characters."""
     first = _read(engine, bgr)
     if first.vertical > first.found / 2:
-        turns = [1, 3]  # np.rot90: a quarter turn anticlockwise each
+        # rapidocr reads a tall box turned a quarter turn anticlockwise: when that read well, the page
+        # wants the same turn (np.rot90 k=1), else the opposite one (k=3)
+        turns = [1, 3] if first.confidence >= POOR_CONFIDENCE else [3, 1]
     elif first.found and first.confidence < POOR_CONFIDENCE:
         turns = [2]
     else:
         return first
-    readings = [first] + [_read(engine, np.ascontiguousarray(np.rot90(bgr, turn))) for turn in turns]
-    return max(readings, key=lambda reading: reading.score)
+    # a page read sideways may read well line by line, but its lines run across the page: it is not kept
+    readings = [] if turns != [2] else [first]
+    for turn in turns:
+        readings.append(_read(engine, np.ascontiguousarray(np.rot90(bgr, turn))))
+        if readings[-1].confidence >= POOR_CONFIDENCE:
+            break
+    best = max(readings, key=lambda reading: reading.score)
+    return best if best.boxes else first
 
 
 def _lines(boxes: list[_Box]) -> list[list[_Box]]:
@@ -191,7 +212,8 @@ def _lines(boxes: list[_Box]) -> list[list[_Box]]:
         for n in range(len(lines) - 1, max(-1, len(lines) - 4), -1):  # the last few lines suffice
             top, bottom = spans[n]
             overlap = min(bottom, box.y1) - max(top, box.y0)
-            if overlap > 0.5 * min(bottom - top, box.height):
+            # half the taller: a box the detector drew over several lines does not join them into one
+            if overlap > 0.5 * max(bottom - top, box.height):
                 lines[n].append(box)
                 spans[n] = (min(top, box.y0), max(bottom, box.y1))
                 break
@@ -201,22 +223,67 @@ def _lines(boxes: list[_Box]) -> list[list[_Box]]:
     return [sorted(line, key=lambda b: b.x0) for line in lines]
 
 
+def _columns(boxes: list[_Box], height: float) -> list[list[_Box]]:
+    """The boxes as blocks in reading order: where an empty strip (a gutter) runs down the middle of the
+    page between two columns of text, the left column's boxes, then the right's, between the boxes that
+    span both (a title above the columns)."""
+    if len(boxes) < 2 * MIN_COLUMN_BOXES:
+        return [boxes]
+    starts, ends = np.array([b.x0 for b in boxes]), np.array([b.x1 for b in boxes])
+    left, right = starts.min(), ends.max()
+    xs = np.linspace(left + 0.2 * (right - left), right - 0.2 * (right - left), 200)
+    crossing = ((starts[None, :] < xs[:, None]) & (ends[None, :] > xs[:, None])).sum(axis=1)
+    fewest = int(crossing.min())
+    if fewest > max(2, 0.1 * len(boxes)):  # a title or two may cross the gutter
+        return [boxes]
+    free = np.flatnonzero(crossing == fewest)
+    strips = np.split(free, np.flatnonzero(np.diff(free) > 1) + 1)
+    # of the strips crossed by fewest boxes, the one where most lines start just after: a column's edge
+    gutter = max(strips, key=lambda strip: int(np.sum(np.abs(starts - xs[strip[-1]]) < height)))
+    cut = xs[gutter[len(gutter) // 2]]
+    spanning = sorted((b for b in boxes if b.x0 < cut < b.x1), key=lambda b: b.y0)
+    sides = [b for b in boxes if b.x1 <= cut], [b for b in boxes if b.x0 >= cut]
+    # a few boxes off to one side (notes beside a table) are not a column
+    if min(map(len, sides)) < max(MIN_COLUMN_BOXES, COLUMN_BALANCE * max(map(len, sides))):
+        return [boxes]
+    if min(b.x0 for b in sides[1]) - max(b.x1 for b in sides[0]) < GUTTER * height:
+        return [boxes]
+    # a column of short boxes (page numbers, a table's figures) goes with its rows, not after them
+    if min(np.percentile([b.x1 - b.x0 for b in side], 90) for side in sides) < COLUMN_WIDTH * height:
+        return [boxes]
+    blocks: list[list[_Box]] = []
+    spans: list[_Box] = []  # spanning boxes with no column text between them: one block
+    top = -np.inf
+    for n, bottom in enumerate([b.y0 for b in spanning] + [np.inf]):
+        # each column's part above this spanning box, recursively (three columns)
+        parts = [[b for b in side if top <= (b.y0 + b.y1) / 2 < bottom] for side in sides]
+        if any(parts):
+            blocks += [spans] if spans else []
+            spans = []
+            blocks += [block for part in parts if part for block in _columns(part, height)]
+        spans += spanning[n : n + 1]
+        top = bottom
+    return blocks + ([spans] if spans else [])
+    return blocks
+
+
 def _layout(boxes: list[_Box]) -> str:
-    """Lines joined by line breaks, paragraphs (a gap of more than PARAGRAPH_GAP line heights) by a
-    blank line."""
-    lines = _lines(boxes)
-    if not lines:
+    """Columns one after the other; in each, lines joined by line breaks, and paragraphs (a gap of more
+    than PARAGRAPH_GAP line heights) by a blank line."""
+    if not boxes:
         return ""
     height = median(box.height for box in boxes)
     out: list[str] = []
-    bottom = None
-    for line in lines:
-        top = min(box.y0 for box in line)
-        if bottom is not None:
-            out.append("\n\n" if top - bottom > PARAGRAPH_GAP * height else "\n")
-        out.append(" ".join(box.text for box in line))
-        bottom = max(box.y1 for box in line)
-    return "".join(out)
+    for block in _columns(boxes, height):
+        bottom = None
+        for line in _lines(block):
+            top = min(box.y0 for box in line)
+            if bottom is not None:
+                out.append("\n\n" if top - bottom > PARAGRAPH_GAP * height else "\n")
+            out.append(" ".join(box.text for box in line))
+            bottom = max(box.y1 for box in line)
+        out.append("\n\n")
+    return "".join(out).strip()
 
 
 def ocr_image(image: Image.Image) -> str:

@@ -69,14 +69,15 @@ def test_multipage_tiff_gives_a_page_per_frame(tmp_path: Path, scans: list[Image
 def test_image_only_pdf(tmp_path: Path, scans: list[Image.Image]) -> None:
     path = tmp_path / "scanned.pdf"
     scans[0].save(path, save_all=True, append_images=scans[1:], resolution=DPI)
-    doc = load_file(path)
+    doc = load_file(path, ReadOptions(progress=True))  # a bar on stderr: two pages to read
     assert [label for _, label in doc.locations] == ["page 1", "page 2"]
     assert overlap(PAGES[1], doc.text[doc.page_starts[1] :]) >= 0.9, doc.text
 
 
-def test_page_scanned_sideways(tmp_path: Path, scans: list[Image.Image]) -> None:
-    path = tmp_path / "sideways.png"
-    scans[0].rotate(90, expand=True).save(path)
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_page_scanned_turned(tmp_path: Path, scans: list[Image.Image], degrees: int) -> None:
+    path = tmp_path / "turned.png"
+    scans[0].rotate(degrees, expand=True).save(path)
     text = load_file(path).text
     assert overlap(PAGES[0], text) >= 0.9, text
     assert text.lower().index("seven") < text.lower().index("engineers")  # lines in reading order
@@ -135,3 +136,26 @@ def test_decompression_bomb_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LoadError, match="image too large") as refused:
         load_file(path)
     assert refused.value.reason == "too large"
+
+
+def test_layout_joins_boxes_into_lines_and_paragraphs() -> None:
+    from rag.ingest.ocr import _Box, _layout
+
+    boxes = [  # as the detector gives them: out of order, one line in two boxes at slightly different heights
+        _Box("second line", 0.9, 10, 40, 300, 60),
+        _Box("after a gap", 0.9, 10, 100, 200, 120),
+        _Box("first line,", 0.9, 10, 10, 150, 30),
+        _Box("its end", 0.9, 160, 12, 260, 31),
+    ]
+    assert _layout(boxes) == "first line, its end\nsecond line\n\nafter a gap"
+
+
+def test_layout_reads_two_columns_one_after_the_other() -> None:
+    from rag.ingest.ocr import _Box, _layout
+
+    title = [_Box("A title across both columns", 0.9, 100, 10, 900, 40)]
+    left = [_Box(f"left {n}", 0.9, 10, 60 + 30 * n, 480, 80 + 30 * n) for n in range(4)]
+    right = [_Box(f"right {n}", 0.9, 520, 60 + 30 * n, 990, 80 + 30 * n) for n in range(4)]
+    text = _layout(right + left + title)
+    lines = ["A title across both columns", "", *(b.text for b in left), "", *(b.text for b in right)]
+    assert text.split("\n") == lines
