@@ -74,22 +74,36 @@ def _read_message(message: EmailMessage, options: ReadOptions, depth: int) -> Ex
     """One message: its headers, body, further inline text, the attachments not read, then those read."""
     built = TextBuilder()
     built.add("\n".join(f"{name}: {value}" for name in HEADERS if (value := header_text(message, name))))
-    body = message.get_body(preferencelist=("plain", "html"))
-    if body is not None:
-        built.add(part_text(body))
     attachments: list[tuple[str, Extracted]] = []
     not_read: list[str] = []
-    for part in after_body(message, body):
+    for text in read_parts(message, options, depth, attachments, not_read):
+        built.add(text)
+    add_attachments(built, attachments, not_read)
+    return built.result(header_text(message, "Subject"))
+
+
+def read_parts(
+    message: EmailMessage,
+    options: ReadOptions,
+    depth: int,
+    attachments: list[tuple[str, Extracted]],
+    not_read: list[str],
+) -> list[str]:
+    """A MIME message's body and further inline text, in order (returned); each attachment read is added to
+    `attachments`, each that could not be to `not_read` (its line). Shared by .eml, .mbox and a .msg's
+    signed content."""
+    body = message.get_body(preferencelist=("plain", "html"))
+    texts = [part_text(body)] if body is not None else []
+    for part in after_body(message, body):  # a signature is skipped there
         if is_inline_text(part):
-            built.add(part_text(part))
+            texts.append(part_text(part))
             continue
         name = part_name(part)
         try:
             attachments.append((name, read_part(part, name, options, depth)))
         except LoadError as error:
             not_read.append(not_read_line(name, error))
-    add_attachments(built, attachments, not_read)
-    return built.result(header_text(message, "Subject"))
+    return texts
 
 
 def add_attachments(built: TextBuilder, attachments: list[tuple[str, Extracted]], not_read: list[str]) -> None:

@@ -20,15 +20,11 @@ from rag.ingest.formats.mail import (
     HEADERS,
     MAX_NESTING,
     add_attachments,
-    after_body,
     decode_part,
     header_text,
-    is_inline_text,
     not_read_line,
-    part_name,
-    part_text,
     read_attachment,
-    read_part,
+    read_parts,
     text_lines,
 )
 from rag.ingest.html_text import html_text
@@ -407,17 +403,7 @@ def _read_mime_parts(
 ) -> str:
     """A signed message's MIME content, read as an .eml's is: its attachments are added to the lists, its
     body (and any further inline text) returned."""
-    body = mime.get_body(preferencelist=("plain", "html"))
-    texts = [part_text(body)] if body is not None else []
-    for part in after_body(mime, body):  # the signature itself is skipped there
-        if is_inline_text(part):
-            texts.append(part_text(part))
-            continue
-        name = part_name(part)
-        try:
-            attachments.append((name, read_part(part, name, options, depth)))
-        except LoadError as error:
-            not_read.append(not_read_line(name, error))
+    texts = read_parts(mime, options, depth, attachments, not_read)
     return "\n\n".join(text.strip() for text in texts if text.strip())
 
 
