@@ -22,6 +22,7 @@ from rag.errors import RagError
 from rag.pipeline import RAG
 from rag.web.app import build_app
 from rag.web.render import CLICK_SCRIPT, CSS
+from rag.web.viewer import viewer_router
 
 
 def build_server(
@@ -52,6 +53,7 @@ def build_server(
     app.state.gate = gate  # how many answers run and wait (benches, tests)
     app.include_router(openai_router(collections, gate))
     app.router.routes.extend(mcp_routes)
+    app.include_router(viewer_router(collections))  # a citation's place in its original file
     page = build_app(collections, gate, roles=True).queue(default_concurrency_limit=concurrency, max_size=max_queue)
     # mounted last: the page takes every path the API and MCP routes above do not
     gr.mount_gradio_app(

@@ -143,7 +143,7 @@ class _Handlers:
                 for item in asker.stream(message, earlier, filter=only):
                     if isinstance(item, Answer):
                         history[-1]["content"] = answer_markdown(item, turn)
-                        turns = {**turns, turn: (message, sources_html(item, turn))}
+                        turns = {**turns, turn: (message, sources_html(item, turn, settings[0]))}
                         yield history, sources_panel(turns), turns, ""
                     else:
                         draft += item

@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import re
 
-from rag.types import Answer, Check, Citation, place
+from rag.types import Answer, Check, Chunk, Citation, place
+from rag.web.viewer import cited_url
 
 ABSTAIN_CLASS = "abstain"
 CHIP = re.compile(r"\s*\[\[\d+\]\]\(#cite-[\d-]+\)")
@@ -24,6 +25,7 @@ CSS = """
 .passage.closest {border-left-color: #d97706;}
 .passage.focused {background: var(--color-accent-soft); outline: 2px solid var(--color-accent); border-radius: 4px;}
 .passage mark {background: #fde68a; color: #111827; border-radius: 2px;}
+.passage a.open {display: inline-block; font-size: .85em; margin-top: .3em;}
 .abstain {border-left: 4px solid #d97706; padding-left: .6em; font-style: italic;}
 .abstain .reason {display: block; font-size: .85em; opacity: .8; font-style: normal;}
 .rewritten {font-size: .9em; opacity: .85;}
@@ -116,20 +118,30 @@ def _where(source: str, location: str, start: int, end: int, score: float) -> st
     return f"{html.escape(source)}{part} · characters {start:,}–{end:,} · score {score:.2f}"
 
 
-def _passage(element_id: str, n: int, where: str, body: str, extra_class: str = "") -> str:
+def _passage(element_id: str, n: int, where: str, body: str, opens: str, extra_class: str = "") -> str:
     return (
         f'<details class="passage{extra_class}" id="{element_id}">'
         f'<summary><b>[{n}]</b> <span class="where">{where}</span></summary>'
-        f'<div class="text">{body}</div></details>'
+        f'<div class="text">{body}</div>{opens}</details>'
     )
 
 
-def _citation(turn: int, c: Citation) -> str:
+def open_link(collection: str, chunk: Chunk | Citation, highlights: list[tuple[int, int]] = ()) -> str:
+    """A link to the passage in its original file (rag/web/viewer.py), in a new tab, its sentences marked."""
+    marks = [(chunk.start + a, chunk.start + b) for a, b in highlights]
+    url = cited_url(collection, chunk.source, chunk.start, chunk.end, marks)
+    shown = place(chunk.location, chunk.page)
+    label = f"Open in {chunk.source.rsplit('/', 1)[-1]}" + (f", {shown}" if shown else "")
+    return f'<a class="open" href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(label)} ↗</a>'
+
+
+def _citation(turn: int, c: Citation, collection: str) -> str:
     return _passage(
         f"cite-{turn}-{c.n}",
         c.n,
         _where(c.source, place(c.location, c.page), c.start, c.end, c.score),
         marked(c.text, c.highlights),
+        open_link(collection, c, c.highlights),
     )
 
 
@@ -148,8 +160,9 @@ def checks_line(answer: Answer) -> str:
     return " · ".join(one(c) for c in answer.checks)
 
 
-def sources_html(answer: Answer, turn: int) -> str:
-    """The passages behind one answer (for an abstention, the closest ones), each opened by its chip."""
+def sources_html(answer: Answer, turn: int, collection: str = "") -> str:
+    """The passages behind one answer (for an abstention, the closest ones), each opened by its chip, each
+    with a link to its place in the original file (in `collection`; "": the one served by default)."""
     parts = []
     if answer.rewritten_question:  # a follow-up: say what was actually looked up
         understood = html.escape(answer.rewritten_question)
@@ -162,10 +175,11 @@ def sources_html(answer: Answer, turn: int) -> str:
         for n, p in enumerate(answer.passages[:3], start=1):
             c = p.chunk
             where = _where(c.source, place(c.location, c.page), c.start, c.end, p.score)
-            parts.append(_passage(f"closest-{turn}-{n}", n, where, html.escape(c.text), " closest"))
+            body = html.escape(c.text)
+            parts.append(_passage(f"closest-{turn}-{n}", n, where, body, open_link(collection, c), " closest"))
     else:
         parts.append("<p><b>Sources</b> (click a citation to open its passage; the supporting sentence is marked)</p>")
-        parts += [_citation(turn, c) for c in answer.citations]
+        parts += [_citation(turn, c, collection) for c in answer.citations]
         dropped = sum(not s.supported for s in answer.sentences)
         if dropped:
             parts.append(f"<p class='timing'>{dropped} sentence(s) of the draft had no support and were left out.</p>")

@@ -85,7 +85,7 @@ def is_join(request: Any) -> bool:
 class Page:
     """One browser tab on the app, with what the page did that it must not do."""
 
-    def __init__(self, browser: Any, url: str, viewport: dict[str, int]) -> None:
+    def __init__(self, browser: Any, url: str, viewport: dict[str, int], login: tuple[str, str] | None = None) -> None:
         self.context = browser.new_context(viewport=viewport)
         self.context.add_init_script(QUEUE_WATCH)
         self.tab = self.context.new_page()
@@ -95,6 +95,11 @@ class Page:
         self.tab.on("pageerror", lambda error: self.errors.append(str(error)))
         self.tab.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         self.tab.goto(url)
+        if login:  # a server with credentials: its login page first, then the page
+            self.tab.fill("#username", login[0])
+            self.tab.fill("#password", login[1])
+            with self.tab.expect_navigation():
+                self.tab.click("button[type=submit]")
         # every load event (documents, status, controls) has completed: nothing they set can overwrite a control
         self.settle(self.tab.evaluate("window.__queue.loads()"))
         expect(self.tab.locator("#status")).to_contain_text("Collection")
