@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -78,6 +79,7 @@ class _Reading:
     found: int = 0  # text boxes found
     vertical: int = 0  # of them, boxes taller than wide: text running down the page
     confidence: float = 0.0  # mean over all boxes found: low for text read upside down
+    turn: int = 0  # quarter turns (np.rot90's k) the image was read turned by
 
     @property
     def score(self) -> float:
@@ -198,6 +200,7 @@ def _best_reading(engine: Any, bgr: np.ndarray) -> _Reading:
     readings = [] if turns != [2] else [first]
     for turn in turns:
         readings.append(_read(engine, np.ascontiguousarray(np.rot90(bgr, turn))))
+        readings[-1].turn = turn
         if readings[-1].confidence >= POOR_CONFIDENCE:
             break
     best = max(readings, key=lambda reading: reading.score)
@@ -267,23 +270,62 @@ def _columns(boxes: list[_Box], height: float) -> list[list[_Box]]:
     return blocks
 
 
-def _layout(boxes: list[_Box]) -> str:
-    """Columns one after the other; in each, lines joined by line breaks, and paragraphs (a gap of more
-    than PARAGRAPH_GAP line heights) by a blank line."""
+def _in_order(boxes: list[_Box]) -> Iterator[tuple[str, _Box]]:
+    """Each box in reading order, after what separates it from the one before: "" (the first), " " (the
+    same line), a line break, or a blank line (a paragraph: a gap of more than PARAGRAPH_GAP line heights,
+    or the next column)."""
     if not boxes:
-        return ""
+        return
     height = median(box.height for box in boxes)
-    out: list[str] = []
+    before = ""
     for block in _columns(boxes, height):
         bottom = None
         for line in _lines(block):
             top = min(box.y0 for box in line)
             if bottom is not None:
-                out.append("\n\n" if top - bottom > PARAGRAPH_GAP * height else "\n")
-            out.append(" ".join(box.text for box in line))
+                before = "\n\n" if top - bottom > PARAGRAPH_GAP * height else "\n"
+            for n, box in enumerate(line):
+                yield (before if n == 0 else " "), box
             bottom = max(box.y1 for box in line)
-        out.append("\n\n")
-    return "".join(out).strip()
+        before = "\n\n"
+
+
+def _layout(boxes: list[_Box]) -> str:
+    """Columns one after the other; in each, lines joined by line breaks, and paragraphs by a blank line."""
+    return "".join(before + box.text for before, box in _in_order(boxes)).strip()
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """A box of text read by OCR, where it is on the image: fractions of its width and height."""
+
+    text: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+
+def ocr_boxes(image: Image.Image) -> list[TextBox]:
+    """The image's text boxes in the order ocr_image reads them (its text is theirs, joined by spaces and
+    line breaks); none where the image was read turned, its boxes then being on the turned image."""
+    with _lock:
+        reading = _best_reading(_get_engine(), _to_bgr(image))
+    if reading.turn:
+        return []
+    w, h = image.size
+    return [TextBox(b.text, b.x0 / w, b.y0 / h, b.x1 / w, b.y1 / h) for _, b in _in_order(reading.boxes)]
+
+
+def ocr_pdf_page_boxes(data: bytes, number: int) -> list[TextBox]:
+    """The text boxes of page `number` (1-based) of a PDF, rendered as for indexing (see ocr_boxes)."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    try:
+        return ocr_boxes(_render(document, number - 1))
+    finally:
+        document.close()
 
 
 def ocr_image(image: Image.Image) -> str:

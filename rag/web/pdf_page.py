@@ -7,13 +7,18 @@ case), and PDFium gives the rectangles of the characters it covers.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from typing import TYPE_CHECKING
 
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.ingest.ocr import TextBox
 
 # A page is rendered this many pixels wide (a sharp page in a browser column, ~100 kB as PNG)
 RENDER_WIDTH = 1100
@@ -22,6 +27,9 @@ RENDER_WIDTH = 1100
 PARTIAL_SHARE = 0.5
 PARTIAL_MIN = 12
 _pdfium_lock = threading.Lock()  # PDFium is not thread-safe
+OCR_CACHED_PAGES = 16
+_ocr_cache: dict[tuple[str, int], list[TextBox]] = {}
+_ocr_lock = threading.Lock()  # one page read at a time (OCR takes the cores), each read once
 
 
 @dataclass(frozen=True)
@@ -134,9 +142,52 @@ def page_view(data: bytes, number: int, sentences: list[str]) -> PageView:
                     for i in range(textpage.count_rects(span[0], span[1] - span[0] + 1)):
                         boxes.append(_shown(textpage.get_rect(i), crop, rotation))
                 marks.append([b for b in boxes if b.width > 0 and b.height > 0])
-            return PageView(number, pages, width, height, marks, bool(text.strip()))
         finally:
             document.close()
+    if text.strip():
+        return PageView(number, pages, width, height, marks, True)
+    # a scan: the index read it by OCR, so the sentences are found among the boxes OCR reads on it
+    return PageView(number, pages, width, height, scanned_marks(data, number, sentences), False)
+
+
+def _scanned_boxes(data: bytes, number: int) -> list[TextBox]:
+    """The page's OCR boxes, read once for the last few pages viewed (a page takes seconds)."""
+    from rag.ingest.ocr import ocr_pdf_page_boxes
+
+    key = (hashlib.sha256(data).hexdigest(), number)
+    with _ocr_lock:
+        if key not in _ocr_cache:
+            _ocr_cache[key] = ocr_pdf_page_boxes(data, number)
+            while len(_ocr_cache) > OCR_CACHED_PAGES:
+                _ocr_cache.pop(next(iter(_ocr_cache)))
+        return _ocr_cache[key]
+
+
+def scanned_marks(data: bytes, number: int, sentences: list[str]) -> list[list[Box]]:
+    """Each sentence's boxes on a page without a text layer: the OCR boxes it covers, the first and last cut
+    at the sentence's first and last character (as if the box's characters were evenly wide)."""
+    found = _scanned_boxes(data, number)
+    text, owner, at = [], [], []  # the page's OCR text; for each character, its box and place in the box
+    for n, box in enumerate(found):
+        for i, char in enumerate(box.text + " "):
+            text.append(char)
+            owner.append(n)
+            at.append(i / max(1, len(box.text)))
+    marks = []
+    for sentence in sentences:
+        span = find_span("".join(text), sentence)
+        if span is None:
+            marks.append([])
+            continue
+        (first, last), boxes = span, []
+        for n in range(owner[first], owner[last] + 1):
+            box = found[n]
+            width = box.right - box.left
+            left = box.left + (width * at[first] if n == owner[first] else 0)
+            right = box.left + (width * min(1.0, at[last] + 1 / max(1, len(box.text))) if n == owner[last] else width)
+            boxes.append(Box(round(left, 5), round(box.top, 5), round(right - left, 5), round(box.bottom - box.top, 5)))
+        marks.append(boxes)
+    return marks
 
 
 def page_png(data: bytes, number: int, width_px: int = RENDER_WIDTH) -> bytes:

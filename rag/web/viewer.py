@@ -132,8 +132,8 @@ class Viewer:
             f"{VIEW}?{_query(request, page=number + 1)}" if number < view.pages else "",
         )
         body = pdf_html(view, f"{PAGE}?{_file_query(request, doc, page=number)}", passage, links)
-        if not view.has_text or (cited.marks and not any(view.marks)):
-            # a scan (read by OCR) or sentences not found on the page: the passage as indexed, too
+        if not (any(view.marks) if cited.marks else passage):
+            # the sentences not found on the page (OCR read them otherwise, say): the passage as indexed, too
             body += "<h2>The passage as indexed</h2>" + text_html(document, cited)
         return body
 

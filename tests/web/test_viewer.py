@@ -14,6 +14,7 @@ import docx
 import numpy as np
 import openpyxl
 import pptx
+import pypdfium2 as pdfium
 import pytest
 from fakes import FakeEmbedder, ScriptedGenerator
 from fastapi import FastAPI
@@ -262,3 +263,26 @@ def test_a_page_renders_at_the_viewer_width(tmp_path: Path):
     assert image.width == 1100 and 1.3 < image.height / image.width < 1.5  # A4
     view = page_view(data, 2, [FACT])
     assert view.pages == 3 and view.has_text and view.marks[0]
+
+
+@pytest.mark.slow  # reads the scan by OCR, when indexed and when viewed
+def test_a_scanned_page_gets_its_sentence_boxed_where_ocr_read_it(tmp_path: Path):
+    write_pdf(tmp_path / "typed.pdf")
+    typed = pdfium.PdfDocument(tmp_path / "typed.pdf")
+    scans = [page.render(scale=150 / 72, grayscale=True).to_pil() for page in typed]
+    typed.close()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scans[0].save(docs / "scanned.pdf", save_all=True, append_images=scans[1:], resolution=150)  # no text layer
+    rag = RAG(index_dir=tmp_path / "index").use(embedder=FakeEmbedder(), generator=ScriptedGenerator("x"))
+    rag.build([docs])
+    app = FastAPI()
+    app.include_router(viewer_router(Collections(rag)))
+    client = TestClient(app)
+    shown = client.get(fact_url(rag, "docs/scanned.pdf"))
+    assert shown.status_code == 200 and "page 2 of 3" in shown.text
+    marks = boxes(shown.text, "mark")
+    assert marks, "the sentence was not found among the page's OCR boxes"
+    png = client.get("/cited/page?collection=&source=docs/scanned.pdf&page=2").content
+    for box in marks:
+        assert ink(png, box) > 2 * ink(png, (0, 0, 1, 1))

@@ -66,9 +66,8 @@ def test_the_chat_citation_opens_the_pdf_page_with_the_sentence_boxed(server: st
     links = page.tab.locator("#sources a.open")
     expect(links.first).to_be_attached()
     link = page.tab.locator("#sources a.open", has_text="report.pdf").first
-    assert "page 2" in link.inner_text(), link.inner_text()
-    for node in page.tab.locator("#sources details.passage").all():  # opened, as a chip would open it
-        node.evaluate("node => node.open = true")
+    assert "page 2" in link.text_content(), link.text_content()
+    link.evaluate("node => node.closest('details').open = true")  # opened, as its chip would open it
     with page.context.expect_page() as opened:
         link.click()
     viewer = opened.value
