@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.ingest.extracted import LoadError, ReadOptions
+from rag.ingest.reflow import reflow
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -291,8 +292,8 @@ def _in_order(boxes: list[_Box]) -> Iterator[tuple[str, _Box]]:
 
 
 def _layout(boxes: list[_Box]) -> str:
-    """Columns one after the other; in each, lines joined by line breaks, and paragraphs by a blank line."""
-    return "".join(before + box.text for before, box in _in_order(boxes)).strip()
+    """Columns one after the other; paragraphs apart by a blank line; the lines of one run on (reflow)."""
+    return reflow("".join(before + box.text for before, box in _in_order(boxes)).strip())
 
 
 @dataclass(frozen=True)

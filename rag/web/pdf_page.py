@@ -52,7 +52,7 @@ class PageView:
     has_text: bool  # False: a scan without a text layer (the index read it by OCR)
 
 
-def _keyed(text: str) -> tuple[str, list[int]]:
+def letters_and_digits(text: str) -> tuple[str, list[int]]:
     """The letters and digits of `text`, folded, and for each the index of the character it came from."""
     keys, where = [], []
     for i, char in enumerate(text):
@@ -66,8 +66,8 @@ def _keyed(text: str) -> tuple[str, list[int]]:
 def find_span(page_text: str, sentence: str) -> tuple[int, int] | None:
     """(first, last) character index of `sentence` in `page_text`, matched on letters and digits; else its
     longest run on the page, if long enough (PARTIAL_SHARE, PARTIAL_MIN); else None."""
-    haystack, where = _keyed(page_text)
-    needle, _ = _keyed(sentence)
+    haystack, where = letters_and_digits(page_text)
+    needle, _ = letters_and_digits(sentence)
     if not needle or not haystack:
         return None
     at = haystack.find(needle)

@@ -1,4 +1,5 @@
-"""PDF: each page's text layer (pypdf); a page without one (a scan) is read by OCR when it is on."""
+"""PDF: each page's text layer (pypdf), its lines joined into paragraphs; a page without one (a scan) is read by
+OCR when it is on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from pathlib import Path
 
 from rag.ingest.extracted import Extracted, LoadError, ReadOptions, TextBuilder
+from rag.ingest.reflow import reflow
 
 # pypdf logs what it repairs in a damaged file ("EOF marker not found"); the skip reason says what matters
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -48,6 +50,7 @@ def _text_layer(path: Path, data: bytes) -> tuple[list[str], list[int], str]:
 
 def read_pdf(path: Path, data: bytes, options: ReadOptions) -> Extracted:
     pages, scans, title = _text_layer(path, data)
+    pages = [reflow(text) for text in pages]  # a line break of the layout is not a sentence's end
     if scans and options.ocr:
         from rag.ingest.ocr import ocr_pdf_pages
 
