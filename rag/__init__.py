@@ -6,13 +6,21 @@ answer = pipeline.ask("Why does China treat defectors as economic migrants?")
 answer.answer, answer.citations, answer.checks, answer.timings_ms
 """
 
+from importlib import metadata
+
 from rag.errors import RagError
 from rag.pipeline import RAG
 from rag.retrieval.filters import DocumentFilter
 from rag.settings import Settings
 from rag.types import Answer, Check, Chunk, Citation, Document, IndexReport, Passage, SentenceSupport
 
+try:
+    __version__ = metadata.version("rag")  # pyproject.toml's, as installed: the version is written in one place
+except metadata.PackageNotFoundError:  # a source tree never installed
+    __version__ = "0+unknown"
+
 __all__ = [
+    "__version__",
     "RAG",
     "DocumentFilter",
     "Settings",

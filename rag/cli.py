@@ -1,20 +1,25 @@
-"""The `rag` command: index, ask, serve. Errors are one line on stderr and a non-zero exit."""
+"""The `rag` command: index, ask, serve. Errors are one line on stderr (and one JSON object on stdout under
+--json) and an exit status from rag/exit_codes.py, as docs/cli.md lists them."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import UnionType
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Union, get_args, get_origin
 
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
+from rag import exit_codes
 from rag.errors import RagError
-from rag.types import IndexReport, place
+from rag.exit_codes import UsageError
+from rag.types import Answer, Checked, IndexReport, place
 
 if TYPE_CHECKING:
     from rag.pipeline import RAG
@@ -85,6 +90,15 @@ def _add_filter_flags(parser: argparse.ArgumentParser) -> None:
     only.add_argument("--before", metavar="DATE", help="modified before, YYYY-MM-DD[THH:MM]")
 
 
+@contextlib.contextmanager
+def _as_usage() -> Iterator[None]:
+    """What another module finds wrong in a flag's value (a date, a login) is a usage error too: exit 2."""
+    try:
+        yield
+    except RagError as error:
+        raise UsageError(str(error)) from None
+
+
 def filter_of(args: argparse.Namespace) -> DocumentFilter | None:
     """The DocumentFilter the filter flags give, or None when none was given."""
     given = {"sources": args.source, "folders": args.folder, "types": args.type}
@@ -93,11 +107,28 @@ def filter_of(args: argparse.Namespace) -> DocumentFilter | None:
         return None
     from rag.retrieval.filters import DocumentFilter
 
-    return DocumentFilter.parse(**given)
+    with _as_usage():
+        return DocumentFilter.parse(**given)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, its usage errors raised (subcommands' parsers are of this class too): main says them as it says
+    every error, as JSON too under --json, rather than argparse printing and exiting on its own."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Cited answers from your own documents, offline.")
+    from rag import __version__
+
+    parser = _Parser(
+        prog="rag",
+        description="Cited answers from your own documents, offline.",
+        epilog="exit status: 0 done, 1 failed, 2 usage error, 3 partly done, 130 interrupted (docs/cli.md)",
+    )
+    parser.add_argument("--version", action="version", version=f"rag {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", help="build or update an index from files and folders")
@@ -117,12 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(index)
 
     ask = commands.add_parser("ask", help="answer one question, with citations")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question, quoted")
     _add_filter_flags(ask)
     _add_settings_flags(ask)
 
     remove = commands.add_parser("remove", help="remove one document from the index")
-    remove.add_argument("source")
+    remove.add_argument("source", help="the document as the index names it (see rag index --json)")
     _add_settings_flags(remove)
 
     evaluate = commands.add_parser("eval", help="score retrieval, answers, citations and abstention on a data set")
@@ -175,8 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(calibrate)
 
     serve = commands.add_parser("serve", help="the chat web app")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; beyond it, a login is needed)"
+    )
+    serve.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     serve.add_argument(
         "--auth",
         action="append",
@@ -209,18 +242,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(serve, server=True)
 
-    mcp = commands.add_parser("mcp", help="an MCP server over stdio (tools search and ask, resource documents)")
+    mcp = commands.add_parser(
+        "mcp", help="an MCP server over stdio (tools search_documents and ask_documents, resource documents)"
+    )
     _add_settings_flags(mcp)
 
     listing = commands.add_parser("collections", help="list the collections and their sizes")
     _add_settings_flags(listing)
+    from rag.people.commands import add_commands
+
+    add_commands(commands)  # users, chats
     return parser
 
 
 def _pipeline(args: argparse.Namespace):  # noqa: ANN202
     if args.config:
         if not Path(args.config).is_file():
-            raise RagError(f"settings file not found: {args.config}")
+            raise UsageError(f"settings file not found: {args.config}")
         os.environ["RAG_CONFIG"] = args.config
     from rag.pipeline import RAG
     from rag.settings import GROUP_OF, GROUPS, Settings
@@ -232,7 +270,7 @@ def _pipeline(args: argparse.Namespace):  # noqa: ANN202
         first = error.errors()[0]
         loc = first["loc"][1:] if first["loc"][:1] and first["loc"][0] in GROUPS else first["loc"]  # flat name
         where, message = ".".join(map(str, loc)), first["msg"].removeprefix("Value error, ")
-        raise RagError(f"bad setting {where}: {message}" if where else f"bad setting: {message}") from None
+        raise UsageError(f"bad setting {where}: {message}" if where else f"bad setting: {message}") from None
 
 
 def _print_json(data: Any) -> None:
@@ -249,7 +287,7 @@ def _ray_address(value: str) -> str | None:
 
 def cmd_index(args: argparse.Namespace) -> int:
     if args.workers is not None and (args.ray is None or args.workers < 1):
-        raise RagError("--workers needs --ray and must be at least 1")
+        raise UsageError("--workers needs --ray and must be at least 1")
     address = _ray_address(args.ray) if args.ray is not None else None
     rag = _pipeline(args)
     progress = not args.json and sys.stderr.isatty()
@@ -302,9 +340,9 @@ def _watch(rag: RAG, roots: list[Path], as_json: bool) -> None:
 
 
 def _say_what_was_not_indexed(report: IndexReport, named: list[Path], index_dir: Path) -> int:
-    """Each file not indexed, with its reason, on stderr; exit status 1 when one could not be read, or when a
-    file named on the command line is of a kind not read. A folder's files of kinds not read are listed, but
-    do not fail the run: a Documents folder always holds some."""
+    """Each file not indexed, with its reason, on stderr; exit status PARTIAL (3) when one could not be read, or
+    when a file named on the command line is of a kind not read. A folder's files of kinds not read are listed,
+    but do not fail the run: a Documents folder always holds some."""
     from rag.store.sync import source_name
 
     asked = {source_name(path, index_dir.parent) for path in named if not path.is_dir()}
@@ -315,30 +353,29 @@ def _say_what_was_not_indexed(report: IndexReport, named: list[Path], index_dir:
         print(f"rag: {'not read' if unsupported else 'skipped'}: {item['error']}", file=sys.stderr)
     if report.hidden:
         print(f"rag: {report.hidden} hidden files and folders (names starting with '.') left out", file=sys.stderr)
-    return 1 if failed else 0
+    return exit_codes.PARTIAL if failed else exit_codes.OK
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.types import Answer
+    from rag.answering.answer import after_checked
 
     if not args.question.strip():
-        raise RagError("the question is empty")
+        raise UsageError("the question is empty")
     only = filter_of(args)  # a bad date is said before any model loads
     rag = _pipeline(args)
     _warn_if_uncalibrated(rag)
-    answer = None
+    answer, live, shown = None, not args.json and sys.stdout.isatty(), ""
     for item in rag.stream(args.question, filter=only):
         if isinstance(item, Answer):
             answer = item
-        elif not args.json and sys.stdout.isatty():
-            print(item, end="", flush=True)  # live text; the checked answer follows
+        elif live and isinstance(item, Checked):  # on a terminal: each sentence once it is checked
+            print(item.answer.answer.removeprefix(shown), end="", flush=True)
+            shown = item.answer.answer
     assert answer is not None
     if args.json:
         _print_json(answer.to_dict())
         return 0
-    if sys.stdout.isatty():
-        print("\n")
-    print(answer.answer)
+    print(after_checked(answer, shown))
     if answer.abstained:
         print(f"\n({answer.abstain_reason}{'; closest passages:' if answer.passages else ''})")
         for n, passage in enumerate(answer.passages[:3], start=1):
@@ -385,7 +422,7 @@ def _eval_judge(kind: str, target: Any, retrieval_only: bool) -> Any:
     if kind == "score":
         return ScoreJudge(target.embedder)
     if not getattr(target.generator, "logprobs", True):  # a model server that gives no token probabilities
-        raise RagError(
+        raise UsageError(
             "--judge llm reads the model's token probabilities, which this model server does not give: "
             "use --judge score or --judge none"
         )
@@ -412,11 +449,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare:
         return _eval_compare(args)
     if args.dataset is None:
-        raise RagError("name a data set (a JSONL gold file, a SQuAD .json or a BEIR folder) or use --compare A B")
+        raise UsageError("name a data set (a JSONL gold file, a SQuAD .json or a BEIR folder) or use --compare A B")
     if args.limit is not None and args.limit < 1:
-        raise RagError("--limit must be at least 1")
+        raise UsageError("--limit must be at least 1")
     if args.plain and args.retrieval_only:
-        raise RagError("--plain answers every question: leave out --retrieval-only")
+        raise UsageError("--plain answers every question: leave out --retrieval-only")
 
     from rag.evaluation.datasets import load_dataset
     from rag.evaluation.operating_points import risk_coverage
@@ -455,8 +492,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _print_eval_metrics(metrics, args.report)
     if outcome.interrupted:
         print(f"rag: interrupted; kept {len(outcome.results)} scored questions", file=sys.stderr)
-        return 130
-    return 0
+        return exit_codes.INTERRUPTED
+    if metrics["errors"]:
+        print(f"rag: {metrics['errors']} questions failed and are left out of the scores", file=sys.stderr)
+        return exit_codes.PARTIAL
+    return exit_codes.OK
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -510,21 +550,24 @@ def _credentials(args: argparse.Namespace) -> Any:
     readers = tuple(parse_login(v, "--reader (or RAG_READER)") for v in given(args.reader, "RAG_READER"))
     keys = args.api_key or ([os.environ["RAG_API_KEY"]] if "RAG_API_KEY" in os.environ else [])
     if any(not key.strip() for key in keys):
-        raise RagError("--api-key (or RAG_API_KEY) is empty")
-    return Credentials(editors, readers, tuple(key.strip() for key in keys))
+        raise UsageError("--api-key (or RAG_API_KEY) is empty")
+    # the accounts of `rag users` log in too, and their presence requires a login, as a flag's does
+    accounts = _pipeline(args).settings.paths.data_dir
+    return Credentials(editors, readers, tuple(key.strip() for key in keys), accounts=accounts)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.api.app import refuse_open_bind, serve
 
-    credentials = _credentials(args)
-    refuse_open_bind(args.host, credentials)  # before any model loads
+    with _as_usage():
+        credentials = _credentials(args)
+        refuse_open_bind(args.host, credentials)  # before any model loads
     if args.concurrency < 1:
-        raise RagError("--concurrency must be at least 1")
+        raise UsageError("--concurrency must be at least 1")
     if args.replicas < 1 or (args.replicas > 1 and args.ray is None):
-        raise RagError("--replicas needs --ray and must be at least 1")
+        raise UsageError("--replicas needs --ray and must be at least 1")
     if args.watch and args.ray is not None:
-        raise RagError("--watch runs beside one server, not Ray replicas: run rag index PATH --watch beside them")
+        raise UsageError("--watch runs beside one server, not Ray replicas: run rag index PATH --watch beside them")
     if args.ray is not None:
         address = _ray_address(args.ray)
         from rag.scale.ray_serve import serve_replicas
@@ -555,6 +598,14 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_people(args: argparse.Namespace) -> int:
+    """rag users, rag chats (rag/people/commands.py), in the data folder the settings name."""
+    from rag.people import commands
+
+    command = commands.users if args.command == "users" else commands.chats
+    return command(args, _pipeline(args).settings.paths.data_dir)
+
+
 def cmd_collections(args: argparse.Namespace) -> int:
     from rag.collections import Collections
 
@@ -569,8 +620,33 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json_asked(argv: list[str]) -> bool:
+    """Whether --json was given, read from the words themselves: argparse may have failed on them."""
+    return "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
+def _fail(error: BaseException, as_json: bool) -> int:
+    """Say why the run ended, one line on stderr (and one object on stdout under --json); its exit status."""
+    code = exit_codes.exit_code_of(error)
+    if isinstance(error, RagError):
+        message, line = str(error), f"rag: error: {error}"
+    elif isinstance(error, KeyboardInterrupt):
+        message, line = "interrupted", "rag: interrupted"
+    else:
+        message = f"unexpected error: {type(error).__name__}: {error}"
+        line = f"rag: {message} (set RAG_DEBUG=1 for details)"
+    print(line, file=sys.stderr)
+    if as_json:  # a script reading stdout gets one object whatever happened
+        _print_json({"error": message, "exit_code": code})
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:
+        return _fail(error, _json_asked(argv))
     _quiet_libraries()
     handlers = {
         "index": cmd_index,
@@ -581,23 +657,21 @@ def main(argv: list[str] | None = None) -> int:
         "serve": cmd_serve,
         "mcp": cmd_mcp,
         "collections": cmd_collections,
+        "users": cmd_people,
+        "chats": cmd_people,
     }
+    as_json = bool(getattr(args, "json", False))
     try:
         return handlers[args.command](args)
-    except RagError as error:
-        print(f"rag: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rag: interrupted", file=sys.stderr)
-        return 130
+    except (RagError, KeyboardInterrupt) as error:
+        return _fail(error, as_json)
     except BrokenPipeError:  # the reader went away (`rag collections --json | head`): nothing left to tell
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
-        return 1
+        return exit_codes.FAILED
     except Exception as error:  # noqa: BLE001 - never a traceback for the user unless asked
         if os.environ.get("RAG_DEBUG"):
             raise
-        print(f"rag: unexpected error: {type(error).__name__}: {error} (set RAG_DEBUG=1 for details)", file=sys.stderr)
-        return 1
+        return _fail(error, as_json)
 
 
 if __name__ == "__main__":

@@ -28,12 +28,14 @@ from rag.models.cpu import native_bfloat16
 Strictness = Literal["lenient", "balanced", "strict"]  # the operating points (rag/calibration/fit.py)
 STRICTNESS: tuple[str, ...] = get_args(Strictness)
 # the named checks of rag/answering/checks.py, in the order they run
-CHECKS = ("retrieval", "answered", "supported", "informative", "kind", "question_facts", "answer_check")
+# in the order they run: those that read no draft before the model writes (rag/answering/answer.py)
+CHECKS = ("retrieval", "question_facts", "answer_check", "answered", "supported", "informative", "kind")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
 DEFAULT_INDEX = PROJECT_ROOT / "index"  # the index of the collection named "default"
 DEFAULT_COLLECTIONS = PROJECT_ROOT / "collections"  # every other one: NAME/index (and NAME/uploads) here
 DEFAULT_COLLECTION = "default"
+DEFAULT_DATA = PROJECT_ROOT / "data"  # accounts and kept conversations (rag/people)
 DEFAULT_EVAL_DATA = PROJECT_ROOT.parent / "shared" / "eval-data"
 COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a folder name and an API model id
 
@@ -66,7 +68,7 @@ class _Group(BaseModel):
 
 
 class PathSettings(_Group):
-    """The indexes, the corpus, caches and evaluation data."""
+    """The indexes, the corpus, caches, evaluation data, and accounts and kept conversations."""
 
     collection: str = _setting(
         DEFAULT_COLLECTION,
@@ -78,6 +80,11 @@ class PathSettings(_Group):
         DEFAULT_COLLECTIONS, "Where the collections other than `default` live.", shown="collections/"
     )
     index_dir: Path | None = _setting(None, "The index folder; unset: the collection's.")
+    data_dir: Path = _setting(
+        DEFAULT_DATA,
+        "Accounts (`rag users`) and the chat page's kept conversations, in one SQLite file here (rag.sqlite3).",
+        shown="data/",
+    )
     corpus: list[Path] = _setting(
         None,
         "What `rag index` with no PATH indexes, and what the default index is rebuilt from when missing.",
@@ -207,6 +214,11 @@ class AnsweringSettings(_Group):
         True, "A passage sentence that reads as an instruction to the assistant is not shown to the model."
     )
     max_new_tokens: int = _setting(160, "The longest draft the model may write.", ge=1)
+    check_while_writing: bool = _setting(
+        True,
+        "Each sentence of the draft is checked as soon as it is written, and shown once it passes (streaming "
+        "faces); off: the answer is checked once, when the model is done.",
+    )
 
     def passages(self, complete: bool) -> int:
         """Passages to answer from: more for a question asking for every reason or item (`complete`)."""

@@ -1,4 +1,5 @@
-"""One clock per answer, owned by the pipeline: each step's time and the first token's, in milliseconds."""
+"""One clock per answer, owned by the pipeline: each step's time, the first token's and the first checked
+sentence's, in milliseconds."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # Always reported, 0.0 where a step did not run (an abstention before the model was asked)
-STEPS = ("retrieve", "evidence", "generate", "first_token", "verify")
+# first_checked: the first sentence shown, checked (rag/answering/answer.py)
+STEPS = ("retrieve", "evidence", "generate", "first_token", "first_checked", "verify")
 
 
 class Stopwatch:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 # "Sheet1!A5:D5": a sheet's cell range; two of one sheet merge into the range that covers both
@@ -105,7 +105,16 @@ class Passage:
             "score": round(self.score, 4),
             "page": c.page,
             "location": c.location,
+            "start": c.start,
+            "end": c.end,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Passage:
+        """A passage as to_dict showed it (its chunk's id and title are not shown, so not known)."""
+        start, end = data.get("start", 0), data.get("end", 0)
+        chunk = Chunk(-1, data["source"], "", data["text"], start, end, data.get("page"), data.get("location", ""))
+        return cls(chunk, data["score"])
 
 
 @dataclass
@@ -172,6 +181,37 @@ class Answer:
         out = asdict(self)
         out["passages"] = [p.to_dict(n) for n, p in enumerate(self.passages, start=1)]
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The Answer that to_dict gave (a kept conversation's); keys it does not know are passed over."""
+        citations = [
+            Citation(**{**_known(Citation, c), "highlights": [(a, b) for a, b in c.get("highlights", [])]})
+            for c in data["citations"]
+        ]
+        return cls(
+            **{
+                **_known(cls, data),
+                "citations": citations,
+                "sentences": [SentenceSupport(**_known(SentenceSupport, s)) for s in data["sentences"]],
+                "passages": [Passage.from_dict(p) for p in data["passages"]],
+                "checks": [Check(**_known(Check, c)) for c in data.get("checks", [])],
+            }
+        )
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `data` that are fields of the dataclass `cls` (JSON written by another version may hold more)."""
+    names = {f.name for f in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+@dataclass
+class Checked:
+    """An answer's sentences that passed their checks so far, while the model still writes (rag.RAG.stream):
+    shown as they come. The final Answer follows and decides: it may still abstain, withdrawing them."""
+
+    answer: Answer  # provisional: the checked sentences so far, with their citations
 
 
 @dataclass

@@ -72,6 +72,20 @@ def real_models_only_in_slow_tests() -> Iterator[None]:
         cls.__init__ = original
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Accounts and kept conversations (RAG_DATA_DIR) in a temporary folder, for this process and the apps it
+    starts: no test writes to the repository's data/."""
+    folder = tmp_path_factory.mktemp("data")
+    before = os.environ.get("RAG_DATA_DIR")
+    os.environ["RAG_DATA_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["RAG_DATA_DIR"]
+    else:
+        os.environ["RAG_DATA_DIR"] = before
+
+
 @pytest.fixture
 def fake_embedder() -> Any:
     """A deterministic stand-in for the embedder (tests/fakes.py): the answer path's rules run in the fast suite."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rag.settings import eval_data_dir
 
@@ -59,3 +61,13 @@ def make_beir(folder: Path) -> Path:
     (folder / "qrels").mkdir()
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n", encoding="utf-8")
     return folder
+
+
+def drained(stream: Iterator[str]) -> tuple[str, Any]:
+    """The text a generator's stream wrote and its return value (the Usage it reports)."""
+    pieces = []
+    try:
+        while True:
+            pieces.append(next(stream))
+    except StopIteration as stop:
+        return "".join(pieces), stop.value

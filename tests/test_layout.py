@@ -14,11 +14,13 @@ FACES = {
     "pipeline",
     "collections",
     "cli",
+    "exit_codes",  # the statuses rag/cli.py exits with
     "api",
     "web",
     "evaluation",
     "calibration",
     "scale",
+    "people",  # accounts and kept conversations, behind the server and the page
     "settings_reference",
     "__main__",
 }

@@ -1,7 +1,7 @@
 """Answer a question from retrieved passages, in named steps over one Evidence object:
 
-    parse (question.py) → prepare (evidence.py) → prompt (prompt.py) → write (the model streams a draft)
-    → verify (verify.py) → Answer
+    parse (question.py) → prepare (evidence.py) → prompt (prompt.py) → the checks that read no draft
+    → write (the model streams a draft, each sentence checked as it is written) → verify (verify.py) → Answer
 
 The small local models do not reliably refuse (MODELS.md), so the system decides: the draft is aligned
 to the evidence, then it passes the named checks of rag/answering/checks.py in order (retrieval,
@@ -21,12 +21,13 @@ from rag.answering.checks import CheckList
 from rag.answering.evidence import Evidence, prepare
 from rag.answering.prompt import Prompts, answer_messages
 from rag.answering.question import parse
-from rag.answering.verify import Verdict, verify
+from rag.answering.verify import Verdict, before_writing, verify
 from rag.models.embed import Embedder
 from rag.models.generate import Generator, Messages
 from rag.settings import Settings
 from rag.stopwatch import Stopwatch
-from rag.types import Answer, Passage
+from rag.text import sentences
+from rag.types import Answer, Checked, Passage
 
 ABSTAIN_TEXT = "The documents don't say."
 
@@ -49,11 +50,14 @@ def answer(
     generator: Generator,
     settings: Settings,
     clock: Stopwatch,
-) -> Iterator[str | Answer]:
-    """Yield text deltas while the model writes, then one final Answer with checked citations.
+) -> Iterator[str | Checked | Answer]:
+    """Yield the draft's text deltas while the model writes, its sentences as they pass their checks
+    (`Checked`, each time one more is shown), then one final Answer with checked citations, which decides.
     `asked`: the question as the user asked it; `query`: as answered (a follow-up rewritten standalone).
-    With `settings.checks.every_check`, every check runs and is recorded even after one failed (for fitting
-    the thresholds on what each would have read); the answer is decided the same way."""
+    The checks that read no draft (question_facts, answer_check) run before the model writes: no sentence is
+    shown that they would withdraw, and when one fails nothing is written. With `settings.checks.every_check`,
+    every check runs and is recorded even after one failed (for fitting the thresholds on what each would have
+    read); the answer is decided the same way."""
     checklist = CheckList(settings.checks)
     with clock.step("evidence"):
         evidence = prepare(parse(query, settings.answering.complete_answers), passages, embedder, settings.answering)
@@ -65,16 +69,49 @@ def answer(
         yield compose(asked, query, passages, checklist, Verdict(), clock)
         return
     messages = answer_messages(evidence)
-    draft = ""
+    check = _one_fact_prompt(evidence, embedder, settings) if evidence.question.complete else messages
+    prompts = Prompts(messages, check)
+    with clock.step("check"):
+        before_writing(evidence, prompts, generator, settings.checks, checklist)
+    if not checklist.go_on():
+        yield ABSTAIN_TEXT
+        yield compose(asked, query, passages, checklist, Verdict(), clock)
+        return
+    draft, shown, released = "", "", ""  # all written; its whole sentences checked; what they showed
     with clock.step("generate"):
         for piece in write(generator, messages, settings.answering.max_new_tokens, clock):
             draft += piece
             yield piece
+            done = complete_sentences(draft) if settings.answering.check_while_writing else 0
+            if done > len(shown):  # a sentence more is written: check what is written so far
+                shown = draft[:done]
+                preview = checklist.copy()
+                verdict = verify(evidence, shown, prompts, embedder, settings.checks, preview, final=False)
+                if preview.deciding is None and verdict.text != released:
+                    if not released:
+                        clock.mark("first_checked")
+                    released = verdict.text
+                    yield Checked(compose(asked, query, passages, preview, verdict, clock))
     with clock.step("verify"):
-        check = _one_fact_prompt(evidence, embedder, settings) if evidence.question.complete else messages
-        prompts = Prompts(messages, check)
-        verdict = verify(evidence, draft, prompts, embedder, generator, settings.checks, checklist, clock)
+        verdict = verify(evidence, draft, prompts, embedder, settings.checks, checklist)
     yield compose(asked, query, passages, checklist, verdict, clock)
+
+
+def after_checked(answer: Answer, shown: str) -> str:
+    """What a face that showed the checked sentences `shown` while they were written (rag.types.Checked) shows
+    once the answer is final: the rest of it (the note that the sources disagree, say), or a notice that they
+    are withdrawn, then the answer as given."""
+    if not answer.abstained and answer.answer.startswith(shown):
+        return answer.answer.removeprefix(shown)
+    why = f" ({answer.abstain_reason})" if answer.abstained else ""
+    return f"\n\n[Withdrawn{why}: the checks of the whole answer overrule the sentences above.]\n{answer.answer}"
+
+
+def complete_sentences(draft: str) -> int:
+    """How much of a draft still being written is whole sentences: up to the end of its last sentence but one
+    (the last may go on)."""
+    spans = sentences(draft)
+    return spans[-2].end if len(spans) >= 2 else 0
 
 
 def _one_fact_prompt(evidence: Evidence, embedder: Embedder, settings: Settings) -> Messages:

@@ -8,12 +8,17 @@ these records. A check named in `Settings.advisory_checks` is still run and reco
 | check | fails when |
 |---|---|
 | retrieval | no passage, nor a sentence shown to the model, is close enough to the question |
+| question_facts | a name or number the question gives is in none of the passages retrieved |
+| answer_check | asked whether the context states the answer, the model does not confirm it |
 | answered | the model says the context does not answer |
 | supported | no sentence of the draft is supported by the evidence shown (rag/answering/cite.py) |
 | informative | what the supported sentences say, the question already said ("Robert led against Dyrrachium") |
 | kind | a when / how-many question is answered without a date or a number |
-| question_facts | a name or number the question gives is in none of the passages retrieved |
-| answer_check | asked whether the context states the answer, the model does not confirm it |
+
+The first three read no draft: they run before the model writes (nothing is written when one fails), so a
+sentence shown while the answer is written is never withdrawn by them. The last four read the draft; the
+sentences written so far pass them before they are shown (rag.types.Checked), and the whole draft again at
+the end.
 """
 
 from __future__ import annotations
@@ -139,6 +144,12 @@ class CheckList:
         self.done: list[Check] = []
         self.advisory = set(settings.advisory_checks)
         self.every_check = settings.every_check
+
+    def copy(self) -> CheckList:
+        """Another list with the checks done so far, to go on from separately."""
+        other = CheckList.__new__(CheckList)
+        other.done, other.advisory, other.every_check = list(self.done), self.advisory, self.every_check
+        return other
 
     def add(self, check: Check) -> Check:
         check.advisory = check.name in self.advisory

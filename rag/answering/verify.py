@@ -18,7 +18,6 @@ from rag.answering.prompt import Prompts, check_messages
 from rag.models.embed import Embedder
 from rag.models.generate import Generator, NoTokenProbabilities
 from rag.settings import CheckSettings
-from rag.stopwatch import Stopwatch
 from rag.text import content_words
 from rag.types import Citation, SentenceSupport
 
@@ -35,18 +34,42 @@ class Verdict:
     sentences: list[SentenceSupport] = field(default_factory=list)
 
 
+def before_writing(
+    evidence: Evidence, prompts: Prompts, generator: Generator, settings: CheckSettings, checklist: CheckList
+) -> None:
+    """The checks that read no draft, added to `checklist`: whether the passages retrieved state the names and
+    numbers the question gives, and (the model asked) whether they state the answer. Run before the model
+    writes, so that no sentence is shown that they would withdraw."""
+    question, passages = evidence.question, evidence.passages
+    # all the passages retrieved, with their titles: only the cited ones failed answerable questions that name
+    # a thing by another of its names there ("China" for "Beijing"; SQuAD 2.0 tune split: docs/measurements.md);
+    # and their documents' names: "Nikola_Tesla.txt" names whom its passages call "Tesla"
+    checklist.add(
+        checks.question_facts(question, [f"{_name(p.chunk.source)} {p.chunk.title} {p.chunk.text}" for p in passages])
+    )
+    if settings.min_answer_check > 0 and checklist.go_on():
+        try:
+            check = checks.answer_check(
+                generator.yes_probability(check_messages(prompts.check)), settings.min_answer_check
+            )
+        except NoTokenProbabilities as missing:
+            check = checks.answer_check_not_run(settings.min_answer_check, str(missing))
+        checklist.add(check)
+
+
 def verify(
     evidence: Evidence,
     draft: str,
     prompts: Prompts,
     embedder: Embedder,
-    generator: Generator,
     settings: CheckSettings,
     checklist: CheckList,
-    clock: Stopwatch,
+    final: bool = True,
 ) -> Verdict:
-    """Check `draft` (written from `prompts.answer`) against `evidence`, adding each check to `checklist`."""
-    question, passages = evidence.question, evidence.passages
+    """Check `draft` (written from `prompts.answer`) against `evidence`, adding each check to `checklist`.
+    `final`: the whole draft (False: the sentences written so far, shown while the model goes on; the note that
+    the sources disagree is for the whole answer only)."""
+    question = evidence.question
     answered = checklist.add(checks.answered(draft)).passed
     if question.yes_no:  # the verdict is unreliable (docs/measurements.md) and checks nothing; the reason is checked
         draft = without_verdict(draft)
@@ -78,29 +101,15 @@ def verify(
     checklist.add(checks.supported(best, bool(shown), settings.min_support))
     checklist.add(checks.informative(question, " ".join(stated)))
     checklist.add(checks.kind(question, " ".join(stated)))
-    # all the passages retrieved, with their titles: only the cited ones failed answerable questions that name
-    # a thing by another of its names there ("China" for "Beijing"; SQuAD 2.0 tune split: docs/measurements.md);
-    # and their documents' names: "Nikola_Tesla.txt" names whom its passages call "Tesla"
-    checklist.add(
-        checks.question_facts(question, [f"{_name(p.chunk.source)} {p.chunk.title} {p.chunk.text}" for p in passages])
-    )
-    if settings.min_answer_check > 0 and checklist.go_on():
-        with clock.step("check"):
-            try:
-                check = checks.answer_check(
-                    generator.yes_probability(check_messages(prompts.check)), settings.min_answer_check
-                )
-            except NoTokenProbabilities as missing:
-                check = checks.answer_check_not_run(settings.min_answer_check, str(missing))
-        checklist.add(check)
-    if shown and checklist.deciding is None:
+    if final and shown and checklist.deciding is None:
         shown += _disagreement(evidence, numbers, highlights, checked)
     citations = [
         _citation(n, evidence, i, sorted(highlights.get(i, ())))
         for i, n in sorted(numbers.items(), key=lambda item: item[1])
     ]
-    # a list answer (a why / how / list question) stays a list, one item a line
-    as_list = len(BULLET.findall(draft)) >= 2
+    # a list answer (a why / how / list question) stays a list, one item a line: from its first item on, so the
+    # sentences shown while it is written only ever grow
+    as_list = bool(BULLET.match(draft)) or len(BULLET.findall(draft)) >= 2
     return Verdict("\n".join(f"- {s}" for s in shown) if as_list else " ".join(shown), citations, checked)
 
 

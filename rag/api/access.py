@@ -1,9 +1,10 @@
 """Who may do what on `rag serve`.
 
-Two roles: an editor asks, searches, reads and changes documents (adds, removes); a reader does all but
-change documents. `--auth USER:PASSWORD` makes editors, `--reader USER:PASSWORD` readers, and an API key
-(`--api-key`, for tools and agents) reads. With no credential at all, on loopback only, the one local user
-is an editor. A login on the page is kept in a signed cookie, so replicas need no shared store.
+Two kinds of role: an editor or an admin asks, searches, reads and changes documents (adds, removes); a reader
+does all but change documents. `--auth USER:PASSWORD` makes editors, `--reader USER:PASSWORD` readers, and an API
+key (`--api-key`, for tools and agents) reads. Accounts (`rag users`, rag/people/accounts.py) are admins or
+readers, each with a password and API keys of their own. With no credential at all, on loopback only, the one
+local user is an editor. A login on the page is kept in a signed cookie, so replicas need no shared store.
 """
 
 from __future__ import annotations
@@ -16,13 +17,22 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.people.accounts import Accounts
 
 
 class Role(StrEnum):
     READER = "reader"
-    EDITOR = "editor"
+    EDITOR = "editor"  # a --auth login
+    ADMIN = "admin"  # an account that may change documents
+
+
+CHANGERS = (Role.EDITOR, Role.ADMIN)  # the roles that may add and remove documents
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class Identity:
 
     @property
     def may_change_documents(self) -> bool:
-        return self.role is Role.EDITOR
+        return self.role in CHANGERS
 
 
 LOCAL = Identity("local", Role.EDITOR)  # loopback without credentials: the machine's own user
@@ -53,26 +63,58 @@ class Credentials:
     editors: tuple[tuple[str, str], ...] = ()
     readers: tuple[tuple[str, str], ...] = ()
     api_keys: tuple[str, ...] = ()
+    # the data folder whose accounts also log in (rag users); None: the flags' logins only
+    accounts: Path | None = None
     # signs the page's sessions: random per `rag serve` (its replicas get it with the rest), so a cookie
     # reveals nothing to guess the passwords with offline, and a restart ends every session
     session_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     @property
     def configured(self) -> bool:
-        return bool(self.editors or self.readers or self.api_keys)
+        return bool(self.editors or self.readers or self.api_keys) or self.has_accounts
+
+    @property
+    def has_accounts(self) -> bool:
+        """Whether any account exists (read each time: `rag users add` may run while the server does)."""
+        accounts = self._accounts()
+        return accounts is not None and accounts.exist()
 
     def login(self, user: str, password: str) -> Identity | None:
-        """The identity of a user and password; an API key given as the password (any user) reads."""
+        """The identity of a user and password: a flag's login, else an account's; an API key given as the
+        password (any user) is its owner."""
         found = None
         for role, logins in ((Role.EDITOR, self.editors), (Role.READER, self.readers)):
             for name, secret in logins:  # every entry compared, in constant time: no early exit to time
                 if hmac.compare_digest(name.encode(), user.encode()) & _same(secret, password) and found is None:
                     found = Identity(name, role)
+        accounts = self._accounts()
+        if found is None and accounts is not None:
+            found = accounts.login(user, password)
         return found or self.key(password)
 
     def key(self, token: str) -> Identity | None:
         matched = [_same(key, token) for key in self.api_keys]
-        return Identity("api-key", Role.READER) if any(matched) else None
+        if any(matched):
+            return Identity("api-key", Role.READER)
+        accounts = self._accounts()
+        return accounts.key(token) if accounts is not None else None
+
+    def current(self, who: Identity) -> Identity | None:
+        """A session's identity as it stands now: an account removed since is nobody, and one whose role
+        changed has its new role; the flags' logins last as long as the server."""
+        flagged = {(name, Role.EDITOR) for name, _ in self.editors} | {(name, Role.READER) for name, _ in self.readers}
+        if (who.name, who.role) in flagged or (who == Identity("api-key", Role.READER) and self.api_keys):
+            return who
+        accounts = self._accounts()
+        return accounts.identity(who.name) if accounts is not None else None
+
+    def _accounts(self) -> Accounts | None:
+        if self.accounts is None:
+            return None
+        # imported here: the accounts module uses this one's Identity and Role
+        from rag.people.accounts import Accounts
+
+        return Accounts.at(self.accounts)
 
 
 def _same(expected: str, given: str) -> bool:

@@ -13,12 +13,15 @@ from fastapi import FastAPI
 from mcp.server.transport_security import TransportSecuritySettings
 
 from rag.api.access import Credentials
+from rag.api.conversations import conversations_router
 from rag.api.gate import AnswerGate
 from rag.api.guard import LOOPBACK, Guard
+from rag.api.health import health_router
 from rag.api.mcp_tools import build_mcp
 from rag.api.openai_chat import openai_router
 from rag.collections import Collections
 from rag.errors import RagError
+from rag.people.conversations import Conversations
 from rag.pipeline import RAG
 from rag.web.app import build_app
 from rag.web.render import CLICK_SCRIPT, CSS
@@ -52,9 +55,14 @@ def build_server(
     app = FastAPI(title="rag", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.gate = gate  # how many answers run and wait (benches, tests)
     app.include_router(openai_router(collections, gate))
+    app.include_router(health_router())
     app.router.routes.extend(mcp_routes)
     app.include_router(viewer_router(collections))  # a citation's place in its original file
-    page = build_app(collections, gate, roles=True).queue(default_concurrency_limit=concurrency, max_size=max_queue)
+    kept = Conversations.at(rag.settings.paths.data_dir)  # each user's conversations: the page's sidebar, exports
+    app.include_router(conversations_router(kept))
+    page = build_app(collections, gate, roles=True, conversations=kept).queue(
+        default_concurrency_limit=concurrency, max_size=max_queue
+    )
     # mounted last: the page takes every path the API and MCP routes above do not
     gr.mount_gradio_app(
         app,
@@ -76,8 +84,8 @@ def refuse_open_bind(host: str, credentials: Credentials) -> None:
     """Beyond loopback, everything sits behind a credential: serving without one is refused."""
     if host not in LOOPBACK and not credentials.configured:
         raise RagError(
-            f"serving on {host} needs a credential (--auth USER:PASSWORD, --reader USER:PASSWORD or "
-            "--api-key KEY): without one, anyone reaching it reads and changes the documents"
+            f"serving on {host} needs a credential (an account made with rag users add, --auth USER:PASSWORD, "
+            "--reader USER:PASSWORD or --api-key KEY): without one, anyone reaching it reads and changes the documents"
         )
 
 

@@ -6,7 +6,8 @@ A plain ASGI middleware (streamed answers pass through untouched) that, in order
 3. requires a JSON body on /v1 and /mcp (a cross-site form can send text/plain without a preflight);
 4. bounds the request body (uploads have their own, larger bound);
 5. knows who asks (an API key as a Bearer token, a user and password as HTTP Basic or the page's login
-   cookie), refusing an address that failed too many logins;
+   cookie; the flags' credentials or an account's, rag/people/accounts.py), refusing an address that failed
+   too many logins;
 6. lets a reader read but not change documents; passes who asked on as `x-rag-user` / `x-rag-role`.
 The login page (/login, /logout) is served here too: it is part of the gate, not of the app.
 """
@@ -23,6 +24,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -93,7 +95,7 @@ class Guard:
         if path.rstrip("/") in ("/login", "/logout") and scope["type"] == "http":
             await self._limited(scope, receive, send, self.limits.max_request_kb * 2**10, headers, self._login_page)
             return
-        who = self._identify(headers, _address(scope))
+        who = await self._identify(headers, _address(scope))
         if isinstance(who, tuple):
             await _error(scope, send, *who)
             return
@@ -131,14 +133,15 @@ class Guard:
             return 415, "the request body must be JSON (Content-Type: application/json)"
         return None
 
-    def _identify(self, headers: Headers, address: str) -> Identity | None | tuple[int, str, dict[str, str]]:
+    async def _identify(self, headers: Headers, address: str) -> Identity | None | tuple[int, str, dict[str, str]]:
         """Who sent this; None: nobody said; (status, message, headers): a refusal."""
         if not self.credentials.configured:
             return LOCAL  # loopback only (serve refuses to bind wider without a credential)
         given = headers.get("authorization")
         if given is None:
             token = _cookie(headers, COOKIE)
-            return self.sessions.read(token) if token else None
+            who = self.sessions.read(token) if token else None
+            return self.credentials.current(who) if who else None  # a removed account's session ends now
         locked = self._locked_out(address)
         if locked:
             return locked
@@ -149,7 +152,8 @@ class Guard:
         elif scheme.lower() == "basic":
             try:
                 user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-                who = self.credentials.login(user, password)
+                # an account's password hash takes ~0.1 s to check: not on the event loop, which streams answers
+                who = await run_in_threadpool(self.credentials.login, user, password)
             except (binascii.Error, UnicodeDecodeError):
                 who = None
         if who is None:
@@ -202,7 +206,7 @@ class Guard:
         user, password = str(form.get("username", "")), str(form.get("password", ""))
         browser = "next" in form
         target = _local(str(form.get("next", target)))
-        who = self.credentials.login(user, password)
+        who = await run_in_threadpool(self.credentials.login, user, password)
         if who is None:
             self.throttle.failed(address)
             if browser:
@@ -311,7 +315,8 @@ async def _page(send: Send, status: int, page: str) -> None:
 
 def login_form(target: str, message: str, credentials: Credentials) -> str:
     """The login page: self-contained (no script, no asset to fetch before logging in)."""
-    hint = "" if credentials.editors or credentials.readers else " (any user name; the API key as password)"
+    logins = credentials.editors or credentials.readers or credentials.has_accounts
+    hint = "" if logins else " (any user name; the API key as password)"
     note = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Log in · rag</title>

@@ -1,4 +1,7 @@
-"""The MCP server: tools `search` and `ask`, and each collection's documents as a resource.
+"""The MCP server: tools `search_documents` and `ask_documents`, and each collection's documents as a resource.
+
+Both tools only read (annotated readOnlyHint, so clients need not ask for approval on every call), and their
+names say what they search: a client with several servers' tools would otherwise hold two `search`es.
 
 Served over stdio by `rag mcp` (for desktop assistants and editors that start it themselves) and over
 streamable HTTP at /mcp by `rag serve`. Both answer from the same Collections as the other faces.
@@ -7,21 +10,26 @@ streamable HTTP at /mcp by `rag serve`. Both answer from the same Collections as
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
 
+from rag.answering.followup import Turn
 from rag.api.gate import AnswerGate, Busy
+from rag.api.openai_chat import earlier_turns
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.pipeline import RAG
 from rag.retrieval.filters import DocumentFilter, FilterError
 
 INSTRUCTIONS = (
-    "Answers questions from the user's indexed documents, offline. `ask` gives a checked answer whose every "
-    "sentence cites a passage [n], or says the documents don't say; `search` gives the closest passages with "
-    "their sources. Pass `collection` to pick an index other than the default (resource rag://collections). "
+    "Answers questions from the user's indexed documents, offline. `ask_documents` gives a checked answer whose "
+    "every sentence cites a passage [n], or says the documents don't say; pass the conversation so far as `history` "
+    "for a follow-up. `search_documents` gives the closest passages with their sources. Pass `collection` to pick "
+    "an index other than the default (resource rag://collections). "
     "Both take optional filters that narrow them to some documents: `sources` (globs of source names, "
     "'reports/**/*.pdf'), `folders`, `types` ('pdf'), `modified_after` and `modified_before` (YYYY-MM-DD)."
 )
@@ -30,6 +38,37 @@ FILTERS = (
     "`folders` (sources under one of them), `types` (file suffixes such as pdf), `modified_after` (on or after) and "
     "`modified_before` (dates, YYYY-MM-DD)."
 )
+# both only read the local documents: no approval needed, nothing outside reached
+SEARCH = ToolAnnotations(title="Search the documents", read_only_hint=True, open_world_hint=False)
+ASK = ToolAnnotations(title="Ask the documents", read_only_hint=True, open_world_hint=False)
+
+
+class Exchange(BaseModel):
+    """An earlier turn of the conversation: a question and the answer it got."""
+
+    question: str
+    answer: str
+
+
+class ChatMessage(BaseModel):
+    """An earlier message of the conversation, as chat clients keep them."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+History = list[Exchange | ChatMessage]
+
+
+def history_turns(history: History | None) -> list[Turn]:
+    """The (question, answer) turns of `history`, read as /v1 reads earlier messages."""
+    said: list[tuple[str, str]] = []
+    for item in history or []:
+        if isinstance(item, Exchange):
+            said += [("user", item.question), ("assistant", item.answer)]
+        else:
+            said.append((item.role, item.content))
+    return earlier_turns((role, text.strip()) for role, text in said)
 
 
 def build_mcp(collections: Collections, gate: AnswerGate | None = None) -> MCPServer:
@@ -69,10 +108,12 @@ def _filter(
 
 def _add_search(server: MCPServer, collections: Collections, gate: AnswerGate) -> None:
     @server.tool(
+        name="search_documents",
         description="The passages of the documents closest to a query, best first, with their sources (none when "
-        "the filters keep no document)." + FILTERS
+        "the filters keep no document)." + FILTERS,
+        annotations=SEARCH,
     )
-    async def search(
+    async def search_documents(
         query: str,
         collection: str | None = None,
         k: int = 5,
@@ -100,16 +141,21 @@ def _add_search(server: MCPServer, collections: Collections, gate: AnswerGate) -
 
 def _add_ask(server: MCPServer, collections: Collections, gate: AnswerGate) -> None:
     @server.tool(
+        name="ask_documents",
         description="A short answer from the documents, each sentence citing its passage [n] (the "
         "citations list gives each n's source and text), or 'The documents don't say.' "
         "with the reason. `strictness` (optional): how cautious the answer is, 'lenient' (answers more, "
         "sometimes wrongly), 'balanced' or 'strict' (says the documents don't say unless it is sure); "
-        "omitted: the server's setting." + FILTERS
+        "omitted: the server's setting. `history` (optional): the conversation so far, oldest first, as "
+        "{question, answer} pairs or {role, content} messages; a follow-up ('what did it outlaw?') is then "
+        "rewritten into a standalone question (the result's rewritten_question)." + FILTERS,
+        annotations=ASK,
     )
-    async def ask(
+    async def ask_documents(  # noqa: PLR0913 - the tool's arguments are its JSON schema
         question: str,
         collection: str | None = None,
         strictness: str | None = None,
+        history: History | None = Field(None, description="the conversation so far, oldest first"),
         sources: list[str] | None = None,
         folders: list[str] | None = None,
         types: list[str] | None = None,
@@ -121,7 +167,7 @@ def _add_ask(server: MCPServer, collections: Collections, gate: AnswerGate) -> N
         try:
             # the thresholds are resolved, and the models loaded, off the event loop
             rag = await gate.in_thread(rag.at_strictness, strictness)
-            answer = await gate.run_async(rag.ask, question, None, None, only)
+            answer = await gate.run_async(rag.ask, question, history_turns(history), None, only)
         except Busy as busy:
             raise ToolError(str(busy)) from None
         except RagError as error:
@@ -131,6 +177,7 @@ def _add_ask(server: MCPServer, collections: Collections, gate: AnswerGate) -> N
             "answer": answer.answer,
             "abstained": answer.abstained,
             "abstain_reason": answer.abstain_reason,
+            "rewritten_question": answer.rewritten_question,
             "strictness": rag.settings.checks.strictness,
             "citations": [
                 {"n": c.n, "source": c.source, "page": c.page, "location": c.location, "text": c.text}

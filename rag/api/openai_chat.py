@@ -5,8 +5,12 @@ raw draft; everything else the pipeline knows (citations, abstention, checks, ti
 field `rag`. The extra body field `strictness` (lenient, balanced or strict) picks the abstention thresholds
 for one request; `rag.strictness` says which answered. The extra body field `rag_filter` (an object: sources,
 folders, types, modified_after, modified_before; rag/retrieval/filters.py) answers from the documents it keeps.
-Streaming sends the draft as `reasoning_content` while it is generated (clients that show a model's reasoning
-show it live, others ignore it), then the checked answer as `content`, then `[DONE]`.
+Streaming sends each sentence of the answer as `content` once it has passed its checks (the unchecked draft
+goes as `reasoning_content`: clients that show a model's reasoning show it live, others ignore it); where the
+checks of the whole answer overrule what was sent, a notice saying so and the answer as given follow; then
+`[DONE]`. `usage` counts the tokens the answer's generations read and wrote (rag/api/usage.py): in the reply,
+and when streaming in a last chunk if `stream_options.include_usage`. `max_tokens` caps the draft; sampling
+fields are refused unless greedy (rag/api/openai_options.py). Errors are OpenAI's JSON (rag/api/openai_errors.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
 import anyio
@@ -22,14 +26,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rag.answering.answer import ABSTAIN_TEXT
+from rag.answering.answer import ABSTAIN_TEXT, after_checked
 from rag.answering.followup import Turn, turns_of
 from rag.api.gate import Abandoned, AnswerGate, Busy
+from rag.api.openai_errors import APIError, OpenAIRoute, answer_unknown_routes
+from rag.api.openai_options import length_cap, refuse_what_would_change_the_answer
+from rag.api.usage import Meter
 from rag.collections import CollectionInfo, Collections, UnknownCollectionError, describe
 from rag.errors import RagError
 from rag.pipeline import RAG, UnknownStrictnessError
 from rag.retrieval.filters import DocumentFilter, FilterError
-from rag.types import Answer
+from rag.types import Answer, Checked
 
 OWNER = "rag"
 
@@ -40,14 +47,22 @@ class Message(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False  # a last chunk, its choices empty, with the usage
+
+
 class ChatRequest(BaseModel):
-    """What is read of a chat completion request; sampling parameters and the like are accepted and ignored
-    (the answer path decodes greedily and checks what it says)."""
+    """What is read of a chat completion request. Fields that would change how the answer is written are checked
+    in rag/api/openai_options.py; those that would not (user, seed, metadata, ...) are accepted."""
 
     model_config = ConfigDict(extra="allow")
     model: str
     messages: list[Message] = Field(min_length=1)
-    stream: bool = False  # stream_options.include_usage is not honoured: token counts are not kept
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)  # OpenAI's newer name for max_tokens
     # an extra field: lenient | balanced | strict, None the server's; any value is let through here so that
     # RAG.at_strictness gives the one message every face gives, naming the choices
     strictness: Any = None
@@ -60,27 +75,6 @@ class ChatRequest(BaseModel):
             return None if self.rag_filter is None else DocumentFilter.from_dict(self.rag_filter)
         except FilterError as error:
             raise APIError(400, str(error), param="rag_filter") from None
-
-
-class APIError(Exception):
-    """An error answered in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        param: str | None = None,
-        code: str | None = None,
-        kind: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.status, self.param, self.code, self.kind = status, param, code, kind
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"message": str(self), "type": self.kind, "param": self.param, "code": self.code}}
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status)
 
 
 def text_of(content: str | list[dict[str, Any]] | None) -> str:
@@ -99,9 +93,14 @@ def conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
     question = text_of(last.content).strip()
     if not question:
         raise APIError(400, "the question (the last user message) is empty", param="messages")
-    earlier = ((m.role, text_of(m.content).strip()) for m in messages[:-1])
-    # an answer's [n] markers are dropped by the rewriter (rewrite_messages)
-    return question, turns_of(earlier, lambda text: not text.startswith(ABSTAIN_TEXT))
+    return question, earlier_turns((m.role, text_of(m.content).strip()) for m in messages[:-1])
+
+
+def earlier_turns(said: Iterable[tuple[str, str]]) -> list[Turn]:
+    """The follow-up history of a conversation's (role, text) messages, oldest first, as /v1 and MCP read it:
+    each question with the answer it got, abstentions left out (an answer's [n] markers are dropped by the
+    rewriter, rewrite_messages)."""
+    return turns_of(said, lambda text: not text.startswith(ABSTAIN_TEXT))
 
 
 def extra(answer: Answer, strictness: str) -> dict[str, Any]:
@@ -152,39 +151,34 @@ class ChatCompletions:
         except UnknownCollectionError:
             raise self._unknown(name) from None
 
-    async def _asker(self, chat: ChatRequest) -> RAG:
+    async def _asker(self, chat: ChatRequest) -> tuple[RAG, Meter]:
         """The collection's pipeline at the asked strictness, its models and index loaded: a bad strictness is
         the caller's error (checked before anything loads), a missing index or model an HTTP error rather than
-        a broken stream."""
+        a broken stream. It is this request's own (sharing the models and index): its draft capped at the asked
+        `max_tokens`, its generations counted by the Meter it comes with."""
         rag = self._pipeline(chat.model)
         try:
             asker = await self.gate.in_thread(rag.at_strictness, chat.strictness)
             await self.gate.in_thread(asker.warm_up)
+            return await self.gate.in_thread(metered, asker, length_cap(chat.max_tokens, chat.max_completion_tokens))
         except UnknownStrictnessError as error:
             raise APIError(400, str(error), param="strictness") from None
         except RagError as error:
             raise APIError(503, str(error), kind="server_error", code="collection_unavailable") from None
-        return asker
 
     async def create(self, request: Request) -> JSONResponse | StreamingResponse:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise APIError(400, "the request body is not valid JSON") from None
-        try:
-            chat = ChatRequest.model_validate(body)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(map(str, first["loc"]))
-            raise APIError(400, f"{where}: {first['msg']}", param=where or None) from None
+        chat = await read_request(request)
         question, turns = conversation(chat.messages)
         only = chat.only()
-        rag = await self._asker(chat)
-        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        rag, meter = await self._asker(chat)
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": chat.model}
         try:
             if chat.stream:
                 ticket = self.gate.admit()  # refused now, as a 429, rather than after the stream has begun
-                chunks = self._chunks(rag, (question, turns, only), ident, created, chat.model, ticket)
+                # OpenAI's convention: with include_usage, every chunk has `usage`, null but in the last
+                counted = {"usage": None} if chat.stream_options and chat.stream_options.include_usage else {}
+                head = {**head, "object": "chat.completion.chunk", **counted}
+                chunks = self._chunks(rag, meter, (question, turns, only), head, ticket)
                 headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
                 return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
             answer = await self.gate.run_async(rag.ask, question, turns, None, only, left=request.is_disconnected)
@@ -194,20 +188,14 @@ class ChatCompletions:
             raise APIError(429, str(busy), kind="rate_limit_error", code="rate_limit_exceeded") from None
         except RagError as error:
             raise APIError(400, str(error)) from None
+        message = {"role": "assistant", "content": answer.answer}
+        choice = {"index": 0, "message": message, "finish_reason": finish_reason(answer, meter), "logprobs": None}
         return JSONResponse(
             {
-                "id": ident,
+                **head,
                 "object": "chat.completion",
-                "created": created,
-                "model": chat.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": answer.answer},
-                        "finish_reason": "stop",
-                        "logprobs": None,
-                    }
-                ],
+                "choices": [choice],
+                "usage": meter.usage(),
                 "rag": extra(answer, rag.settings.checks.strictness),
             }
         )
@@ -215,22 +203,20 @@ class ChatCompletions:
     async def _chunks(
         self,
         rag: RAG,
+        meter: Meter,
         asked: tuple[str, list[Turn], DocumentFilter | None],
-        ident: str,
-        created: int,
-        model: str,
+        head: dict[str, Any],
         ticket: int,
     ) -> AsyncIterator[str]:
-        """The SSE stream of the answer to `asked` (question, earlier turns, filter): the pipeline blocks, so
-        each step runs in one of the gate's threads; the turn is given back however the stream ends (a client
-        that goes away included)."""
+        """The SSE stream of the answer to `asked` (question, earlier turns, filter), each chunk `head` and its
+        choice: the pipeline blocks, so each step runs in one of the gate's threads; the turn is given back
+        however the stream ends (a client that goes away included)."""
         question, turns, only = asked
-        head = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
             return _sse({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more})
 
-        answer, items = None, None
+        answer, items, shown = None, None, ""
         try:
             yield chunk({"role": "assistant", "content": ""})  # at once: the client knows it is heard, then waits
             await self.gate.in_thread(self.gate.wait, ticket)
@@ -238,6 +224,10 @@ class ChatCompletions:
             while (item := await self.gate.in_thread(next, items, None)) is not None:
                 if isinstance(item, Answer):
                     answer = item
+                elif isinstance(item, Checked):  # each sentence as `content` once it is checked
+                    if item.answer.answer.startswith(shown) and item.answer.answer != shown:
+                        yield chunk({"content": item.answer.answer.removeprefix(shown)})
+                        shown = item.answer.answer
                 elif item:
                     yield chunk({"reasoning_content": item})
         except RagError as error:
@@ -252,15 +242,48 @@ class ChatCompletions:
             finally:
                 self.gate.leave()
         assert answer is not None
-        yield chunk({"content": answer.answer})
-        yield chunk({}, "stop", rag=extra(answer, rag.settings.checks.strictness))
+        if rest := after_checked(answer, shown):
+            yield chunk({"content": rest})
+        yield chunk({}, finish_reason(answer, meter), rag=extra(answer, rag.settings.checks.strictness))
+        if "usage" in head:
+            yield _sse({**head, "choices": [], "usage": meter.usage()})
         yield _sse("[DONE]")
 
 
+async def read_request(request: Request) -> ChatRequest:
+    """The request's body as a ChatRequest; anything wrong with it, or asking what this server does not do, is a
+    400 naming the field."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise APIError(400, "the request body is not valid JSON") from None
+    try:
+        chat = ChatRequest.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise APIError(400, f"{where}: {first['msg']}", param=where or None) from None
+    refuse_what_would_change_the_answer(body)
+    return chat
+
+
+def metered(rag: RAG, max_tokens: int | None) -> tuple[RAG, Meter]:
+    """`rag` for one request: its draft at most `max_tokens` long (or the server's limit, if lower), its
+    generations counted by the Meter returned with it."""
+    limit = rag.settings.answering.max_new_tokens
+    meter = Meter(rag.generator)
+    return rag.variant(max_new_tokens=min(max_tokens or limit, limit)).use(generator=meter), meter
+
+
+def finish_reason(answer: Answer, meter: Meter) -> str:
+    """The choice's finish: "length" where the answer given rests on a draft cut at its token limit, else "stop"."""
+    return "length" if meter.cut and not answer.abstained else "stop"
+
+
 def openai_router(collections: Collections, gate: AnswerGate | None = None) -> APIRouter:
-    """/v1/models, /v1/models/{id} and /v1/chat/completions."""
+    """/v1/models, /v1/models/{id} and /v1/chat/completions; any other /v1 path an OpenAI-shaped 404 or 405."""
     api = ChatCompletions(collections, gate or AnswerGate())
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", route_class=OpenAIRoute)  # errors in OpenAI's shape
 
     @router.get("/models")
     def list_models() -> JSONResponse:
@@ -268,16 +291,11 @@ def openai_router(collections: Collections, gate: AnswerGate | None = None) -> A
 
     @router.get("/models/{model_id}")
     def get_model(model_id: str) -> JSONResponse:
-        try:
-            return JSONResponse(api.model(model_id))
-        except APIError as error:
-            return error.response()
+        return JSONResponse(api.model(model_id))
 
     @router.post("/chat/completions", response_model=None)
     async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
-        try:
-            return await api.create(request)
-        except APIError as error:
-            return error.response()
+        return await api.create(request)
 
+    answer_unknown_routes(router)  # last: every other /v1 path
     return router

@@ -1,6 +1,7 @@
 """Local language models that write the answers: llama.cpp (xllamacpp) or transformers.
 
-Both stream text deltas for a list of chat messages, greedily (answers must be reproducible).
+Both stream text deltas for a list of chat messages, greedily (answers must be reproducible); a stream's return
+value is its Usage, the token counts the model reports.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from rag.errors import ModelNotFoundError, RagError
 from rag.models.weights import ModelSource, resolve_generator
@@ -28,11 +29,19 @@ class NoTokenProbabilities(RagError):
     """The generator gives no token probabilities (a model server without logprobs): what reads them cannot run."""
 
 
+class Usage(NamedTuple):
+    """The tokens of one generation, as the model counted them: the whole prompt (cached or not) and what it wrote."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
 class Generator(Protocol):
     label: str
 
     def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
-        """Yield the answer text piece by piece."""
+        """Yield the answer text piece by piece; return the Usage (None where the model reports none), which
+        `usage = yield from generator.stream(...)` reads."""
         ...
 
     def yes_probability(self, messages: Messages) -> float:
@@ -52,19 +61,29 @@ def chat_request(messages: Messages, max_tokens: int, stream: bool, yes_no: bool
     """An OpenAI chat-completions request, as llama.cpp takes it in process and a model server over HTTP: greedy,
     the prompt kept for the next request (llama.cpp; other servers ignore it). `yes_no`: one token, with the ten
     likeliest first tokens' log-probabilities (what yes_probability reads)."""
-    request = {
+    request: dict[str, Any] = {
         "messages": messages,
         "max_tokens": max_tokens,
         "temperature": 0.0,
         "stream": stream,
         "cache_prompt": True,
     }
+    if stream:  # the token counts, in a last chunk (what usage_of reads)
+        request["stream_options"] = {"include_usage": True}
     return {**request, "logprobs": True, "top_logprobs": 10} if yes_no else request
 
 
 def yes_share_of(top_logprobs: list[dict[str, Any]]) -> float:
     """yes_share over a chat completion's `top_logprobs` of its first token."""
     return yes_share({item["token"]: math.exp(item["logprob"]) for item in top_logprobs})
+
+
+def usage_of(reply: dict[str, Any]) -> Usage | None:
+    """The Usage of an OpenAI reply or chunk carrying `usage` (None where it carries none)."""
+    counted = reply.get("usage") or {}
+    if not isinstance(counted.get("prompt_tokens"), int) or not isinstance(counted.get("completion_tokens"), int):
+        return None
+    return Usage(counted["prompt_tokens"], counted["completion_tokens"])
 
 
 def llama_params(source: ModelSource, threads: int, context_tokens: int, prompt_cache_mb: int) -> Any:
@@ -107,8 +126,10 @@ class LlamaCppGenerator:
         # would block the llama.cpp thread (seen once as a hang under load), and join() below returns.
         pieces: queue.SimpleQueue[str | None | Exception] = queue.SimpleQueue()
         cancelled = threading.Event()
+        counted: list[Usage] = []
 
         def on_chunk(chunk: dict) -> bool:
+            counted.extend(filter(None, [usage_of(chunk)]))
             for choice in chunk.get("choices", []):
                 text = (choice.get("delta") or {}).get("content")
                 if text:
@@ -135,6 +156,7 @@ class LlamaCppGenerator:
             cancelled.set()
             # a llama.cpp thread still running at interpreter exit aborts the process (e.g. after Ctrl-C)
             worker.join()
+        return counted[-1] if counted else None
 
     def yes_probability(self, messages: Messages) -> float:
         with self._lock:
@@ -270,6 +292,7 @@ class TransformersGenerator:
         input_ids = self.prompt_ids(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[Exception] = []
+        counted: list[Usage] = []
         cancelled = threading.Event()
 
         class StopWhenCancelled(StoppingCriteria):
@@ -299,6 +322,8 @@ class TransformersGenerator:
                         **self._lookup,
                     )
                     self._keep(output.cache, output.sequences[0].tolist())
+                    prompt = input_ids.shape[1]  # sequences are the prompt and what was generated after it
+                    counted.append(Usage(prompt, output.sequences.shape[1] - prompt))
             except Exception as error:  # noqa: BLE001 - handed to the consumer below
                 failure.append(error)
                 streamer.end()
@@ -314,6 +339,7 @@ class TransformersGenerator:
             worker.join()  # a generate() thread still alive at interpreter exit aborts the process
         if failure:
             raise failure[0]
+        return counted[0] if counted else None
 
     def yes_probability(self, messages: Messages) -> float:
         import torch

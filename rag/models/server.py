@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from rag.errors import RagError
-from rag.models.generate import Messages, NoTokenProbabilities, chat_request, yes_share_of
+from rag.models.generate import Messages, NoTokenProbabilities, Usage, chat_request, usage_of, yes_share_of
 
 API_KEY_VARIABLE = "RAG_GENERATOR_API_KEY"
 PROBE: Messages = [
@@ -49,6 +49,7 @@ class ServerGenerator:
 
     def stream(self, messages: Messages, max_new_tokens: int) -> Iterator[str]:
         request = self._request(messages, max_new_tokens, stream=True)
+        counted: Usage | None = None  # in the last chunk, where the server counts (stream_options.include_usage)
         with self._errors(), self._client.stream("POST", "/chat/completions", json=request) as reply:
             self._raise_for(reply)
             for line in reply.iter_lines():
@@ -57,10 +58,13 @@ class ServerGenerator:
                 data = line[5:].strip()
                 if data == "[DONE]":
                     break
-                for choice in json.loads(data).get("choices", []):
+                chunk = json.loads(data)
+                counted = usage_of(chunk) or counted
+                for choice in chunk.get("choices") or []:
                     text = (choice.get("delta") or {}).get("content")
                     if text:
                         yield text
+        return counted
 
     def yes_probability(self, messages: Messages) -> float:
         """P(Yes) against P(No) of the first reply token, from the server's top_logprobs."""

@@ -218,7 +218,7 @@ def fingerprint_folder(folder: Path) -> str:
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.name.startswith("."):
             continue
-        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(path.relative_to(folder).as_posix().encode())  # the same identity on Windows
         if path.suffix in {".json", ".txt"}:
             digest.update(path.read_bytes())
         else:

@@ -217,7 +217,7 @@ class DocumentFilter:
         for folder in self.folders:
             path = Path(folder).expanduser()
             if path.is_absolute() and path.resolve().is_relative_to(base) and path.resolve() != base:
-                found.append(str(path.resolve().relative_to(base)))
+                found.append(path.resolve().relative_to(base).as_posix())  # as sources are named
         return tuple(found)
 
 

@@ -19,7 +19,6 @@ Nothing is pickled.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from typing import Any
 
 import faiss
 import numpy as np
+from filelock import FileLock, Timeout
 
 from rag.errors import IndexMissingError, RagError
 from rag.store import vector_store
@@ -50,25 +50,20 @@ class IndexBusyError(RagError):
 
 @contextlib.contextmanager
 def writer_lock(folder: Path) -> Iterator[None]:
-    """Hold the index's writer lock (an advisory flock, released by the OS if the holder dies)."""
+    """Hold the index's writer lock: one writer per folder across processes (and within one). filelock takes an OS
+    lock (flock on Unix, LockFileEx on Windows) that the OS drops if the holder dies; where there is none it falls
+    back to a marker file holding the owner's process id, which the next writer breaks once that process is gone."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            message = f"index at {folder} is being updated by {holder}; try again when it finishes"
-            raise IndexBusyError(message) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = FileLock(folder / LOCK, blocking=False)  # a fresh instance per call: a second writer here is refused too
+    try:
+        lock.acquire()
+    except Timeout:
+        message = f"index at {folder} is being updated by another process; try again when it finishes"
+        raise IndexBusyError(message) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass
@@ -307,7 +302,10 @@ def saved_generation(folder: Path) -> object:
 
 def _fsync(paths: list[Path]) -> None:
     for path in paths:
-        descriptor = os.open(path, os.O_RDONLY)
+        folder = path.is_dir()
+        if folder and os.name == "nt":
+            continue  # Windows opens no folder as a file; NTFS journals the rename itself
+        descriptor = os.open(path, os.O_RDONLY if folder else os.O_RDWR)  # Windows flushes only a file open to write
         try:
             os.fsync(descriptor)
         finally:

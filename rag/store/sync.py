@@ -22,9 +22,9 @@ def source_name(path: Path, base: Path) -> str:
     """How a file is named in the index: relative to the index's parent folder when inside it."""
     resolved = path.resolve() if path.exists() else path.absolute()  # a broken link keeps its own name
     try:
-        return str(resolved.relative_to(base.resolve()))
+        return resolved.relative_to(base.resolve()).as_posix()  # '/' on every system: the manifest travels
     except ValueError:
-        return str(path.resolve())
+        return path.resolve().as_posix()
 
 
 def printable(text: str) -> str:

@@ -12,16 +12,26 @@ from typing import Any
 import gradio as gr
 
 from rag.answering.followup import turns_of
-from rag.api.access import Role
+from rag.api.access import CHANGERS
 from rag.api.gate import AnswerGate, Busy
 from rag.collections import Collections
 from rag.errors import RagError
 from rag.ingest.load import READERS
+from rag.people.conversations import Conversations, Turn
 from rag.pipeline import RAG
 from rag.retrieval.filters import DocumentFilter
 from rag.settings import STRICTNESS, Settings
-from rag.types import Answer
-from rag.web.render import answer_markdown, inert, is_abstention, plain_answer, sources_html, sources_panel
+from rag.types import Answer, Checked
+from rag.web.kept import Kept, Surroundings, sidebar, wire
+from rag.web.render import (
+    WRITING,
+    answer_markdown,
+    inert,
+    is_abstention,
+    plain_answer,
+    sources_html,
+    sources_panel,
+)
 from rag.web.uploads import add_uploads, uploaded_only
 
 # The why-question is not first: its answer check P(Yes) sits at 0.32-0.34, at llama.cpp's threshold 0.33,
@@ -83,16 +93,20 @@ def may_change(request: gr.Request | None, roles: bool) -> bool:
     if not roles:
         return True
     headers = getattr(request, "headers", None) or {}
-    return headers.get("x-rag-role") == Role.EDITOR.value
+    return headers.get("x-rag-role") in CHANGERS
 
 
 class _Handlers:
     """What the page's events run: answers through the gate shared with the API and MCP, documents changed
     only by those allowed (see may_change). Method names are the page's endpoint names, so keep them."""
 
-    def __init__(self, collections: Collections, gate: AnswerGate, roles: bool) -> None:
+    def __init__(
+        self, collections: Collections, gate: AnswerGate, roles: bool, conversations: Conversations | None = None
+    ) -> None:
         self.collections, self.gate, self.roles = collections, gate, roles
         self.rag = collections.base
+        kept = conversations or Conversations.at(self.rag.settings.paths.data_dir)
+        self.kept = Kept(kept, roles, collections.names)
 
     def editor_only(self, request: gr.Request | None) -> None:
         if not may_change(request, self.roles):
@@ -130,34 +144,59 @@ class _Handlers:
         return checks.min_retrieval_score, checks.min_support, checks.min_answer_check
 
     def respond(
-        self, message: str, history: list[dict[str, Any]], turns: Turns, *settings: Any
+        self,
+        message: str,
+        history: list[dict[str, Any]],
+        turns: Turns,
+        conversation: str | None,
+        request: gr.Request | None,
+        *settings: Any,
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer into the chat; when it is checked, show it with chips and its passages.
+        """Stream one answer into the chat; when it is checked, show it with chips and its passages, and keep it in
+        the user's conversation, whose kept turns are what a follow-up is read against (rag/web/kept.py).
         `settings`: the collection, then the panel's knobs (see asker)."""
-        earlier = conversation_turns(history)  # this browser session's own conversation
+        user = self.kept.user(request)
+        earlier = self.kept.followups(user, conversation)
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-        turn, draft = len(history) - 1, ""
+        turn, shown, sidebar_kept = len(history) - 1, False, (gr.skip(),) * 4
         try:
             asker, only = self.asker(*settings)
             with self.gate.turn():
                 for item in asker.stream(message, earlier, filter=only):
                     if isinstance(item, Answer):
-                        history[-1]["content"] = answer_markdown(item, turn)
+                        history[-1]["content"] = answer_markdown(item, turn, withdrawn=shown and item.abstained)
                         turns = {**turns, turn: (message, sources_html(item, turn, settings[0]))}
-                        yield history, sources_panel(turns), turns, ""
-                    else:
-                        draft += item
-                        history[-1]["content"] = inert(draft)
-                        yield history, gr.skip(), gr.skip(), ""
+                        kept = self.kept.record(user, conversation, Turn(message, settings[0], item))
+                        yield history, sources_panel(turns), turns, "", *kept
+                    elif isinstance(item, Checked):  # the sentences checked so far, with their passages
+                        shown = True
+                        history[-1]["content"] = answer_markdown(item.answer, turn) + WRITING
+                        sources = sources_panel(
+                            {**turns, turn: (message, sources_html(item.answer, turn, settings[0]))}
+                        )
+                        yield history, sources, gr.skip(), "", *sidebar_kept
+                    elif not shown and not history[-1]["content"]:  # the draft is not shown unchecked
+                        history[-1]["content"] = WRITING
+                        yield history, gr.skip(), gr.skip(), "", *sidebar_kept
         except RagError as error:
             history[-1]["content"] = f"⚠️ {inert(str(error))}"
-            yield history, gr.skip(), gr.skip(), ""
+            kept = self.kept.record(user, conversation, Turn(message, settings[0], None, str(error)))
+            yield history, gr.skip(), gr.skip(), "", *kept
 
-    def retry(self, data: gr.RetryData, history: list[dict[str, Any]], turns: Turns, *knobs: Any):
-        """Ask the retried message again, forgetting what came after it."""
+    def retry(
+        self,
+        data: gr.RetryData,
+        history: list[dict[str, Any]],
+        turns: Turns,
+        conversation: str | None,
+        request: gr.Request | None,
+        *knobs: Any,
+    ):
+        """Ask the retried message again, forgetting what came after it (kept turns too: one per question)."""
         question = _plain(history[data.index]["content"])
         kept = {turn: shown for turn, shown in turns.items() if turn < data.index}
-        yield from self.respond(question, history[: data.index], kept, *knobs)
+        self.kept.forget_from(request, conversation, data.index // 2)
+        yield from self.respond(question, history[: data.index], kept, conversation, request, *knobs)
 
     async def ask_api(self, question: str) -> dict[str, Any]:
         """One question in, the answer with citations and timings out (for gradio_client; default collection).
@@ -352,20 +391,28 @@ def _documents_panel() -> _DocumentsPanel:
     return _DocumentsPanel(documents, files, add, results, listing, to_remove, remove_button)
 
 
-def _wire_asking(handlers: _Handlers, panel: _ChatPanel, knobs: _Knobs, sources: gr.HTML, turns: gr.State) -> None:
+def _wire_asking(
+    handlers: _Handlers,
+    panel: _ChatPanel,
+    knobs: _Knobs,
+    sources: gr.HTML,
+    turns: gr.State,
+    kept: list[gr.components.Component],
+) -> None:
     """A question (typed, an example or a retry) streams its answer into the chat and its passages into the
-    sources; clearing the chat forgets both."""
+    sources, and is kept: `kept` is the conversation's state, then what the sidebar shows of it. Clearing the
+    chat forgets the chat's sources (the kept conversation stays in the sidebar)."""
     # one bound method for the three ways of asking: Gradio keys the concurrency group on the function's id,
     # so they share one queue limit, as one function would
     respond = handlers.respond
     settings = [panel.picker, *knobs.inputs()]
-    chat_out = [panel.chat, sources, turns, panel.question]
-    asked = [panel.question, panel.chat, turns, *settings]
+    chat_out = [panel.chat, sources, turns, panel.question, *kept]
+    asked = [panel.question, panel.chat, turns, kept[0], *settings]
     for trigger in (panel.question.submit, panel.send.click):
         trigger(respond, asked, chat_out, api_visibility="private")
     picked = panel.chat.example_select(_example_text, None, panel.question, api_visibility="private")
     picked.then(respond, asked, chat_out, api_visibility="private")
-    panel.chat.retry(handlers.retry, [panel.chat, turns, *settings], chat_out, api_visibility="private")
+    panel.chat.retry(handlers.retry, [panel.chat, turns, kept[0], *settings], chat_out, api_visibility="private")
     for emptied in (panel.clear.click, panel.chat.clear):
         emptied(lambda: ("", {}), None, [sources, turns], api_visibility="private")
     # picking a strictness moves the sliders to its thresholds (a user's pick only: not on load)
@@ -410,11 +457,17 @@ def _add_ask_endpoint(handlers: _Handlers) -> None:
     hidden_question.submit(handlers.ask_api, hidden_question, hidden_answer, api_name="ask")
 
 
-def build_app(collections: Collections, gate: AnswerGate | None = None, roles: bool = False) -> gr.Blocks:
+def build_app(
+    collections: Collections,
+    gate: AnswerGate | None = None,
+    roles: bool = False,
+    conversations: Conversations | None = None,
+) -> gr.Blocks:
     """The page over every collection; the menu picks the one asked, listed and added to. `gate`: shared
     with the API and MCP, so that answers are generated in the order asked, whichever face asked. `roles`:
-    only editors change documents (see may_change)."""
-    handlers = _Handlers(collections, gate or AnswerGate(), roles)
+    only editors change documents (see may_change), and each user keeps their own conversations (under rag
+    serve's Guard). `conversations`: where they are kept (default: the data folder's)."""
+    handlers = _Handlers(collections, gate or AnswerGate(), roles, conversations)
     # components are made, and events added, in page order: Gradio numbers them in that order
     with gr.Blocks(title="rag: cited answers from your documents") as app:
         gr.Markdown(
@@ -422,6 +475,8 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
             "every sentence cites the passage that supports it."
         )
         turns = gr.State({})
+        conversation = gr.State(None)  # the kept conversation's id (rag/web/kept.py); None: not started yet
+        bar = sidebar()
         with gr.Row():
             chat = _chat_panel(collections)
             sources = _sources_panel()
@@ -429,9 +484,18 @@ def build_app(collections: Collections, gate: AnswerGate | None = None, roles: b
         documents = _documents_panel()
         info = gr.Markdown(elem_id="status")
 
-        _wire_asking(handlers, chat, knobs, sources, turns)
+        _wire_asking(handlers, chat, knobs, sources, turns, [conversation, *bar.shown()])
         _wire_documents(handlers, documents, chat.picker, info)
         _wire_switch(handlers, chat.picker, [chat.chat, sources, turns, documents.listing, info])
         _wire_page_load(app, handlers, chat.picker, documents, info)
+        around = Surroundings(
+            conversation,
+            [chat.chat, sources, turns],
+            [chat.clear.click, chat.chat.clear, chat.picker.input],
+            chat.picker,
+            lambda name: (handlers.documents_table(name), index_status(handlers.pick(name))),
+            [documents.listing, info],
+        )
+        wire(app, handlers.kept, bar, around)
         _add_ask_endpoint(handlers)
     return app

@@ -15,6 +15,9 @@ from rag.types import Answer, Check, Chunk, Citation, place
 from rag.web.viewer import cited_url
 
 ABSTAIN_CLASS = "abstain"
+# While an answer is written: its sentences are shown once checked (rag.types.Checked), never the raw draft
+WRITING = ' <span class="writing">✍️ writing, each sentence checked before it is shown…</span>'
+WITHDRAWN = "Withdrawn: the sentences shown while the answer was written did not pass the checks of the whole answer."
 CHIP = re.compile(r"\s*\[\[\d+\]\]\(#cite-[\d-]+\)")
 
 CSS = """
@@ -30,6 +33,7 @@ CSS = """
 .abstain .reason {display: block; font-size: .85em; opacity: .8; font-style: normal;}
 .rewritten {font-size: .9em; opacity: .85;}
 .timing {font-size: .8em; opacity: .7;}
+.writing {font-size: .85em; opacity: .7; font-style: italic;}
 #chat a[href^="#cite-"] {display: inline-block; padding: 0 .35em; margin: 0 .1em; border-radius: .7em;
   background: var(--color-accent-soft); color: var(--color-accent); text-decoration: none; font-size: .8em;
   font-weight: 600; line-height: 1.5;}
@@ -78,12 +82,14 @@ def chip(turn: int, n: int) -> str:
     return f"[[{n}]](#cite-{turn}-{n})"
 
 
-def answer_markdown(answer: Answer, turn: int) -> str:
-    """The chat message: each supported sentence followed by its citation chips, or a marked abstention."""
+def answer_markdown(answer: Answer, turn: int, withdrawn: bool = False) -> str:
+    """The chat message: each supported sentence followed by its citation chips, or a marked abstention
+    (`withdrawn`: after checked sentences were shown while it was written, which it takes back)."""
     if answer.abstained:
         # an HTML block: markdown is not read inside it up to a blank line, which one_line rules out
         reason = f'<span class="reason">{one_line(answer.abstain_reason)}</span>' if answer.abstain_reason else ""
-        return f'<div class="{ABSTAIN_CLASS}">⚠️ {one_line(answer.answer)}{reason}</div>'
+        taken_back = f"{WITHDRAWN} " if withdrawn else ""
+        return f'<div class="{ABSTAIN_CLASS}">⚠️ {taken_back}{one_line(answer.answer)}{reason}</div>'
     shown = [inert(s.text) + " " + "".join(chip(turn, n) for n in s.citations) for s in answer.sentences if s.supported]
     if answer.answer.startswith("- "):  # a why / how / list question's answer: one item a line, as a list
         return "\n".join(f"- {item}" for item in shown)

@@ -36,7 +36,7 @@ def test_an_answer_records_every_check_in_order(fake_embedder):
     assert not answer.abstained
     assert [c.name for c in answer.checks] == list(CHECKS)
     assert all(c.passed and c.reason == "" for c in answer.checks)
-    check = answer.checks[-1]
+    check = next(c for c in answer.checks if c.name == "answer_check")
     assert (check.value, check.threshold) == (0.9, 0.3)
     assert json.loads(json.dumps(answer.to_dict()))["checks"][0]["name"] == "retrieval"
 
@@ -46,8 +46,15 @@ def test_the_first_failed_check_decides_and_the_rest_do_not_run(fake_embedder):
     answer = ask(model, fake_embedder, "What is the capital of Freedonia?", min_answer_check=0.3)
     assert answer.abstained and answer.abstain_reason == "the model found no answer in the passages"
     failed = [c.name for c in answer.checks if not c.passed]
-    assert failed[0] == "answered" and "answer_check" not in [c.name for c in answer.checks]
-    assert model.asked == [], "no check is asked of the model once the answer is lost"
+    assert failed[0] == "answered" and len(model.asked) == 1, "the answer check ran before the model wrote"
+
+
+def test_a_check_that_reads_no_draft_fails_before_the_model_writes(fake_embedder):
+    model = ScriptedModel("The capital of Freedonia is Mirabel. [1]", 0.1)
+    answer = ask(model, fake_embedder, "What is the capital of Freedonia?", min_answer_check=0.3)
+    assert answer.abstained and "did not confirm" in answer.abstain_reason
+    assert model.streamed == 0, "nothing is written once the answer is lost"
+    assert [c.name for c in answer.checks] == ["retrieval", "question_facts", "answer_check"]
 
 
 def test_every_check_runs_them_all_and_decides_the_same(fake_embedder):
@@ -68,7 +75,8 @@ def test_an_advisory_check_is_recorded_but_does_not_decide(fake_embedder):
         advisory_checks=["answer_check"],
     )
     assert strict.abstained and "did not confirm" in strict.abstain_reason
-    assert not advisory.abstained and advisory.checks[-1].advisory and not advisory.checks[-1].passed
+    check = next(c for c in advisory.checks if c.name == "answer_check")
+    assert not advisory.abstained and check.advisory and not check.passed
 
 
 def test_an_unknown_check_name_is_a_settings_error():

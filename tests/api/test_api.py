@@ -69,17 +69,36 @@ def test_the_answer_is_the_checked_one_with_its_citations_in_the_extra_field(see
     assert markers(content) and markers(content) <= cited  # every [n] shown is a citation given
     assert any("economic migrants" in c["text"] for c in rag["citations"])
     assert rag["timings_ms"]["first_token"] > 0 and [c["name"] for c in rag["checks"]][0] == "retrieval"
+    usage = seed_answer.usage  # the draft's prompt and what the model wrote, as it counted them
+    assert usage.prompt_tokens > 100 and 0 < usage.completion_tokens <= 160
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_max_tokens_cuts_the_draft_and_says_so(client: openai.OpenAI):
+    reply = client.chat.completions.create(
+        model="default", max_tokens=4, messages=[{"role": "user", "content": SEED_QUESTION}]
+    )
+    assert reply.usage.completion_tokens == 4
+    # a cut draft that passed its checks is "length"; one that did not is the documents don't say, "stop"
+    cut = "stop" if reply.model_extra["rag"]["abstained"] else "length"
+    assert reply.choices[0].finish_reason == cut
 
 
 def test_streaming_sends_the_draft_then_the_same_checked_answer_then_done(
     client: openai.OpenAI, server: str, seed_answer: Any
 ):
-    drafts, content, extra, finish = [], [], None, None
+    drafts, content, extra, finish, usage = [], [], None, None, None
     stream = client.chat.completions.create(
-        model="default", stream=True, messages=[{"role": "user", "content": SEED_QUESTION}]
+        model="default",
+        stream=True,
+        stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": SEED_QUESTION}],
     )
     for chunk in stream:
         assert chunk.object == "chat.completion.chunk"
+        if not chunk.choices:  # the last chunk: the usage alone
+            usage = chunk.usage
+            continue
         delta = chunk.choices[0].delta
         if (delta.model_extra or {}).get("reasoning_content"):
             drafts.append(delta.model_extra["reasoning_content"])
@@ -91,6 +110,7 @@ def test_streaming_sends_the_draft_then_the_same_checked_answer_then_done(
     assert finish == "stop" and extra["abstained"] is False
     assert len(drafts) > 1  # the draft arrived in pieces, as generated
     assert "".join(content) == seed_answer.choices[0].message.content  # greedy: the same checked answer
+    assert usage == seed_answer.usage  # and the same tokens counted
     # the wire format ends with [DONE]
     body = {"model": "default", "stream": True, "messages": [{"role": "user", "content": SEED_QUESTION}]}
     with httpx.stream(
@@ -173,10 +193,13 @@ def call_mcp(target: Any, headers: dict[str, str] | None = None) -> dict[str, An
         else:
             target_or_transport = target
         async with Client(target_or_transport, read_timeout_seconds=600) as mcp:
-            seen["tools"] = sorted(tool.name for tool in (await mcp.list_tools()).tools)
-            seen["search"] = await mcp.call_tool("search", {"query": "plums harvest", "collection": "orchard"})
-            seen["ask"] = await mcp.call_tool("ask", {"question": SEED_QUESTION})
-            seen["unknown"] = await mcp.call_tool("ask", {"question": "hi", "collection": "nothere"})
+            tools = (await mcp.list_tools()).tools
+            seen["tools"] = sorted(tool.name for tool in tools)
+            seen["read_only"] = [tool.annotations.read_only_hint for tool in tools if tool.annotations]
+            plums = {"query": "plums harvest", "collection": "orchard"}
+            seen["search"] = await mcp.call_tool("search_documents", plums)
+            seen["ask"] = await mcp.call_tool("ask_documents", {"question": SEED_QUESTION})
+            seen["unknown"] = await mcp.call_tool("ask_documents", {"question": "hi", "collection": "nothere"})
             seen["resources"] = sorted(str(r.uri) for r in (await mcp.list_resources()).resources)
             seen["documents"] = json.loads((await mcp.read_resource("rag://documents")).contents[0].text)
         return seen
@@ -185,7 +208,8 @@ def call_mcp(target: Any, headers: dict[str, str] | None = None) -> dict[str, An
 
 
 def check_mcp(seen: dict[str, Any]) -> None:
-    assert seen["tools"] == ["ask", "search"]
+    assert seen["tools"] == ["ask_documents", "search_documents"]
+    assert seen["read_only"] == [True, True]  # clients need not ask for approval on every call
     found = seen["search"].structured_content["passages"]
     assert not seen["search"].is_error and found[0]["source"].endswith("harvest.txt") and "412" in found[0]["text"]
     asked = seen["ask"].structured_content

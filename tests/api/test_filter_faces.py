@@ -159,13 +159,13 @@ def call_tools(rag: RAG, *calls: tuple[str, dict[str, Any]]) -> tuple[dict[str, 
 def test_mcp_search_and_ask_take_the_filter_arguments(rag: RAG):
     schemas, (found, nothing, answered, abstained, bad) = call_tools(
         rag,
-        ("search", {"query": QUESTION, "folders": ["docs/reports"]}),
-        ("search", {"query": QUESTION, "types": ["pdf"]}),
-        ("ask", {"question": QUESTION, "sources": ["docs/reports/**"]}),
-        ("ask", {"question": QUESTION, "modified_after": "2100-01-01"}),
-        ("ask", {"question": QUESTION, "modified_before": "soon"}),
+        ("search_documents", {"query": QUESTION, "folders": ["docs/reports"]}),
+        ("search_documents", {"query": QUESTION, "types": ["pdf"]}),
+        ("ask_documents", {"question": QUESTION, "sources": ["docs/reports/**"]}),
+        ("ask_documents", {"question": QUESTION, "modified_after": "2100-01-01"}),
+        ("ask_documents", {"question": QUESTION, "modified_before": "soon"}),
     )
-    assert all(FILTER_KEYS <= set(schemas[tool]["properties"]) for tool in ("search", "ask"))
+    assert all(FILTER_KEYS <= set(schemas[tool]["properties"]) for tool in ("search_documents", "ask_documents"))
     assert not found.is_error and from_reports([p["source"] for p in found.structured_content["passages"]])
     assert not nothing.is_error and nothing.structured_content["passages"] == []
     assert not answered.is_error and from_reports([c["source"] for c in answered.structured_content["citations"]])
@@ -181,7 +181,7 @@ def ask_page(rag: RAG, only: str) -> tuple[str, str]:
     `only` in the "Only documents matching" box."""
     handlers = _Handlers(Collections(rag), AnswerGate(), roles=False)
     knobs = (5, *handlers.cautious(None), "balanced", only)
-    shown = list(handlers.respond(QUESTION, [], {}, "default", *knobs))
+    shown = list(handlers.respond(QUESTION, [], {}, None, None, "default", *knobs))  # a new conversation
     history, panel = shown[-1][0], next((out[1] for out in reversed(shown) if isinstance(out[1], str)), "")
     return history[-1]["content"], panel
 

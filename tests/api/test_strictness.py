@@ -157,15 +157,15 @@ def test_v1_an_unknown_strictness_is_a_400_naming_the_choices(rag: RAG, bad: Any
 
 
 def call_ask(rag: RAG, *arguments: dict[str, Any]) -> list[Any]:
-    """The `ask` tool called in process with each set of arguments; the tool results, in order."""
+    """The `ask_documents` tool called in process with each set of arguments; the tool results, in order."""
     from mcp import Client
 
     async def session() -> list[Any]:
         async with Client(build_mcp(Collections(rag), AnswerGate())) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-            assert "strictness" in tools["ask"].input_schema["properties"]
-            assert "strictness" in (tools["ask"].description or "")
-            return [await client.call_tool("ask", {"question": QUESTION, **args}) for args in arguments]
+            assert "strictness" in tools["ask_documents"].input_schema["properties"]
+            assert "strictness" in (tools["ask_documents"].description or "")
+            return [await client.call_tool("ask_documents", {"question": QUESTION, **args}) for args in arguments]
 
     return asyncio.run(session())
 

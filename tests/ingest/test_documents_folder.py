@@ -58,7 +58,7 @@ def test_a_documents_folder_is_indexed_and_nothing_is_dropped_silently(tmp_path:
 
     (docs / "budget.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     result = run("index", str(docs), "--index", str(index), "--json")
-    assert result.returncode == 1  # a file of a kind that is read, and could not be: that fails the run
+    assert result.returncode == 3  # a file of a kind that is read, and could not be: partial success
     reasons = {Path(s["path"]).name: s["reason"] for s in json.loads(result.stdout)["skipped"]}
     assert reasons == {"backup.xyz": "unsupported", "budget.xlsx": "corrupt"}
 
@@ -80,5 +80,5 @@ def test_a_documents_folder_is_indexed_and_nothing_is_dropped_silently(tmp_path:
 def test_a_file_named_on_the_command_line_of_a_kind_not_read_fails_the_run(tmp_path: Path):
     (tmp_path / "data.xyz").write_text("text")
     result = run("index", str(tmp_path / "data.xyz"), "--index", str(tmp_path / "index"), "--json")
-    assert result.returncode == 1
+    assert result.returncode == 3  # partial success: not all that was named was indexed
     assert "rag: skipped:" in result.stderr and "unsupported file type '.xyz'" in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import drained
 
 from rag.models.generate import LlamaCppGenerator, TransformersGenerator, load_generator
 
@@ -30,6 +31,21 @@ def test_runtime_streams_an_answer(runtime: str, tmp_path_factory: pytest.TempPa
     assert "Mirabel" in "".join(pieces)
     again = "".join(generator.stream(MESSAGES, max_new_tokens=24))
     assert again == "".join(pieces), "greedy decoding is reproducible"
+
+
+def test_both_runtimes_report_the_tokens_they_read_and_wrote(tmp_path_factory: pytest.TempPathFactory):
+    cache = tmp_path_factory.getbasetemp() / "model-cache"
+    counted = {}
+    for runtime in ("llama.cpp", "transformers"):
+        generator = load_generator("smollm2", runtime, threads=2, dtype="float32", context_tokens=1024, cache_dir=cache)
+        counted[runtime] = drained(generator.stream(MESSAGES, 24)), drained(generator.stream(MESSAGES, 3))
+    assert counted["llama.cpp"] == counted["transformers"]  # the same model counts alike, however it runs
+    (text, whole), (_, cut) = counted["transformers"]
+    assert isinstance(generator, TransformersGenerator)
+    assert whole is not None and whole.prompt_tokens == generator.prompt_ids(MESSAGES).shape[1]
+    written = len(generator.tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert whole.completion_tokens == written + 1  # and the end-of-turn token it stopped on
+    assert cut == (whole.prompt_tokens, 3)  # stopped at max_new_tokens
 
 
 def test_prompt_lookup_streams_the_same_greedy_answer(tmp_path_factory: pytest.TempPathFactory):

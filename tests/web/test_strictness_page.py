@@ -36,7 +36,7 @@ def rag(tmp_path: Path) -> RAG:
 
 def ask(handlers: _Handlers, *knobs: Any) -> tuple[str, str]:
     """What the chat and the sources panel show last for one question asked with the page's inputs."""
-    shown = list(handlers.respond(QUESTION, [], {}, "default", *knobs))
+    shown = list(handlers.respond(QUESTION, [], {}, None, None, "default", *knobs))  # a new conversation
     history, panel = shown[-1][0], next((out[1] for out in reversed(shown) if isinstance(out[1], str)), "")
     return history[-1]["content"], panel
 
