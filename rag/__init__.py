@@ -12,7 +12,7 @@ from rag.errors import RagError
 from rag.pipeline import RAG
 from rag.retrieval.filters import DocumentFilter
 from rag.settings import Settings
-from rag.types import Answer, Check, Chunk, Citation, Document, IndexReport, Passage, SentenceSupport
+from rag.types import Answer, Check, Checked, Chunk, Citation, Document, IndexReport, Passage, SentenceSupport
 
 try:
     __version__ = metadata.version("rag")  # pyproject.toml's, as installed: the version is written in one place
@@ -27,6 +27,7 @@ __all__ = [
     "RagError",
     "Answer",
     "Check",
+    "Checked",
     "Chunk",
     "Citation",
     "Document",

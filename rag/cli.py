@@ -368,8 +368,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for item in rag.stream(args.question, filter=only):
         if isinstance(item, Answer):
             answer = item
-        elif live and isinstance(item, Checked):  # on a terminal: each sentence once it is checked
-            print(item.answer.answer.removeprefix(shown), end="", flush=True)
+        elif live and isinstance(item, Checked) and item.answer.answer.startswith(shown):
+            print(item.answer.answer.removeprefix(shown), end="", flush=True)  # each sentence once it is checked
             shown = item.answer.answer
     assert answer is not None
     if args.json:

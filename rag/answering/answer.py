@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 from rag.answering import checks
 from rag.answering.checks import CheckList
+from rag.answering.cite import BULLET
 from rag.answering.evidence import Evidence, prepare
 from rag.answering.prompt import Prompts, answer_messages
 from rag.answering.question import parse
@@ -83,7 +84,8 @@ def answer(
             draft += piece
             yield piece
             done = complete_sentences(draft) if settings.answering.check_while_writing else 0
-            if done > len(shown):  # a sentence more is written: check what is written so far
+            # a sentence more is written: check what is written so far, once its form is settled
+            if done > len(shown) and settled(draft[:done], evidence.question.complete):
                 shown = draft[:done]
                 preview = checklist.copy()
                 verdict = verify(evidence, shown, prompts, embedder, settings.checks, preview, final=False)
@@ -97,14 +99,26 @@ def answer(
     yield compose(asked, query, passages, checklist, verdict, clock)
 
 
+def settled(written: str, complete: bool) -> bool:
+    """Whether the form of an answer written so far is settled, so the sentences shown of it only ever grow: a list
+    once two items are written (verify makes a list of two items or more), prose where no item is and no list is
+    asked for (a why / how / list question's answer may still become one)."""
+    items = len(BULLET.findall(written))
+    return items >= 2 or (items == 0 and not complete)
+
+
 def after_checked(answer: Answer, shown: str) -> str:
     """What a face that showed the checked sentences `shown` while they were written (rag.types.Checked) shows
-    once the answer is final: the rest of it (the note that the sources disagree, say), or a notice that they
-    are withdrawn, then the answer as given."""
+    once the answer is final: the rest of it (the note that the sources disagree, say); or, where the checks of
+    the whole answer overrule what was shown, a notice saying so, then the answer as given."""
+    if not shown:
+        return answer.answer
     if not answer.abstained and answer.answer.startswith(shown):
         return answer.answer.removeprefix(shown)
-    why = f" ({answer.abstain_reason})" if answer.abstained else ""
-    return f"\n\n[Withdrawn{why}: the checks of the whole answer overrule the sentences above.]\n{answer.answer}"
+    if answer.abstained:
+        overruled = f"Withdrawn ({answer.abstain_reason}): the checks of the whole answer overrule the sentences above."
+        return f"\n\n[{overruled}]\n{answer.answer}"
+    return f"\n\n[Revised: the whole answer, as checked:]\n{answer.answer}"
 
 
 def complete_sentences(draft: str) -> int:

@@ -107,9 +107,8 @@ def verify(
         _citation(n, evidence, i, sorted(highlights.get(i, ())))
         for i, n in sorted(numbers.items(), key=lambda item: item[1])
     ]
-    # a list answer (a why / how / list question) stays a list, one item a line: from its first item on, so the
-    # sentences shown while it is written only ever grow
-    as_list = bool(BULLET.match(draft)) or len(BULLET.findall(draft)) >= 2
+    # a list answer (a why / how / list question) stays a list, one item a line
+    as_list = len(BULLET.findall(draft)) >= 2
     return Verdict("\n".join(f"- {s}" for s in shown) if as_list else " ".join(shown), citations, checked)
 
 

@@ -69,9 +69,16 @@ class Credentials:
     # reveals nothing to guess the passwords with offline, and a restart ends every session
     session_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
+    # set once a credential was seen: removing the last account later must not open the server to everyone
+    _required: list[bool] = field(default_factory=lambda: [False], repr=False, compare=False)
+
     @property
     def configured(self) -> bool:
-        return bool(self.editors or self.readers or self.api_keys) or self.has_accounts
+        """Whether a login is needed: a flag's credential, or an account that exists or has existed while
+        this server ran (never back to no login once one was needed)."""
+        if not self._required[0] and (self.editors or self.readers or self.api_keys or self.has_accounts):
+            self._required[0] = True
+        return self._required[0]
 
     @property
     def has_accounts(self) -> bool:
@@ -93,9 +100,11 @@ class Credentials:
         return found or self.key(password)
 
     def key(self, token: str) -> Identity | None:
-        matched = [_same(key, token) for key in self.api_keys]
+        """The owner of an API key: a --api-key key is "api-key-N" (its place among them: each key holder keeps
+        their own conversations), else the account whose key it is."""
+        matched = [_same(key, token) for key in self.api_keys]  # every key compared: no early exit to time
         if any(matched):
-            return Identity("api-key", Role.READER)
+            return Identity(key_name(matched.index(True)), Role.READER)
         accounts = self._accounts()
         return accounts.key(token) if accounts is not None else None
 
@@ -103,7 +112,8 @@ class Credentials:
         """A session's identity as it stands now: an account removed since is nobody, and one whose role
         changed has its new role; the flags' logins last as long as the server."""
         flagged = {(name, Role.EDITOR) for name, _ in self.editors} | {(name, Role.READER) for name, _ in self.readers}
-        if (who.name, who.role) in flagged or (who == Identity("api-key", Role.READER) and self.api_keys):
+        flagged |= {(key_name(n), Role.READER) for n in range(len(self.api_keys))}
+        if (who.name, who.role) in flagged:
             return who
         accounts = self._accounts()
         return accounts.identity(who.name) if accounts is not None else None
@@ -115,6 +125,11 @@ class Credentials:
         from rag.people.accounts import Accounts
 
         return Accounts.at(self.accounts)
+
+
+def key_name(n: int) -> str:
+    """Who the n-th (0-based) --api-key key is: "api-key-1", "api-key-2", … (no account may be so named)."""
+    return f"api-key-{n + 1}"
 
 
 def _same(expected: str, given: str) -> bool:

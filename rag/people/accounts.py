@@ -24,7 +24,8 @@ from rag.errors import RagError
 from rag.people.database import Database, open_database
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
-RESERVED = ("local", "api-key")  # who rag serve says asked when nobody logged in, or a --api-key key did
+# who rag serve says asked when nobody logged in, or a --api-key key did ("api-key-1", …: rag.api.access.key_name)
+RESERVED = re.compile(r"local|api-key(-\d+)?")
 MIN_PASSWORD = 8
 KEY_PREFIX = "rag-"
 ROLES = (Role.ADMIN, Role.READER)
@@ -73,8 +74,8 @@ class Accounts:
         return _accounts_of(open_database(folder))
 
     def add(self, name: str, password: str, role: Role = Role.READER) -> None:
-        if not NAME.fullmatch(name) or name in RESERVED:
-            raise RagError(f"a user name is letters, digits and . _ @ - (at most 64), not {', '.join(RESERVED)}")
+        if not NAME.fullmatch(name) or RESERVED.fullmatch(name):
+            raise RagError("a user name is letters, digits and . _ @ - (at most 64), not local nor api-key-N")
         if role not in ROLES:
             raise RagError(f"an account's role is {' or '.join(ROLES)}")
         hashed = self._hash(password)

@@ -65,10 +65,9 @@ class EmbedWorker:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outcomes: list[Examined] = []
-        for path, source, sha, size, mtime_ns in zip(
-            batch["path"], batch["source"], batch["sha256"], batch["size"], batch["mtime_ns"], strict=True
-        ):
-            entry = DocumentEntry(str(sha), "", [], int(size), int(mtime_ns)) if sha else None
+        columns = ("path", "source", "sha256", "size", "mtime_ns", "revision")
+        for path, source, sha, size, mtime_ns, revision in zip(*(batch[c] for c in columns), strict=True):
+            entry = DocumentEntry(str(sha), "", [], int(size), int(mtime_ns), int(revision)) if sha else None
             outcomes.append(examine(Path(str(path)), str(source), entry, self.splitter, self.options))
         # embed exactly what sync() would (embed_new): new content, not a copy of something already indexed
         pending = [o.pending for o in outcomes if o.pending]
@@ -133,6 +132,7 @@ def _rows(index: Index, found: list[tuple[Path, str]]) -> list[dict[str, Any]]:
                 "sha256": entry.sha256 if entry else "",
                 "size": entry.size if entry else 0,
                 "mtime_ns": entry.mtime_ns if entry else 0,
+                "revision": entry.revision if entry else 1,
             }
         )
     return rows

@@ -73,6 +73,7 @@ class DocumentEntry:
     chunk_ids: list[int]
     size: int = 0
     mtime_ns: int = 0
+    revision: int = 1  # of the reader that read it (rag.ingest.formats.REVISIONS): an older one's is read again
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from rag.ingest.formats import revision_of
 from rag.ingest.load import LoadError, ReadOptions, file_info, load_file, walk
 from rag.ingest.split import Splitter
 from rag.models.embed import Embedder
@@ -52,6 +53,7 @@ class _Pending:
     size: int
     mtime_ns: int
     replaces: bool
+    revision: int = 1
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Examined:
     reason: str = ""  # a skipped file's kind of reason (LoadError.reason)
     size: int = 0
     mtime_ns: int = 0
+    revision: int = 1  # of the reader that read it
     pending: _Pending | None = None
 
 
@@ -105,7 +108,8 @@ def examine(
     Pure (the index is not touched), so distributed ingestion (rag.scale) runs it on its workers."""
     try:
         stat = file_info(path, options.max_bytes)
-        if entry and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+        revision = revision_of(path)
+        if entry and (entry.size, entry.mtime_ns, entry.revision) == (stat.st_size, stat.st_mtime_ns, revision):
             return Examined(source, "unchanged")
         document = load_file(path, options)
     except LoadError as error:
@@ -113,11 +117,13 @@ def examine(
     except Exception as error:  # noqa: BLE001 - one unreadable file must not stop the others
         why = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
         return Examined(source, "skipped", f"{path}: cannot read ({why})", reason="unreadable")
+    found = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "revision": revision}
     if entry and entry.sha256 == document.sha256:
-        return Examined(source, "touched", size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        return Examined(source, "touched", **found)
     document.source = source
-    pending = _Pending(source, document, splitter.split(document), stat.st_size, stat.st_mtime_ns, bool(entry))
-    return Examined(source, "pending", size=stat.st_size, mtime_ns=stat.st_mtime_ns, pending=pending)
+    chunks = splitter.split(document)
+    pending = _Pending(source, document, chunks, stat.st_size, stat.st_mtime_ns, bool(entry), revision)
+    return Examined(source, "pending", **found, pending=pending)
 
 
 def record(index: Index, outcomes: list[Examined], report: IndexReport) -> list[_Pending]:
@@ -131,7 +137,7 @@ def record(index: Index, outcomes: list[Examined], report: IndexReport) -> list[
             report.unchanged.append(outcome.source)
         elif outcome.status == "touched":
             entry = index.manifest.documents[outcome.source]
-            entry.size, entry.mtime_ns = outcome.size, outcome.mtime_ns
+            entry.size, entry.mtime_ns, entry.revision = outcome.size, outcome.mtime_ns, outcome.revision
             report.unchanged.append(outcome.source)
         elif outcome.status == "skipped":
             # a reason naming a path under a folder whose name is not UTF-8 must still print as JSON
@@ -177,7 +183,7 @@ def add_pending(
         for item, vectors in zip(pending, embedded, strict=True)
     ]
     for item, item_vectors in zip(pending, per_item, strict=True):
-        entry = DocumentEntry(item.document.sha256, item.document.title, [], item.size, item.mtime_ns)
+        entry = DocumentEntry(item.document.sha256, item.document.title, [], item.size, item.mtime_ns, item.revision)
         index.add(item.source, entry, item.chunks, item_vectors)
         (report.updated if item.replaces else report.added).append(item.source)
 

@@ -59,12 +59,25 @@ def test_an_answer_the_whole_draft_fails_withdraws_what_was_shown(fake_embedder)
     assert "Withdrawn" in notice and final.abstain_reason in notice and notice.endswith(final.answer)
 
 
-def test_a_list_answer_is_a_list_from_its_first_item_on(fake_embedder):
-    reply = "- Mirabel is the capital of Freedonia.\n- Mirabel lies on the river Ost.\n"
+def test_a_list_is_shown_once_its_form_is_settled_and_only_grows(fake_embedder):
+    """A why / how / list answer may open with a sentence and go on as a list: nothing is shown until two items
+    are written (verify makes a list of two or more), so what is shown is never re-formed."""
+    reply = (
+        "Mirabel matters for these reasons.\n- Mirabel is the capital of Freedonia.\n- Mirabel lies on the river Ost."
+        "\n- The capital of Freedonia is Mirabel, on the Ost.\n"
+    )
     items = stream(reply, fake_embedder, "Why is Mirabel important?")
     shown = [item.answer.answer for item in items if isinstance(item, Checked)]
-    assert shown and all(text.startswith("- ") for text in shown)
-    assert all(items[-1].answer.startswith(text) for text in shown)
+    final = items[-1]
+    assert shown and all(text.startswith("- ") for text in shown), shown
+    assert not final.abstained and all(final.answer.startswith(text) for text in shown)
+    assert after_checked(final, shown[-1]) == final.answer.removeprefix(shown[-1])
+
+
+def test_a_revised_answer_says_so_and_an_unshown_one_is_given_as_is(fake_embedder):
+    final = stream("The capital of Freedonia is Mirabel.", fake_embedder)[-1]
+    assert after_checked(final, "") == final.answer  # nothing shown while written: the answer, no notice
+    assert after_checked(final, "Something else was shown. [1]").startswith("\n\n[Revised")
 
 
 def test_only_whole_sentences_count_as_written():

@@ -20,7 +20,7 @@ CREDENTIALS = Credentials(editors=(("ed", "pw:with:colons"),), readers=(("rd", "
 def test_each_credential_gives_its_role_and_nothing_else_does():
     assert CREDENTIALS.login("ed", "pw:with:colons") == Identity("ed", Role.EDITOR)
     assert CREDENTIALS.login("rd", "r") == Identity("rd", Role.READER)
-    assert CREDENTIALS.login("anyone", "k1") == Identity("api-key", Role.READER)  # the key as a password
+    assert CREDENTIALS.login("anyone", "k1") == Identity("api-key-1", Role.READER)  # the key as a password
     assert CREDENTIALS.key("k1").role is Role.READER
     for user, password in (("ed", "r"), ("rd", "pw:with:colons"), ("ed", ""), ("", ""), ("ED", "pw:with:colons")):
         assert CREDENTIALS.login(user, password) is None
@@ -150,7 +150,7 @@ def status_through_guard(bind: str, host: str, allowed: tuple[str, ...] = ()) ->
 def test_the_guard_says_who_asked_and_a_client_cannot_say_it_for_itself():
     forged = {"Authorization": "Bearer k1", "X-Rag-Role": "editor", "X-Rag-User": "ed"}
     status, seen = through_guard("127.0.0.1", "127.0.0.1:7860", headers=forged)
-    assert status == 200 and seen["x-rag-role"] == "reader" and seen["x-rag-user"] == "api-key"
+    assert status == 200 and seen["x-rag-role"] == "reader" and seen["x-rag-user"] == "api-key-1"
     assert list(seen).count("x-rag-role") == 1
     reader, editor = basic_auth("rd", "r"), basic_auth("ed", "pw:with:colons")
     for path in ("/gradio_api/upload", "/gradio_api/call/remove", "/gradio_api/call/upload"):

@@ -155,8 +155,8 @@ def test_layout_reads_two_columns_one_after_the_other() -> None:
     from rag.ingest.ocr import _Box, _layout
 
     title = [_Box("A title across both columns", 0.9, 100, 10, 900, 40)]
-    left = [_Box(f"left {n}", 0.9, 10, 60 + 30 * n, 480, 80 + 30 * n) for n in range(4)]
-    right = [_Box(f"right {n}", 0.9, 520, 60 + 30 * n, 990, 80 + 30 * n) for n in range(4)]
+    left = [_Box(f"left column line {n}", 0.9, 10, 60 + 30 * n, 480, 80 + 30 * n) for n in range(4)]
+    right = [_Box(f"right column line {n}", 0.9, 520, 60 + 30 * n, 990, 80 + 30 * n) for n in range(4)]
     text = _layout(right + left + title)
     paragraphs = ["A title across both columns", " ".join(b.text for b in left), " ".join(b.text for b in right)]
     assert text.split("\n\n") == paragraphs

@@ -62,3 +62,15 @@ def test_a_sentence_printed_over_three_lines_of_a_pdf_is_one_sentence(tmp_path: 
 
 def test_few_lines_are_left_as_they_are():
     assert reflow("Total\n42") == "Total\n42"
+
+
+def test_table_rows_and_code_keep_their_lines():
+    table = "Region 2022 2023 2024\nNorth 1,204 1,310 1,400\nSouth 980 1,020 1,100\nEast 700 720 760\n"  # rows alike
+    assert reflow(table) == table
+    code = (
+        "Call the function as shown, and check what it returns before you go on to the next step:\n"
+        "    result = asn1_create_element(definitions, name, &element);\n"
+        "    if (result != ASN1_SUCCESS) { return result; }\n"
+        "The element is then ready for the values you write into it one by one.\n"
+    )
+    assert reflow(code).split("\n")[1:3] == code.split("\n")[1:3]

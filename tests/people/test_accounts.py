@@ -91,7 +91,7 @@ def test_the_gate_reads_accounts_beside_the_flags(accounts: Accounts, tmp_path: 
     assert gate.login("alice", PASSWORD) == Identity("alice", Role.ADMIN)
     assert gate.login("ed", "ed-pass") == Identity("ed", Role.EDITOR)
     key = accounts.new_key("bob")
-    assert gate.key(key) == Identity("bob", Role.READER) and gate.key("k1") == Identity("api-key", Role.READER)
+    assert gate.key(key) == Identity("bob", Role.READER) and gate.key("k1") == Identity("api-key-1", Role.READER)
     assert gate.login("anyone", key) == Identity("bob", Role.READER), "a key given as the password"
     assert gate.login("alice", "wrong password") is None and gate.key("rag-forged") is None
 
@@ -106,3 +106,23 @@ def test_a_session_ends_when_its_account_goes_and_follows_its_role(accounts: Acc
     assert gate.current(alice) is None
     assert gate.current(Identity("ed", Role.EDITOR)) == Identity("ed", Role.EDITOR)
     assert gate.current(Identity("ed", Role.ADMIN)) is None, "a flag's login has the flag's role only"
+
+
+def test_removing_the_last_account_never_opens_the_server(accounts: Accounts, tmp_path: Path):
+    """A server that needed a login goes on needing one: with no account left, nobody gets in, never everybody."""
+    gate = Credentials(accounts=tmp_path)
+    assert gate.configured and gate.login("alice", PASSWORD) is not None
+    for name in [account.name for account in accounts.all()]:
+        accounts.remove(name)
+    assert gate.configured, "the last account removed: still a login needed"
+    assert gate.login("alice", PASSWORD) is None
+
+
+def test_each_api_key_holder_is_their_own_user(tmp_path: Path):
+    """Holders of two --api-key keys keep their own conversations: they are not one shared "api-key" user."""
+    gate = Credentials(api_keys=("k1", "k2"))
+    first, second = gate.key("k1"), gate.key("k2")
+    assert first is not None and second is not None and first.name != second.name
+    assert gate.current(first) == first and gate.current(second) == second
+    with pytest.raises(RagError):
+        Accounts.at(tmp_path).add("api-key-2", PASSWORD)  # no account may pass for a key

@@ -59,6 +59,18 @@ READERS: dict[str, str] = {
 }
 
 
+# A reader's revision, raised when the text it gives changed: documents read by an older one are read again
+# (rag.store.sync.examine) though their files did not change. 2: a PDF page's and an OCR page's lines run on
+# into paragraphs (rag/ingest/reflow.py); mail reads its PDF and image attachments with those readers.
+REVISIONS: dict[str, int] = {"pdf": 2, "images": 2, "mail": 2, "outlook": 2}
+
+
+def revision_of(path: Path) -> int:
+    """The revision of the reader of `path`'s kind (1: never changed)."""
+    target = READERS.get(path.suffix.lower(), "")
+    return REVISIONS.get(target.split(":")[0], 1)
+
+
 def reader_for(path: Path) -> Reader | None:
     """The reader of `path`'s kind, None when the kind is not read."""
     target = READERS.get(path.suffix.lower())
