@@ -55,10 +55,11 @@ def answer(
     """Yield the draft's text deltas while the model writes, its sentences as they pass their checks
     (`Checked`, each time one more is shown), then one final Answer with checked citations, which decides.
     `asked`: the question as the user asked it; `query`: as answered (a follow-up rewritten standalone).
-    The checks that read no draft (question_facts, answer_check) run before the model writes: no sentence is
-    shown that they would withdraw, and when one fails nothing is written. With `settings.checks.every_check`,
-    every check runs and is recorded even after one failed (for fitting the thresholds on what each would have
-    read); the answer is decided the same way."""
+    With `check_while_writing`, the checks that read no draft (question_facts, answer_check) run before the
+    model writes: no sentence is shown that they would withdraw, and when one fails nothing is written; without,
+    they run after the draft (the answer check then reuses the draft's prompt cache) and nothing is shown early.
+    With `settings.checks.every_check`, every check runs and is recorded even after one failed (for fitting the
+    thresholds on what each would have read); the answer is decided the same way."""
     checklist = CheckList(settings.checks)
     with clock.step("evidence"):
         evidence = prepare(parse(query, settings.answering.complete_answers), passages, embedder, settings.answering)
@@ -72,18 +73,20 @@ def answer(
     messages = answer_messages(evidence)
     check = _one_fact_prompt(evidence, embedder, settings) if evidence.question.complete else messages
     prompts = Prompts(messages, check)
-    with clock.step("check"):
-        before_writing(evidence, prompts, generator, settings.checks, checklist)
-    if not checklist.go_on():
-        yield ABSTAIN_TEXT
-        yield compose(asked, query, passages, checklist, Verdict(), clock)
-        return
+    early = settings.answering.check_while_writing  # sentences are shown as they are checked
+    if early:
+        with clock.step("check"):
+            before_writing(evidence, prompts, generator, settings.checks, checklist)
+        if not checklist.go_on():
+            yield ABSTAIN_TEXT
+            yield compose(asked, query, passages, checklist, Verdict(), clock)
+            return
     draft, shown, released = "", "", ""  # all written; its whole sentences checked; what they showed
     with clock.step("generate"):
         for piece in write(generator, messages, settings.answering.max_new_tokens, clock):
             draft += piece
             yield piece
-            done = complete_sentences(draft) if settings.answering.check_while_writing else 0
+            done = complete_sentences(draft) if early else 0
             # a sentence more is written: check what is written so far, once its form is settled
             if done > len(shown) and settled(draft[:done], evidence.question.complete):
                 shown = draft[:done]
@@ -94,6 +97,9 @@ def answer(
                         clock.mark("first_checked")
                     released = verdict.text
                     yield Checked(compose(asked, query, passages, preview, verdict, clock))
+    if not early:  # after the draft, the answer check reads its prompt from the draft's cache (the shared prefix)
+        with clock.step("check"):
+            before_writing(evidence, prompts, generator, settings.checks, checklist)
     with clock.step("verify"):
         verdict = verify(evidence, draft, prompts, embedder, settings.checks, checklist)
     yield compose(asked, query, passages, checklist, verdict, clock)

@@ -192,7 +192,9 @@ def sources_html(answer: Answer, turn: int, collection: str = "") -> str:
     if answer.checks:
         parts.append(f"<p class='checks'>Checks: {checks_line(answer)}</p>")
     timing = answer.timings_ms
-    parts.append(f"<p class='timing'>first token {timing['first_token']:.0f} ms · total {timing['total']:.0f} ms</p>")
+    checked = f" · first checked sentence {timing['first_checked']:.0f} ms" if timing.get("first_checked") else ""
+    shown = f"first token {timing['first_token']:.0f} ms{checked} · total {timing['total']:.0f} ms"
+    parts.append(f"<p class='timing'>{shown}</p>")
     return "".join(parts)
 
 
