@@ -44,11 +44,49 @@ def timed(rag: RAG, question: str) -> tuple[Answer, float | None, float]:
     raise RuntimeError("no answer")
 
 
+def summary(rows: list[dict]) -> dict:
+    """Medians over the answered questions. What a reader sees first is the first checked sentence, or, where the
+    answer is one sentence (it is whole only when the model stops), the checked answer itself."""
+    answered = [r for r in rows if not r["abstained"]]
+    early = [r for r in answered if r["first_checked_s"] is not None]
+    for r in answered:
+        r["first_shown_s"] = r["first_checked_s"] if r["first_checked_s"] is not None else r["total_on_s"]
+
+    def median(key: str, among: list[dict]) -> float:
+        return round(statistics.median(r[key] for r in among), 3)
+
+    def ratio(among: list[dict], key: str = "first_shown_s") -> float:
+        return round(statistics.median(r[key] / r["total_off_s"] for r in among), 3)
+
+    return {
+        "answered": len(answered),
+        "answered_with_a_sentence_shown_before_the_end": len(early),
+        "withdrawn": [r["question"] for r in rows if r["abstained"] and r["first_checked_s"] is not None],
+        "first_shown_s_p50": median("first_shown_s", answered),
+        "checked_answer_before_s_p50": median("total_off_s", answered),
+        "ratio_first_shown_to_checked_answer_before_p50": ratio(answered),
+        "of_those_shown_early": {
+            "first_checked_s_p50": median("first_checked_s", early) if early else None,
+            "checked_answer_before_s_p50": median("total_off_s", early) if early else None,
+            "ratio_p50": ratio(early) if early else None,
+        },
+        "total_on_s_p50": median("total_on_s", answered),
+        "ratio_total_on_to_off_p50": ratio(answered, "total_on_s"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results") / "verified_streaming.json")
+    parser.add_argument("--summarize", action="store_true", help="only summarize the rows --json already holds")
     args = parser.parse_args()
+    if args.summarize:
+        saved = json.loads(args.json.read_text(encoding="utf-8"))
+        saved.update(summary(saved["rows"]))
+        args.json.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({k: v for k, v in saved.items() if k != "rows"}, indent=2))
+        return
     questions = [json.loads(line)["question"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line]
     on = RAG()
     off = on.variant(check_while_writing=False)
@@ -63,25 +101,7 @@ def main() -> None:
                 raise SystemExit(f"the answers differ on {question!r}: {a_on.answer!r} / {a_off.answer!r}")
             row = {"question": question, "abstained": a_on.abstained, "first_checked_s": checked}
             rows.append(row | {"total_on_s": total_on, "total_off_s": total_off})
-    answered = [r for r in rows if not r["abstained"] and r["first_checked_s"] is not None]
-    withdrawn = [r["question"] for r in rows if r["abstained"] and r["first_checked_s"] is not None]
-    median = lambda key: round(statistics.median(r[key] for r in answered), 3)  # noqa: E731
-    result = {
-        "cpu": cpu(),
-        "questions": len(questions),
-        "rounds": args.rounds,
-        "answered_timed": len(answered),
-        "answered_without_a_checked_sentence_first": sum(not r["abstained"] and not r["first_checked_s"] for r in rows),
-        "withdrawn": withdrawn,
-        "first_checked_s_p50": median("first_checked_s"),
-        "checked_answer_before_s_p50": median("total_off_s"),
-        "ratio_first_checked_to_checked_answer_p50": round(
-            statistics.median(r["first_checked_s"] / r["total_off_s"] for r in answered), 3
-        ),
-        "total_on_s_p50": median("total_on_s"),
-        "ratio_total_on_to_off_p50": round(statistics.median(r["total_on_s"] / r["total_off_s"] for r in answered), 3),
-        "rows": rows,
-    }
+    result = {"cpu": cpu(), "questions": len(questions), "rounds": args.rounds, **summary(rows), "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
