@@ -39,6 +39,9 @@ CHANGERS = (Role.EDITOR, Role.ADMIN)  # the roles that may add and remove docume
 class Identity:
     name: str
     role: Role
+    # an account's password as it stood at login (a digest of its hash): a session made before the password
+    # changed ends (Credentials.current); "" for the flags' logins and keys
+    stamp: str = field(default="", compare=False)
 
     @property
     def may_change_documents(self) -> bool:
@@ -116,7 +119,8 @@ class Credentials:
         if (who.name, who.role) in flagged:
             return who
         accounts = self._accounts()
-        return accounts.identity(who.name) if accounts is not None else None
+        now = accounts.identity(who.name) if accounts is not None else None
+        return now if now is not None and now.stamp == who.stamp else None  # a new password ends old sessions
 
     def _accounts(self) -> Accounts | None:
         if self.accounts is None:
@@ -138,14 +142,14 @@ def _same(expected: str, given: str) -> bool:
 
 @dataclass(frozen=True)
 class Sessions:
-    """A login as a cookie value: name, role and expiry, signed with HMAC-SHA256."""
+    """A login as a cookie value: name, role, expiry and the password's stamp, signed with HMAC-SHA256."""
 
     secret: bytes
     lifetime_s: float
 
     def issue(self, who: Identity, now: float | None = None) -> str:
         expires = int((time.time() if now is None else now) + self.lifetime_s)
-        body = base64.urlsafe_b64encode(f"{who.role.value}:{expires}:{who.name}".encode()).decode()
+        body = base64.urlsafe_b64encode(f"{who.role.value}:{expires}:{who.stamp}:{who.name}".encode()).decode()
         return f"{body}.{self._sign(body)}"
 
     def read(self, token: str, now: float | None = None) -> Identity | None:
@@ -153,10 +157,10 @@ class Sessions:
         if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             return None
         try:
-            role, expires, name = base64.urlsafe_b64decode(body).decode().split(":", 2)
+            role, expires, stamp, name = base64.urlsafe_b64decode(body).decode().split(":", 3)
             if int(expires) < (time.time() if now is None else now):
                 return None
-            return Identity(name, Role(role))
+            return Identity(name, Role(role), stamp)
         except ValueError:
             return None
 

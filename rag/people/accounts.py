@@ -60,6 +60,11 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _stamp(stored: str) -> str:
+    """What a session keeps of the password it was made with: changed with the password, telling nothing of it."""
+    return hashlib.sha256(stored.encode()).hexdigest()[:16]
+
+
 class Accounts:
     def __init__(self, database: Database) -> None:
         database.ensure(SCHEMA)
@@ -133,8 +138,9 @@ class Accounts:
         if not rows:
             return None
         if self.hasher.check_needs_rehash(stored):  # hashed with weaker parameters than today's
-            self.db.rows("UPDATE users SET password = ? WHERE name = ?", (self.hasher.hash(password), name))
-        return Identity(name, Role(rows[0]["role"]))
+            stored = self.hasher.hash(password)
+            self.db.rows("UPDATE users SET password = ? WHERE name = ?", (stored, name))
+        return Identity(name, Role(rows[0]["role"]), _stamp(stored))
 
     def key(self, token: str) -> Identity | None:
         if not token.startswith(KEY_PREFIX):
@@ -147,8 +153,8 @@ class Accounts:
 
     def identity(self, name: str) -> Identity | None:
         """Who `name` is now (None: no longer an account): a session made before a change follows it."""
-        rows = self.db.rows("SELECT role FROM users WHERE name = ?", (name,))
-        return Identity(name, Role(rows[0]["role"])) if rows else None
+        rows = self.db.rows("SELECT role, password FROM users WHERE name = ?", (name,))
+        return Identity(name, Role(rows[0]["role"]), _stamp(rows[0]["password"])) if rows else None
 
     def _hash(self, password: str) -> str:
         if len(password) < MIN_PASSWORD:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.api.access import Credentials, Identity, Role
+from rag.api.access import Credentials, Identity, Role, Sessions
 from rag.errors import RagError
 from rag.people.accounts import Accounts
 from rag.people.database import FILE_NAME, Database
@@ -98,14 +98,25 @@ def test_the_gate_reads_accounts_beside_the_flags(accounts: Accounts, tmp_path: 
 
 def test_a_session_ends_when_its_account_goes_and_follows_its_role(accounts: Accounts, tmp_path: Path):
     gate = Credentials(editors=(("ed", "ed-pass"),), accounts=tmp_path)
-    alice = Identity("alice", Role.ADMIN)
-    assert gate.current(alice) == alice
+    alice = gate.login("alice", PASSWORD)  # as a login makes her session
+    assert alice is not None and gate.current(alice) == alice
     accounts.set_role("alice", Role.READER)
     assert gate.current(alice) == Identity("alice", Role.READER), "a cookie's old role is not kept"
     accounts.remove("alice")
     assert gate.current(alice) is None
     assert gate.current(Identity("ed", Role.EDITOR)) == Identity("ed", Role.EDITOR)
     assert gate.current(Identity("ed", Role.ADMIN)) is None, "a flag's login has the flag's role only"
+
+
+def test_a_new_password_ends_the_sessions_made_with_the_old_one(accounts: Accounts, tmp_path: Path):
+    gate = Credentials(accounts=tmp_path)
+    sessions = Sessions(b"k" * 32, 3600)
+    cookie = sessions.issue(gate.login("bob", "bob's long password"))
+    assert gate.current(sessions.read(cookie)) == Identity("bob", Role.READER)
+    accounts.set_password("bob", "a brand new password")
+    assert gate.current(sessions.read(cookie)) is None, "the old password's session lives on"
+    again = sessions.issue(gate.login("bob", "a brand new password"))
+    assert gate.current(sessions.read(again)) == Identity("bob", Role.READER)
 
 
 def test_removing_the_last_account_never_opens_the_server(accounts: Accounts, tmp_path: Path):
