@@ -357,7 +357,7 @@ def _say_what_was_not_indexed(report: IndexReport, named: list[Path], index_dir:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.answering.answer import after_checked
+    from rag.answering.answer import added, after_checked
 
     if not args.question.strip():
         raise UsageError("the question is empty")
@@ -368,9 +368,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for item in rag.stream(args.question, filter=only):
         if isinstance(item, Answer):
             answer = item
-        elif live and isinstance(item, Checked) and item.answer.answer.startswith(shown):
-            print(item.answer.answer.removeprefix(shown), end="", flush=True)  # each sentence once it is checked
-            shown = item.answer.answer
+        elif live and isinstance(item, Checked) and (more := added(shown, item)):
+            print(more, end="", flush=True)  # each sentence once it is checked
+            shown += more
     assert answer is not None
     if args.json:
         _print_json(answer.to_dict())

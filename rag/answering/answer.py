@@ -113,6 +113,13 @@ def settled(written: str, complete: bool) -> bool:
     return items >= 2 or (items == 0 and not complete)
 
 
+def added(shown: str, checked: Checked) -> str:
+    """What a face that showed `shown` shows of the sentences `checked` so far: what they add ("" when nothing,
+    or when they are not an extension of what was shown: the final Answer then says so, after_checked)."""
+    text = checked.answer.answer
+    return text.removeprefix(shown) if text.startswith(shown) else ""
+
+
 def after_checked(answer: Answer, shown: str) -> str:
     """What a face that showed the checked sentences `shown` while they were written (rag.types.Checked) shows
     once the answer is final: the rest of it (the note that the sources disagree, say); or, where the checks of

@@ -26,7 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rag.answering.answer import ABSTAIN_TEXT, after_checked
+from rag.answering.answer import ABSTAIN_TEXT, added, after_checked
 from rag.answering.followup import Turn, turns_of
 from rag.api.gate import Abandoned, AnswerGate, Busy
 from rag.api.openai_errors import APIError, OpenAIRoute, answer_unknown_routes
@@ -225,9 +225,9 @@ class ChatCompletions:
                 if isinstance(item, Answer):
                     answer = item
                 elif isinstance(item, Checked):  # each sentence as `content` once it is checked
-                    if item.answer.answer.startswith(shown) and item.answer.answer != shown:
-                        yield chunk({"content": item.answer.answer.removeprefix(shown)})
-                        shown = item.answer.answer
+                    if more := added(shown, item):
+                        yield chunk({"content": more})
+                        shown += more
                 elif item:
                     yield chunk({"reasoning_content": item})
         except RagError as error:

@@ -36,14 +36,12 @@ VIEW_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; ba
 FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox", "Cache-Control": "no-store"}
 
 
-def cited_url(
-    collection: str, source: str, start: int, end: int, marks: list[tuple[int, int]] = (), prefix: str = ""
-) -> str:
+def cited_url(collection: str, source: str, start: int, end: int, marks: list[tuple[int, int]] = ()) -> str:
     """The viewer's link to a passage (document offsets start-end) and its marked sentences, scrolled to the
     first sentence (or the passage)."""
     query = [("collection", collection), ("source", source), ("start", start), ("end", end)]
     query += [("mark", f"{a}-{b}") for a, b in marks[:MAX_MARKS]]
-    return f"{prefix}{VIEW}?{urlencode(query)}#{'mark-1' if marks else 'passage'}"
+    return f"{VIEW}?{urlencode(query)}#{'mark-1' if marks else 'passage'}"
 
 
 class BadRequest(RagError):
@@ -54,7 +52,7 @@ def _int(request: Request, name: str, default: int | None = None) -> int:
     value = request.query_params.get(name)
     if value is None and default is not None:
         return default
-    if value is None or not value.isdigit() or len(value) > 12:
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 12:  # "²" is a digit to isdigit
         raise BadRequest(f"'{name}' must be a whole number")
     return int(value)
 

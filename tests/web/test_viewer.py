@@ -243,6 +243,7 @@ def test_an_unknown_collection_or_a_malformed_link_is_one_line(served):
     assert client.get("/cited?collection=nope&source=docs/notes.md").status_code == 404
     bad = client.get("/cited?collection=&source=docs/notes.md&start=abc")
     assert bad.status_code == 400 and bad.text == "Bad link: 'start' must be a whole number"
+    assert client.get("/cited?collection=&source=docs/notes.md&start=%C2%B2").status_code == 400  # "²"
     assert client.get("/cited/page?collection=&source=docs/report.pdf&page=9").status_code == 404
 
 
